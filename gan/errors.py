@@ -1,0 +1,13 @@
+"""Mistakes in a command or its environment, reported as a plain message rather than a traceback."""
+
+
+class UserError(Exception):
+    """Something the user can fix; entry points print its message and exit non-zero."""
+
+
+class ConfigError(UserError, ValueError):
+    """A setting that cannot run (a zero step count, an unknown device, ...)."""
+
+
+class DataNotFoundError(UserError, RuntimeError):
+    """The dataset is not under its root and could not be downloaded."""

@@ -1,0 +1,21 @@
+"""GAN losses as small pure functions of discriminator logits."""
+
+import torch
+import torch.nn.functional as F
+
+
+class BCELoss:
+    """The seed's losses, computed from logits so they stay finite when D saturates.
+
+    D: -mean(log D(x) + log(1 - D(G(z)))), G: -mean(log D(G(z))) (non-saturating), with
+    -log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) = softplus(l).
+    """
+
+    def discriminator_loss(self, real_logits: torch.Tensor,
+                           fake_logits: torch.Tensor) -> torch.Tensor:
+        """-mean(log D(x)) - mean(log(1 - D(G(z)))); logits are (B,)."""
+        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        """-mean(log D(G(z))); logits are (B,)."""
+        return F.softplus(-fake_logits).mean()

@@ -1,0 +1,98 @@
+"""The seed's networks: a fully connected generator, and FC or CNN discriminators."""
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+def seed_normal_(layer: nn.Linear | nn.Conv2d) -> None:
+    """Initialise as the seed: weights normal(0, 1/sqrt(n/2)), biases zero.
+
+    The seed's `weight_init(shape)` divides by `shape[0]` of the TensorFlow-shaped weight: that
+    is fan_in for a dense layer ([in, out]), but the kernel height for a convolution
+    ([kh, kw, in, out]); we keep that literally so the CNN starts where the seed's did.
+    """
+    n = layer.in_features if isinstance(layer, nn.Linear) else layer.kernel_size[0]
+    nn.init.normal_(layer.weight, mean=0.0, std=1.0 / math.sqrt(n / 2.0))
+    nn.init.zeros_(layer.bias)
+
+
+def _init_all(module: nn.Module) -> None:
+    """Apply the seed's initialisation to every dense and convolutional layer."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear | nn.Conv2d):
+            seed_normal_(layer)
+
+
+class FCGenerator(nn.Module):
+    """Noise (B, noise_dim) -> image (B, C, H, W) in [0, 1]: Linear, ReLU, Linear, Sigmoid."""
+
+    def __init__(self, noise_dim: int = 100, hidden_dim: int = 256,
+                 image_shape: Sequence[int] = (1, 28, 28)) -> None:
+        super().__init__()
+        self.noise_dim = noise_dim
+        self.image_shape = tuple(image_shape)
+        self.net = nn.Sequential(
+            nn.Linear(noise_dim, hidden_dim),
+            nn.ReLU(),
+            nn.Linear(hidden_dim, math.prod(self.image_shape)),
+            nn.Sigmoid(),
+        )
+        _init_all(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Map noise (B, noise_dim) to images (B, C, H, W)."""
+        return self.net(z).view(-1, *self.image_shape)
+
+
+class Discriminator(nn.Module):
+    """A feature body then one linear logit; D(x) = sigmoid(logit) is left to the loss."""
+
+    def __init__(self, body: nn.Module, feature_dim: int) -> None:
+        super().__init__()
+        self.body = body
+        self.head = nn.Linear(feature_dim, 1)
+        _init_all(self)
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's activations, (B, feature_dim)."""
+        return self.body(images)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits (B,) for images (B, C, H, W)."""
+        return self.head(self.features(images)).squeeze(1)
+
+
+class FCDiscriminator(Discriminator):
+    """Image -> flatten -> Linear -> ReLU -> logit."""
+
+    def __init__(self, hidden_dim: int = 256, image_shape: Sequence[int] = (1, 28, 28)) -> None:
+        body = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(math.prod(image_shape), hidden_dim),
+            nn.ReLU(),
+        )
+        super().__init__(body, hidden_dim)
+
+
+class CNNDiscriminator(Discriminator):
+    """Image -> conv k x k (SAME, stride 1) -> max-pool 2x2/2 -> ReLU -> Linear -> ReLU -> logit.
+
+    The seed applies ReLU before the pooling; max and ReLU commute, so pooling first gives the
+    same output on a quarter of the elements.
+    """
+
+    def __init__(self, filters: int = 16, kernel_size: int = 5, hidden_dim: int = 256,
+                 image_shape: Sequence[int] = (1, 28, 28)) -> None:
+        channels, height, width = image_shape
+        body = nn.Sequential(
+            nn.Conv2d(channels, filters, kernel_size, stride=1, padding="same"),  # (B, F, H, W)
+            nn.MaxPool2d(kernel_size=2, stride=2),  # (B, F, H/2, W/2)
+            nn.ReLU(),
+            nn.Flatten(),  # (B, F * H/2 * W/2), 3136 for the seed
+            nn.Linear(filters * (height // 2) * (width // 2), hidden_dim),
+            nn.ReLU(),
+        )
+        super().__init__(body, hidden_dim)

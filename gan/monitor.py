@@ -1,0 +1,53 @@
+"""What a run shows while it trains: TensorBoard scalars and images, console lines, progress."""
+
+import logging
+import sys
+from pathlib import Path
+
+import torch
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+log = logging.getLogger(__name__)
+
+
+class Monitor:
+    """Writes a run's TensorBoard events into its directory and reports progress."""
+
+    def __init__(self, run_dir: Path, total_steps: int, start_step: int = 0) -> None:
+        self.writer = SummaryWriter(log_dir=str(run_dir))
+        # A bar only on a terminal: non-interactive logs get the seed's periodic lines instead.
+        self.bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True,
+                        disable=not sys.stderr.isatty())
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        """Log each scalar under its tag at this step."""
+        for tag, value in values.items():
+            self.writer.add_scalar(tag, value, step)
+
+    def image(self, tag: str, picture: torch.Tensor, step: int) -> None:
+        """Log a (C, H, W) picture in [0, 1]."""
+        self.writer.add_image(tag, picture, step)
+
+    def advance(self, steps: int = 1) -> None:
+        """Move the progress bar on."""
+        self.bar.update(steps)
+
+    def losses(self, g_loss: float, d_loss: float) -> None:
+        """Show the latest losses beside the bar's steps/s."""
+        self.bar.set_postfix(g_loss=f"{g_loss:.4f}", d_loss=f"{d_loss:.4f}", refresh=False)
+
+    def print(self, message: str) -> None:
+        """A console (and run log) line that does not tear the progress bar."""
+        if self.bar.disable:
+            log.info(message)
+        else:
+            self.bar.clear()
+            log.info(message)
+            self.bar.refresh()
+
+    def close(self) -> None:
+        """Flush events and close the bar."""
+        self.bar.close()
+        self.writer.flush()
+        self.writer.close()

@@ -1,0 +1,81 @@
+"""One adversarial training step: a discriminator update, then a generator update."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from gan.losses import BCELoss
+
+
+class StepOutput(NamedTuple):
+    """What a step leaves behind, detached and still on the device (reading them syncs)."""
+
+    g_loss: torch.Tensor  # ()
+    d_loss: torch.Tensor  # ()
+    real_logits: torch.Tensor  # (B,)
+    fake_logits: torch.Tensor  # (B,)
+
+    def scalars(self) -> dict[str, float]:
+        """The logged values, read from the device in one transfer."""
+        values = torch.stack([
+            self.g_loss, self.d_loss,
+            torch.sigmoid(self.real_logits).mean(), torch.sigmoid(self.fake_logits).mean(),
+        ]).tolist()
+        return dict(zip(("loss/generator", "loss/discriminator", "d/real", "d/fake"), values,
+                        strict=True))
+
+
+@contextmanager
+def frozen(module: nn.Module) -> Iterator[None]:
+    """Skip the gradients of a module's parameters (the G update needs none for D's weights)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter, flag in zip(module.parameters(), flags, strict=True):
+            parameter.requires_grad_(flag)
+
+
+class AdversarialStep:
+    """The seed's step: one D update and one G update on the same real batch and noise."""
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module,
+                 g_optimizer: torch.optim.Optimizer, d_optimizer: torch.optim.Optimizer,
+                 loss: BCELoss) -> None:
+        self.generator = generator
+        self.discriminator = discriminator
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        self.loss = loss
+
+    def __call__(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
+        """Update D then G on real (B, C, H, W) and noise z (B, noise_dim)."""
+        fake = self.generator(z)  # (B, C, H, W)
+        # Update D: maximise log D(x) + log(1 - D(G(z))); G is held fixed by the detach.
+        real_logits = self.discriminator(real)  # (B,)
+        fake_logits = self.discriminator(fake.detach())  # (B,)
+        d_loss = self.loss.discriminator_loss(real_logits, fake_logits)
+        self.d_optimizer.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.d_optimizer.step()
+        # Update G: maximise log D(G(z)) (non-saturating) through the freshly updated D.
+        with frozen(self.discriminator):
+            g_loss = self.loss.generator_loss(self.discriminator(fake))
+            self.g_optimizer.zero_grad(set_to_none=True)
+            g_loss.backward()
+        self.g_optimizer.step()
+        return StepOutput(g_loss.detach(), d_loss.detach(), real_logits.detach(),
+                          fake_logits.detach())
+
+    @torch.no_grad()
+    def losses(self, real: torch.Tensor, z: torch.Tensor) -> tuple[float, float]:
+        """(G loss, D loss) of the current networks on a batch, without updating them."""
+        fake_logits = self.discriminator(self.generator(z))
+        d_loss = self.loss.discriminator_loss(self.discriminator(real), fake_logits)
+        g_loss = self.loss.generator_loss(fake_logits)
+        g_value, d_value = torch.stack([g_loss, d_loss]).tolist()
+        return g_value, d_value

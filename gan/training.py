@@ -1,0 +1,143 @@
+"""The training loop: steps, and what is recorded at their intervals."""
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from gan.checkpoint import CHECKPOINT_NAME, rng_states, save_checkpoint
+from gan.config import TrainConfig
+from gan.data import DeviceBatcher
+from gan.losses import BCELoss
+from gan.monitor import Monitor
+from gan.noise import UniformNoise, uniform_noise
+from gan.samples import generate, save_digits, save_grid
+from gan.step import AdversarialStep, StepOutput
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Experiment:
+    """Everything the loop trains, built from the config by `gan.builder.build`."""
+
+    generator: nn.Module
+    discriminator: nn.Module
+    g_optimizer: torch.optim.Optimizer
+    d_optimizer: torch.optim.Optimizer
+    loss: BCELoss
+    images: torch.Tensor  # (N, C, H, W) in [0, 1], on the training device
+
+    @property
+    def device(self) -> torch.device:
+        """Where the data and the networks live."""
+        return self.images.device
+
+
+@dataclass
+class Periodic:
+    """An action run every `every` steps (from step 0) and after the last step."""
+
+    every: int
+    action: Callable[[int, StepOutput], None]
+
+    def __call__(self, step: int, output: StepOutput, last: bool) -> None:
+        """Run the action when this step is due."""
+        if step % self.every == 0 or last:
+            self.action(step, output)
+
+
+class Recorder:
+    """The run directory's contents: scalars, console lines, sample grids, checkpoints."""
+
+    def __init__(self, experiment: Experiment, batcher: DeviceBatcher, monitor: Monitor,
+                 run_dir: Path, fixed_z: torch.Tensor) -> None:
+        self.experiment = experiment
+        self.batcher = batcher
+        self.monitor = monitor
+        self.run_dir = run_dir
+        self.fixed_z = fixed_z  # (n_samples, noise_dim), drawn once so grids compare over time
+
+    def log_scalars(self, step: int, output: StepOutput) -> None:
+        """Losses and mean D outputs to TensorBoard (the only per-interval device read)."""
+        values = output.scalars()
+        self.monitor.scalars(step, values)
+        self.monitor.losses(values["loss/generator"], values["loss/discriminator"])
+
+    def print_losses(self, step: int, output: StepOutput) -> None:
+        """The seed's console line."""
+        g_loss, d_loss = torch.stack([output.g_loss, output.d_loss]).tolist()
+        self.monitor.print(f"Epoch:{step} Generator Loss:{g_loss} Discriminator Loss:{d_loss}")
+
+    def sample(self, step: int, output: StepOutput) -> None:
+        """A grid from the fixed noise, as a PNG and in TensorBoard."""
+        images = generate(self.experiment.generator, self.fixed_z)
+        picture = save_grid(images, self.run_dir / "samples" / f"step_{step:06d}.png")
+        self.monitor.image("samples", picture, step)
+
+    def checkpoint(self, step: int, output: StepOutput) -> None:
+        """Everything needed to sample from or continue the run after `step`."""
+        experiment = self.experiment
+        state = {
+            "step": step + 1,  # steps completed
+            "generator": experiment.generator.state_dict(),
+            "discriminator": experiment.discriminator.state_dict(),
+            "g_optimizer": experiment.g_optimizer.state_dict(),
+            "d_optimizer": experiment.d_optimizer.state_dict(),
+            "fixed_z": self.fixed_z,
+            "batcher": self.batcher.state_dict(),
+            "rng": rng_states(),
+        }
+        save_checkpoint(state, self.run_dir / CHECKPOINT_NAME)
+
+    def events(self, settings: TrainConfig) -> list[Periodic]:
+        """The periodic actions at their configured intervals."""
+        return [
+            Periodic(settings.log_every, self.log_scalars),
+            Periodic(settings.print_every, self.print_losses),
+            Periodic(settings.sample_every, self.sample),
+            Periodic(settings.checkpoint_every, self.checkpoint),
+        ]
+
+
+def train(experiment: Experiment, settings: TrainConfig, run_dir: Path) -> dict[str, float]:
+    """Train for `settings.steps` steps, fill `run_dir`, and return the final metrics."""
+    device = experiment.device
+    noise_dim = experiment.generator.noise_dim
+    batcher = DeviceBatcher(experiment.images, settings.batch_size)
+    noise = UniformNoise(settings.batch_size, noise_dim, device)
+    fixed_z = uniform_noise(settings.n_samples, noise_dim, device)
+    step_fn = AdversarialStep(experiment.generator, experiment.discriminator,
+                              experiment.g_optimizer, experiment.d_optimizer, experiment.loss)
+    monitor = Monitor(run_dir, settings.steps)
+    events = Recorder(experiment, batcher, monitor, run_dir, fixed_z).events(settings)
+    start = time.perf_counter()
+    try:
+        for step in range(settings.steps):
+            real, z = batcher.next(), noise.next()  # (B, C, H, W), (B, noise_dim)
+            output = step_fn(real, z)
+            monitor.advance()
+            for event in events:
+                event(step, output, last=step == settings.steps - 1)
+    finally:
+        monitor.close()
+    loop_seconds = time.perf_counter() - start
+    final_g, final_d = step_fn.losses(real, z)  # after the last update, as the seed reports
+    log.info(f"\nFinal: Generator Loss:{final_g} Discriminator Loss:{final_d}")
+    save_digits(generate(experiment.generator, uniform_noise(10, noise_dim, device)),
+                run_dir / "samples" / "final")
+    metrics = {
+        "final_loss_g": final_g,
+        "final_loss_d": final_d,
+        "steps": settings.steps,
+        "wall_seconds": time.perf_counter() - start,
+        "loop_seconds": loop_seconds,
+        "steps_per_second": settings.steps / loop_seconds,
+    }
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics

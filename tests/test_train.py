@@ -1,0 +1,72 @@
+"""`python train.py` as a user runs it: console output, presets, sweeps, errors."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+
+def train(*args: str, data_root: Path | str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run train.py in a subprocess with the data root in GAN_DATA_DIR."""
+    env = {**os.environ, "GAN_DATA_DIR": str(data_root), "HYDRA_FULL_ERROR": "0"}
+    return subprocess.run([sys.executable, str(REPO / "train.py"), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_cli_run_prints_the_seeds_lines_and_fills_the_run_dir(data_root: Path,
+                                                              tmp_path: Path) -> None:
+    result = train("train.steps=201", "train.print_every=100", "train.device=cpu",
+                   f"hydra.run.dir={tmp_path / 'run'}", data_root=data_root, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("Epoch:")]
+    assert [line.split()[0] for line in lines] == ["Epoch:0", "Epoch:100", "Epoch:200"]
+    assert "Generator Loss:" in lines[0] and "Discriminator Loss:" in lines[0]
+    assert "Final: Generator Loss:" in result.stdout
+    run_dir = tmp_path / "run"
+    for name in ("metrics.json", "checkpoint.pt", "samples/final/9.png", ".hydra/config.yaml"):
+        assert (run_dir / name).exists(), name
+    assert list(run_dir.glob("events.out.tfevents.*"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # nothing else in the cwd
+
+
+def test_default_output_dir_is_under_outputs(data_root: Path, tmp_path: Path) -> None:
+    result = train("train.steps=2", "train.device=cpu", data_root=data_root, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(list(tmp_path.glob("outputs/*/*/metrics.json"))) == 1
+
+
+@pytest.mark.slow
+def test_sweep_names_each_job_dir_by_its_overrides(data_root: Path, tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    result = train("-m", "optimizer.lr=1e-4,5e-4", "train.steps=3", "train.device=cpu",
+                   f"hydra.sweep.dir={sweep_dir}", data_root=data_root, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    jobs = sorted(p.name for p in sweep_dir.iterdir() if p.is_dir())
+    # train.device is left out of the names (exclude_keys): it says where, not what.
+    assert jobs == ["0_optimizer.lr=0.0001,train.steps=3", "1_optimizer.lr=0.0005,train.steps=3"]
+    for job, lr in zip(jobs, ("0.0001", "0.0005"), strict=True):
+        assert (sweep_dir / job / "metrics.json").exists()
+        assert list((sweep_dir / job).glob("events.out.tfevents.*"))
+        assert f"lr: {lr}" in (sweep_dir / job / ".hydra/config.yaml").read_text()
+
+
+def test_missing_data_is_one_clear_paragraph(tmp_path: Path) -> None:
+    missing = tmp_path / "no-data"
+    result = train("train.steps=2", "dataset.download=false", f"hydra.run.dir={tmp_path / 'r'}",
+                   data_root=missing, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    error = result.stderr.strip()
+    assert error.startswith("error: MNIST was not found under") and "\n" not in error
+    assert str(missing) in error and "GAN_DATA_DIR" in error
+
+
+def test_impossible_setting_is_one_line(data_root: Path, tmp_path: Path) -> None:
+    result = train("train.batch_size=0", f"hydra.run.dir={tmp_path / 'r'}",
+                   data_root=data_root, cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip() == "error: train.batch_size must be positive, got 0"
