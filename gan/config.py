@@ -1,5 +1,6 @@
 """Typed schema of the composed config, registered in Hydra's ConfigStore."""
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -8,7 +9,7 @@ from omegaconf import MISSING
 
 from gan.errors import ConfigError
 
-DEVICES = ("auto", "cpu", "cuda")
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
 @dataclass
@@ -31,9 +32,9 @@ class TrainConfig:
                      "checkpoint_every", "n_samples"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be positive, got {getattr(self, name)}")
-        if self.device.split(":")[0] not in DEVICES:
-            raise ConfigError(f"train.device must be one of {DEVICES} (or cuda:N), got "
-                             f"{self.device!r}")
+        if not DEVICE_PATTERN.fullmatch(self.device):
+            raise ConfigError(f"train.device must be auto, cpu, cuda or cuda:N, got "
+                              f"{self.device!r}")
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Config:
     optimizer: Any = MISSING
     dataset: Any = MISSING
     loss: Any = MISSING
+    step: Any = MISSING
     train: TrainConfig = field(default_factory=TrainConfig)
 
 

@@ -18,13 +18,15 @@ def load_images(make_dataset: Callable[..., Dataset], root: str, download: bool,
         dataset = make_dataset(root=root, train=True, download=download)
     except (RuntimeError, OSError) as error:
         name = getattr(make_dataset, "func", make_dataset).__name__  # MNIST, FashionMNIST
+        cause = (str(error) or type(error).__name__).splitlines()[0].rstrip(":")
         raise DataNotFoundError(
             f"{name} was not found under {Path(root).resolve()} and could not be "
             f"{'downloaded' if download else 'loaded (dataset.download=false)'}. Point the "
             f"environment variable {DATA_ENV} (or dataset.root=...) at a folder that holds "
-            f"{name}/raw/train-images-idx3-ubyte and train-labels-idx1-ubyte (torchvision's "
-            f"layout), or run once where the network is reachable so torchvision can fetch it. "
-            f"(torchvision said: {str(error).splitlines()[0].rstrip(':')})"
+            f"{name}/raw/ with the four uncompressed files train-images-idx3-ubyte, "
+            f"train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte "
+            f"(torchvision's layout), or run once where the network is reachable so torchvision "
+            f"can fetch them. (torchvision said: {cause})"
         ) from error
     pixels = dataset.data  # (N, H, W) uint8, no per-sample transforms
     return (pixels.to(device).unsqueeze(1).float() / 255.0).contiguous()

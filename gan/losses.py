@@ -1,7 +1,22 @@
 """GAN losses as small pure functions of discriminator logits."""
 
+from typing import Protocol
+
 import torch
 import torch.nn.functional as F
+
+
+class GANLoss(Protocol):
+    """What the training step asks of a loss: one value per network from D's logits."""
+
+    def discriminator_loss(self, real_logits: torch.Tensor,
+                           fake_logits: torch.Tensor) -> torch.Tensor:
+        """D's loss (a scalar) from logits on real (B,) and generated (B,) images."""
+        ...
+
+    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        """G's loss (a scalar) from D's logits on generated images (B,)."""
+        ...
 
 
 class BCELoss:

@@ -26,14 +26,21 @@ def _init_all(module: nn.Module) -> None:
             seed_normal_(layer)
 
 
-class FCGenerator(nn.Module):
+class Generator(nn.Module):
+    """Maps noise (B, noise_dim) to images (B, C, H, W) in [0, 1]; the loop reads noise_dim."""
+
+    def __init__(self, noise_dim: int, image_shape: Sequence[int]) -> None:
+        super().__init__()
+        self.noise_dim = noise_dim
+        self.image_shape = tuple(image_shape)
+
+
+class FCGenerator(Generator):
     """Noise (B, noise_dim) -> image (B, C, H, W) in [0, 1]: Linear, ReLU, Linear, Sigmoid."""
 
     def __init__(self, noise_dim: int = 100, hidden_dim: int = 256,
                  image_shape: Sequence[int] = (1, 28, 28)) -> None:
-        super().__init__()
-        self.noise_dim = noise_dim
-        self.image_shape = tuple(image_shape)
+        super().__init__(noise_dim, image_shape)
         self.net = nn.Sequential(
             nn.Linear(noise_dim, hidden_dim),
             nn.ReLU(),

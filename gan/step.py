@@ -1,4 +1,4 @@
-"""One adversarial training step: a discriminator update, then a generator update."""
+"""One adversarial training step: how the D and G updates of a step are ordered."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -7,7 +7,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from gan.losses import BCELoss
+from gan.losses import GANLoss
+from gan.models import Generator
 
 
 class StepOutput(NamedTuple):
@@ -41,16 +42,63 @@ def frozen(module: nn.Module) -> Iterator[None]:
 
 
 class AdversarialStep:
-    """The seed's step: one D update and one G update on the same real batch and noise."""
+    """One D update and one G update on the same real batch and noise; subclasses order them."""
 
-    def __init__(self, generator: nn.Module, discriminator: nn.Module,
+    def __init__(self, generator: Generator, discriminator: nn.Module,
                  g_optimizer: torch.optim.Optimizer, d_optimizer: torch.optim.Optimizer,
-                 loss: BCELoss) -> None:
+                 loss: GANLoss) -> None:
         self.generator = generator
         self.discriminator = discriminator
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
         self.loss = loss
+        self.g_parameters = list(generator.parameters())
+        self.d_parameters = list(discriminator.parameters())
+
+    def __call__(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
+        """Update D and G on real (B, C, H, W) and noise z (B, noise_dim)."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def losses(self, real: torch.Tensor, z: torch.Tensor) -> tuple[float, float]:
+        """(G loss, D loss) of the current networks on a batch, without updating them."""
+        fake_logits = self.discriminator(self.generator(z))
+        d_loss = self.loss.discriminator_loss(self.discriminator(real), fake_logits)
+        g_loss = self.loss.generator_loss(fake_logits)
+        g_value, d_value = torch.stack([g_loss, d_loss]).tolist()
+        return g_value, d_value
+
+
+class SimultaneousStep(AdversarialStep):
+    """The seed's step: both gradients from one forward pass, then both updates.
+
+    The seed runs `sess.run([optimizer_gen, optimizer_dis, loss_gen, loss_dis])`: D and G each
+    descend their own loss at the same parameters, and the reported losses are those before the
+    updates. One G forward and one D forward per batch serve both.
+    """
+
+    def __call__(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
+        """Update D and G together on real (B, C, H, W) and noise z (B, noise_dim)."""
+        fake = self.generator(z)  # (B, C, H, W)
+        real_logits = self.discriminator(real)  # (B,)
+        fake_logits = self.discriminator(fake)  # (B,)
+        # D: maximise log D(x) + log(1 - D(G(z))); G: maximise log D(G(z)) (non-saturating).
+        d_loss = self.loss.discriminator_loss(real_logits, fake_logits)
+        g_loss = self.loss.generator_loss(fake_logits)
+        self.d_optimizer.zero_grad(set_to_none=True)
+        self.g_optimizer.zero_grad(set_to_none=True)
+        # Each loss reaches only its own network's parameters: no D weight gradients from the
+        # G loss, no G gradients from the D loss.
+        d_loss.backward(inputs=self.d_parameters, retain_graph=True)
+        g_loss.backward(inputs=self.g_parameters)
+        self.d_optimizer.step()
+        self.g_optimizer.step()
+        return StepOutput(g_loss.detach(), d_loss.detach(), real_logits.detach(),
+                          fake_logits.detach())
+
+
+class AlternatingStep(AdversarialStep):
+    """Goodfellow et al.'s Algorithm 1: update D, then update G through the updated D."""
 
     def __call__(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
         """Update D then G on real (B, C, H, W) and noise z (B, noise_dim)."""
@@ -70,12 +118,3 @@ class AdversarialStep:
         self.g_optimizer.step()
         return StepOutput(g_loss.detach(), d_loss.detach(), real_logits.detach(),
                           fake_logits.detach())
-
-    @torch.no_grad()
-    def losses(self, real: torch.Tensor, z: torch.Tensor) -> tuple[float, float]:
-        """(G loss, D loss) of the current networks on a batch, without updating them."""
-        fake_logits = self.discriminator(self.generator(z))
-        d_loss = self.loss.discriminator_loss(self.discriminator(real), fake_logits)
-        g_loss = self.loss.generator_loss(fake_logits)
-        g_value, d_value = torch.stack([g_loss, d_loss]).tolist()
-        return g_value, d_value

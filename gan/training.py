@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from gan.checkpoint import CHECKPOINT_NAME, rng_states, save_checkpoint
 from gan.config import TrainConfig
 from gan.data import DeviceBatcher
-from gan.losses import BCELoss
+from gan.models import Generator
 from gan.monitor import Monitor
 from gan.noise import UniformNoise, uniform_noise
 from gan.samples import generate, save_digits, save_grid
@@ -26,12 +25,13 @@ log = logging.getLogger(__name__)
 class Experiment:
     """Everything the loop trains, built from the config by `gan.builder.build`."""
 
-    generator: nn.Module
-    discriminator: nn.Module
-    g_optimizer: torch.optim.Optimizer
-    d_optimizer: torch.optim.Optimizer
-    loss: BCELoss
+    step: AdversarialStep  # owns both networks, their optimizers and the loss
     images: torch.Tensor  # (N, C, H, W) in [0, 1], on the training device
+
+    @property
+    def generator(self) -> Generator:
+        """The network being trained to generate."""
+        return self.step.generator
 
     @property
     def device(self) -> torch.device:
@@ -82,13 +82,13 @@ class Recorder:
 
     def checkpoint(self, step: int, output: StepOutput) -> None:
         """Everything needed to sample from or continue the run after `step`."""
-        experiment = self.experiment
+        adversarial = self.experiment.step
         state = {
             "step": step + 1,  # steps completed
-            "generator": experiment.generator.state_dict(),
-            "discriminator": experiment.discriminator.state_dict(),
-            "g_optimizer": experiment.g_optimizer.state_dict(),
-            "d_optimizer": experiment.d_optimizer.state_dict(),
+            "generator": adversarial.generator.state_dict(),
+            "discriminator": adversarial.discriminator.state_dict(),
+            "g_optimizer": adversarial.g_optimizer.state_dict(),
+            "d_optimizer": adversarial.d_optimizer.state_dict(),
             "fixed_z": self.fixed_z,
             "batcher": self.batcher.state_dict(),
             "rng": rng_states(),
@@ -105,39 +105,36 @@ class Recorder:
         ]
 
 
-def train(experiment: Experiment, settings: TrainConfig, run_dir: Path) -> dict[str, float]:
-    """Train for `settings.steps` steps, fill `run_dir`, and return the final metrics."""
-    device = experiment.device
-    noise_dim = experiment.generator.noise_dim
+def train(experiment: Experiment, settings: TrainConfig, run_dir: Path,
+          started: float | None = None) -> dict[str, float]:
+    """Train for `settings.steps` steps, fill `run_dir`, and return the final metrics.
+
+    `started` is the `time.perf_counter()` at which the run began (set-up included); default now.
+    """
+    started = time.perf_counter() if started is None else started
+    noise_dim, device = experiment.generator.noise_dim, experiment.device
     batcher = DeviceBatcher(experiment.images, settings.batch_size)
     noise = UniformNoise(settings.batch_size, noise_dim, device)
     fixed_z = uniform_noise(settings.n_samples, noise_dim, device)
-    step_fn = AdversarialStep(experiment.generator, experiment.discriminator,
-                              experiment.g_optimizer, experiment.d_optimizer, experiment.loss)
     monitor = Monitor(run_dir, settings.steps)
     events = Recorder(experiment, batcher, monitor, run_dir, fixed_z).events(settings)
-    start = time.perf_counter()
+    loop_start = time.perf_counter()
     try:
         for step in range(settings.steps):
             real, z = batcher.next(), noise.next()  # (B, C, H, W), (B, noise_dim)
-            output = step_fn(real, z)
+            output = experiment.step(real, z)
             monitor.advance()
             for event in events:
                 event(step, output, last=step == settings.steps - 1)
     finally:
         monitor.close()
-    loop_seconds = time.perf_counter() - start
-    final_g, final_d = step_fn.losses(real, z)  # after the last update, as the seed reports
-    log.info(f"\nFinal: Generator Loss:{final_g} Discriminator Loss:{final_d}")
+    loop_seconds = time.perf_counter() - loop_start
+    final_g, final_d = experiment.step.losses(real, z)  # after the last update, as the seed
+    log.info(f"Final: Generator Loss:{final_g} Discriminator Loss:{final_d}")
     save_digits(generate(experiment.generator, uniform_noise(10, noise_dim, device)),
                 run_dir / "samples" / "final")
-    metrics = {
-        "final_loss_g": final_g,
-        "final_loss_d": final_d,
-        "steps": settings.steps,
-        "wall_seconds": time.perf_counter() - start,
-        "loop_seconds": loop_seconds,
-        "steps_per_second": settings.steps / loop_seconds,
-    }
+    metrics = {"final_loss_g": final_g, "final_loss_d": final_d, "steps": settings.steps,
+               "wall_seconds": time.perf_counter() - started, "loop_seconds": loop_seconds,
+               "steps_per_second": settings.steps / loop_seconds, "device": str(device)}
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics

@@ -13,6 +13,9 @@ from gan.config import register_configs
 REPO = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO / "conf"
 SHARED_DATA = REPO.parent / "shared" / "data"
+# torchvision's MNIST/FashionMNIST check for all four uncompressed files.
+RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+             "t10k-labels-idx1-ubyte")
 
 register_configs()
 
@@ -20,7 +23,8 @@ register_configs()
 def find_data_root() -> Path | None:
     """GAN_DATA_DIR when set, else the shared data folder beside the checkout."""
     for candidate in (os.environ.get("GAN_DATA_DIR"), SHARED_DATA):
-        if candidate and (Path(candidate) / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
+        if candidate and all((Path(candidate) / name / "raw" / file).exists()
+                             for name in ("MNIST", "FashionMNIST") for file in RAW_FILES):
             return Path(candidate)
     return None
 
@@ -30,16 +34,19 @@ def data_root() -> Path:
     """The folder holding MNIST/raw and FashionMNIST/raw (real data, never downloaded here)."""
     root = find_data_root()
     if root is None:
-        pytest.skip("real MNIST not found: set GAN_DATA_DIR (CI points it at ../shared/data)")
+        pytest.skip("real MNIST/FashionMNIST not found: set GAN_DATA_DIR (CI: ../shared/data)")
     return root
 
 
+def compose_config(*overrides: str) -> DictConfig:
+    """Compose conf/config.yaml as `python train.py OVERRIDES` would; tests never download."""
+    root = find_data_root() or Path("no-data-found")
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose("config", overrides=[f"dataset.root={root}", "dataset.download=false",
+                                            *overrides])
+
+
 @pytest.fixture
-def make_cfg(data_root: Path) -> Callable[..., DictConfig]:
-    """Compose conf/config.yaml with overrides, as `python train.py OVERRIDES` would."""
-
-    def _compose(*overrides: str) -> DictConfig:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            return compose("config", overrides=[f"dataset.root={data_root}", *overrides])
-
-    return _compose
+def make_cfg() -> Callable[..., DictConfig]:
+    """`compose_config` as a fixture."""
+    return compose_config

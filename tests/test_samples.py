@@ -1,4 +1,4 @@
-"""Noise, sample grids and the final digits."""
+"""Sample grids and the final digits."""
 
 from pathlib import Path
 
@@ -6,18 +6,7 @@ import torch
 from PIL import Image
 
 from gan.models import FCGenerator
-from gan.noise import UniformNoise, uniform_noise
 from gan.samples import generate, ink_on_paper, save_digits, save_grid
-
-
-def test_noise_is_uniform_minus_one_to_one_in_one_buffer() -> None:
-    noise = UniformNoise(batch_size=512, noise_dim=100, device=torch.device("cpu"))
-    first = noise.next()
-    pointer, values = first.data_ptr(), first.clone()
-    second = noise.next()
-    assert second.data_ptr() == pointer and not torch.equal(values, second)
-    assert second.min() >= -1 and second.max() < 1 and abs(second.mean()) < 0.01
-    assert uniform_noise(3, 100, torch.device("cpu")).shape == (3, 100)
 
 
 def test_generate_leaves_the_generator_in_its_mode() -> None:

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from gan.builder import run
 from gan.checkpoint import load_checkpoint
-from tests.conftest import CONF_DIR
+from tests.conftest import compose_config
+
+pytestmark = pytest.mark.usefixtures("data_root")  # every run here trains on real MNIST
 
 SCALARS = {"loss/generator", "loss/discriminator", "d/real", "d/fake"}
 
@@ -22,13 +23,21 @@ SCALARS = {"loss/generator", "loss/discriminator", "d/real", "d/fake"}
 def short_run(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> Path:
     """A 300-step seed run on real MNIST (FC/FC, CPU), shared by the output checks."""
     run_dir = tmp_path_factory.mktemp("run")
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=[
-            f"dataset.root={data_root}", "train.steps=300", "train.device=cpu",
-            "train.log_every=50", "train.print_every=100", "train.sample_every=100",
-            "train.checkpoint_every=150"])
-    run(cfg, run_dir)
+    run(compose_config("train.steps=300", "train.device=cpu", "train.log_every=50",
+                       "train.print_every=100", "train.sample_every=100",
+                       "train.checkpoint_every=150"), run_dir)
     return run_dir
+
+
+def test_grids_come_from_one_fixed_noise_batch(make_cfg: Callable[..., DictConfig],
+                                               tmp_path: Path) -> None:
+    # With lr 0 the generator never changes, so grids differ only if the noise does.
+    run(make_cfg("train.steps=3", "train.sample_every=1", "train.device=cpu",
+                 "optimizer.lr=0"), tmp_path)
+    grids = [(tmp_path / "samples" / f"step_{i:06d}.png").read_bytes() for i in range(3)]
+    assert grids[0] == grids[1] == grids[2]
+    state = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert state["fixed_z"].min() >= -1 and state["fixed_z"].max() <= 1
 
 
 def test_tensorboard_has_every_scalar_at_each_log_point(short_run: Path) -> None:
@@ -58,6 +67,12 @@ def test_metrics_json_holds_finite_final_losses(short_run: Path) -> None:
     assert metrics["steps"] == 300
     for key in ("final_loss_g", "final_loss_d", "wall_seconds", "steps_per_second"):
         assert torch.isfinite(torch.tensor(metrics[key])) and metrics[key] > 0
+    assert metrics["wall_seconds"] > metrics["loop_seconds"] and metrics["device"] == "cpu"
+
+
+def test_resolved_config_is_saved_beside_the_run(short_run: Path, data_root: Path) -> None:
+    saved = (short_run / "config.yaml").read_text()
+    assert f"root: {data_root}" in saved and "${" not in saved
 
 
 def test_checkpoint_holds_everything_to_continue(short_run: Path) -> None:
