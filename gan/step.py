@@ -1,7 +1,6 @@
 """One adversarial training step: how the D and G updates of a step are ordered."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from abc import ABC, abstractmethod
 from typing import NamedTuple
 
 import torch
@@ -19,6 +18,12 @@ class StepOutput(NamedTuple):
     real_logits: torch.Tensor  # (B,)
     fake_logits: torch.Tensor  # (B,)
 
+    @classmethod
+    def detached(cls, g_loss: torch.Tensor, d_loss: torch.Tensor, real_logits: torch.Tensor,
+                 fake_logits: torch.Tensor) -> "StepOutput":
+        """The step's tensors cut from the graph, so holding them keeps no activations alive."""
+        return cls(g_loss.detach(), d_loss.detach(), real_logits.detach(), fake_logits.detach())
+
     def scalars(self) -> dict[str, float]:
         """The logged values, read from the device in one transfer."""
         values = torch.stack([
@@ -29,19 +34,7 @@ class StepOutput(NamedTuple):
                         strict=True))
 
 
-@contextmanager
-def frozen(module: nn.Module) -> Iterator[None]:
-    """Skip the gradients of a module's parameters (the G update needs none for D's weights)."""
-    flags = [p.requires_grad for p in module.parameters()]
-    module.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for parameter, flag in zip(module.parameters(), flags, strict=True):
-            parameter.requires_grad_(flag)
-
-
-class AdversarialStep:
+class AdversarialStep(ABC):
     """One D update and one G update on the same real batch and noise; subclasses order them."""
 
     def __init__(self, generator: Generator, discriminator: nn.Module,
@@ -55,9 +48,9 @@ class AdversarialStep:
         self.g_parameters = list(generator.parameters())
         self.d_parameters = list(discriminator.parameters())
 
+    @abstractmethod
     def __call__(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
         """Update D and G on real (B, C, H, W) and noise z (B, noise_dim)."""
-        raise NotImplementedError
 
     @torch.no_grad()
     def losses(self, real: torch.Tensor, z: torch.Tensor) -> tuple[float, float]:
@@ -93,8 +86,7 @@ class SimultaneousStep(AdversarialStep):
         g_loss.backward(inputs=self.g_parameters)
         self.d_optimizer.step()
         self.g_optimizer.step()
-        return StepOutput(g_loss.detach(), d_loss.detach(), real_logits.detach(),
-                          fake_logits.detach())
+        return StepOutput.detached(g_loss, d_loss, real_logits, fake_logits)
 
 
 class AlternatingStep(AdversarialStep):
@@ -108,13 +100,12 @@ class AlternatingStep(AdversarialStep):
         fake_logits = self.discriminator(fake.detach())  # (B,)
         d_loss = self.loss.discriminator_loss(real_logits, fake_logits)
         self.d_optimizer.zero_grad(set_to_none=True)
-        d_loss.backward()
+        d_loss.backward(inputs=self.d_parameters)
         self.d_optimizer.step()
-        # Update G: maximise log D(G(z)) (non-saturating) through the freshly updated D.
-        with frozen(self.discriminator):
-            g_loss = self.loss.generator_loss(self.discriminator(fake))
-            self.g_optimizer.zero_grad(set_to_none=True)
-            g_loss.backward()
+        # Update G: maximise log D(G(z)) (non-saturating) through the freshly updated D; the
+        # backward pass reaches G's parameters only (D's weight gradients are not needed).
+        g_loss = self.loss.generator_loss(self.discriminator(fake))
+        self.g_optimizer.zero_grad(set_to_none=True)
+        g_loss.backward(inputs=self.g_parameters)
         self.g_optimizer.step()
-        return StepOutput(g_loss.detach(), d_loss.detach(), real_logits.detach(),
-                          fake_logits.detach())
+        return StepOutput.detached(g_loss, d_loss, real_logits, fake_logits)

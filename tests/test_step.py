@@ -5,7 +5,7 @@ import torch
 
 from gan.losses import BCELoss
 from gan.models import FCDiscriminator, FCGenerator
-from gan.step import AdversarialStep, AlternatingStep, SimultaneousStep, StepOutput, frozen
+from gan.step import AdversarialStep, AlternatingStep, SimultaneousStep, StepOutput
 
 STEPS = [SimultaneousStep, AlternatingStep]
 
@@ -74,12 +74,15 @@ def test_simultaneous_and_alternating_agree_on_the_d_update() -> None:
     torch.testing.assert_close(outputs[0].d_loss, outputs[1].d_loss)
 
 
-def test_frozen_restores_requires_grad() -> None:
-    network = FCDiscriminator(4)
-    network.head.bias.requires_grad_(False)
-    with frozen(network):
-        assert not any(p.requires_grad for p in network.parameters())
-    assert [p.requires_grad for p in network.parameters()] == [True, True, True, False]
+def test_g_update_leaves_no_gradient_on_g_from_the_d_loss() -> None:
+    # The alternating step's D update must not touch G: G's gradients are the G loss's alone.
+    step = make_step(AlternatingStep, lr=0.0)
+    real, z = batch()
+    step(real, z)
+    g_loss = step.loss.generator_loss(step.discriminator(step.generator(z)))
+    expected = torch.autograd.grad(g_loss, list(step.generator.parameters()))
+    for parameter, gradient in zip(step.generator.parameters(), expected, strict=True):
+        torch.testing.assert_close(parameter.grad, gradient)
 
 
 def test_losses_measure_without_updating() -> None:
