@@ -15,12 +15,14 @@ register_configs()
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    """Compose, build, train; every output goes to Hydra's run directory."""
+def main(cfg: DictConfig) -> float | None:
+    """Compose, build, train; every output goes to Hydra's run directory. Returns the metric
+    named by `eval.objective`, for sweepers (None when evaluation is off and it is a score)."""
     try:
-        run(cfg, Path(HydraConfig.get().runtime.output_dir))
+        metrics = run(cfg, Path(HydraConfig.get().runtime.output_dir))
     except UserError as error:
         sys.exit(f"error: {error}")  # one paragraph and a non-zero exit code, no traceback
+    return metrics.get(cfg.eval.objective)
 
 
 if __name__ == "__main__":

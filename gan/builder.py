@@ -1,6 +1,8 @@
 """The one place where config becomes objects (every `hydra.utils.instantiate` call lives here)."""
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -8,15 +10,26 @@ import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError
 
-from gan.config import TrainConfig
+from gan.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from gan.config import EvalConfig, TrainConfig
+from gan.data import ImageSource
 from gan.errors import ConfigError, UserError
-from gan.training import Experiment, train
+from gan.metrics.classifier import load_classifier
+from gan.metrics.evaluator import Evaluator, evaluation_noise, real_subset
+from gan.models import Generator
+from gan.training import Evaluation, Experiment, train
 
 
 def train_settings(cfg: DictConfig) -> TrainConfig:
     """The typed loop settings; `TrainConfig.__post_init__` refuses impossible values."""
     return OmegaConf.to_object(cfg.train)
+
+
+def eval_settings(cfg: DictConfig) -> EvalConfig:
+    """The typed evaluation settings, checked the same way."""
+    return OmegaConf.to_object(cfg.eval)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -40,9 +53,39 @@ def _instantiate(node: DictConfig, **kwargs: Any) -> Any:
         raise
 
 
+def build_source(dataset: DictConfig) -> ImageSource:
+    """Where a dataset lives and how to read it (nothing is loaded yet)."""
+    return _instantiate(dataset)
+
+
+def build_generator(cfg: DictConfig, device: torch.device) -> Generator:
+    """The generator alone (for sampling from a saved run)."""
+    return _instantiate(cfg.generator).to(device)
+
+
+def build_evaluator(dataset: DictConfig, device: torch.device, batch_size: int) -> Evaluator:
+    """The dataset's shipped classifier, with the statistics of its real test set."""
+    source = build_source(dataset)
+    classifier = load_classifier(source.name, device)
+    return Evaluator(classifier, source.images(device, train=False), batch_size)
+
+
+def build_evaluation(cfg: DictConfig, settings: EvalConfig,
+                     experiment: Experiment) -> Evaluation | None:
+    """Scoring during training, or None when `eval.every=0` turns it off."""
+    if settings.every == 0:
+        return None
+    started = time.perf_counter()
+    device = experiment.device
+    evaluator = build_evaluator(cfg.dataset, device, settings.batch_size)
+    z = evaluation_noise(settings.n, experiment.generator.noise_dim, settings.seed, device)
+    real = evaluator.score(real_subset(experiment.images, settings.n, settings.seed))
+    return Evaluation(evaluator, z, real, settings.every, time.perf_counter() - started)
+
+
 def build(cfg: DictConfig, device: torch.device) -> Experiment:
     """Networks, optimizers, loss, the step that joins them, and device-resident data."""
-    generator = _instantiate(cfg.generator).to(device)
+    generator = build_generator(cfg, device)
     discriminator = _instantiate(cfg.discriminator).to(device)
     optimizer = _instantiate(cfg.optimizer)  # a partial: completed with each network's parameters
     make_step = _instantiate(cfg.step)  # a partial: completed with everything it updates
@@ -50,16 +93,76 @@ def build(cfg: DictConfig, device: torch.device) -> Experiment:
                      g_optimizer=optimizer(generator.parameters()),
                      d_optimizer=optimizer(discriminator.parameters()),
                      loss=_instantiate(cfg.loss))
-    return Experiment(step=step, images=_instantiate(cfg.dataset, device=device))
+    return Experiment(step=step, images=build_source(cfg.dataset).images(device))
 
 
-def run(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
+def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """The composition root: settings, seed, objects, then the training loop into run_dir."""
     started = time.perf_counter()
-    settings = train_settings(cfg)
+    settings, evaluation_settings = train_settings(cfg), eval_settings(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
     # The config with every interpolation (data root, ...) resolved, beside Hydra's raw copy.
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     torch.manual_seed(settings.seed)
     experiment = build(cfg, resolve_device(settings.device))
-    return train(experiment, settings, run_dir, started)
+    evaluation = build_evaluation(cfg, evaluation_settings, experiment)
+    return train(experiment, settings, run_dir, started, evaluation)
+
+
+@dataclass
+class SavedRun:
+    """A run directory's config and its generator with the checkpoint's weights loaded."""
+
+    cfg: DictConfig  # the run's resolved config.yaml
+    generator: Generator  # in eval mode
+    step: int  # steps completed when the checkpoint was written
+
+
+def load_run(run_dir: Path, device: torch.device) -> SavedRun:
+    """Read run_dir/config.yaml and run_dir/checkpoint.pt; a clear UserError for each way that
+    can fail (no such directory, no config, no or unreadable checkpoint, mismatched weights)."""
+    if not run_dir.is_dir():
+        raise UserError(f"run directory {run_dir} does not exist")
+    config_path, checkpoint_path = run_dir / "config.yaml", run_dir / CHECKPOINT_NAME
+    if not config_path.is_file():
+        raise UserError(f"{run_dir} is not a run directory: it has no config.yaml")
+    if not checkpoint_path.is_file():
+        raise UserError(f"{run_dir} has no {CHECKPOINT_NAME} yet (a run writes one every "
+                        "train.checkpoint_every steps and after its last step)")
+    cfg = OmegaConf.load(config_path)
+    try:
+        state = load_checkpoint(checkpoint_path, device)
+    except Exception as error:  # truncated, not a zip, not a torch file, unsafe pickle, ...
+        raise UserError(f"{checkpoint_path} is not a readable checkpoint (corrupt or "
+                        f"truncated?): {_first_line(error)}") from None
+    generator = _rebuild(config_path, lambda: build_generator(cfg, device))
+    _rebuild(config_path, lambda: build_source(cfg.dataset))  # fail here, not after sampling
+    try:
+        generator.load_state_dict(state["generator"])
+    except (KeyError, TypeError, RuntimeError) as error:
+        raise UserError(f"{checkpoint_path} does not fit the generator that {config_path} "
+                        f"describes (incompatible config): {_detail(error)}") from None
+    return SavedRun(cfg=cfg, generator=generator.eval(), step=int(state.get("step", 0)))
+
+
+def _rebuild(config_path: Path, make: Callable[[], Any]) -> Any:
+    """An object built from a saved config, or a UserError when this version cannot build it
+    (a config from an older or newer gan-lab, or edited by hand)."""
+    try:
+        return make()
+    except (InstantiationException, ConfigAttributeError) as error:
+        detail = _first_line(error).split(", set env var HYDRA_FULL_ERROR")[0]
+        raise UserError(f"{config_path} describes objects this gan-lab cannot build (a config "
+                        f"from another version?): {detail}") from None
+
+
+def _detail(error: BaseException) -> str:
+    """The first specific line of a load_state_dict error (size mismatch for ..., missing ...)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[1] if len(lines) > 1 and lines[0].startswith("Error(s)") else _first_line(error)
+
+
+def _first_line(error: BaseException) -> str:
+    """The first non-empty line of an exception's message, or its type's name."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__

@@ -37,6 +37,33 @@ class TrainConfig:
                               f"{self.device!r}")
 
 
+OBJECTIVES = ("fid", "class_kl", "classifier_score", "modes_covered", "final_loss_g",
+              "final_loss_d")
+
+
+@dataclass
+class EvalConfig:
+    """Mode-collapse metrics during training: how often, on how many samples, what to return."""
+
+    every: int = 5000  # steps between evaluations (and one after the last); 0 turns them off
+    n: int = 10000  # generated samples per evaluation, from one fixed noise
+    seed: int = 0  # of the evaluation noise and of the real-data reference subset
+    objective: str = "fid"  # the metric the run returns, for sweepers to minimise or maximise
+    batch_size: int = 500  # images per classifier call (500 ran fastest on the CPU here)
+
+    def __post_init__(self) -> None:
+        """Refuse values that cannot run, before any work starts."""
+        if self.every < 0:
+            raise ConfigError(f"eval.every must be >= 0 (0 turns evaluation off), got "
+                              f"{self.every}")
+        if self.n < 2 or self.batch_size <= 0:
+            raise ConfigError(f"eval.n must be >= 2 and eval.batch_size positive, got "
+                              f"n={self.n}, batch_size={self.batch_size}")
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(f"eval.objective must be one of {', '.join(OBJECTIVES)}, got "
+                              f"{self.objective!r}")
+
+
 @dataclass
 class Config:
     """The whole composed config: one node per config group plus the loop settings."""
@@ -48,8 +75,39 @@ class Config:
     loss: Any = MISSING
     step: Any = MISSING
     train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+@dataclass
+class ClassifierConfig:
+    """How `python -m gan.metrics.train_classifier` fits a dataset's evaluator classifier."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 0.002  # Adam's, cosine-decayed to 0 over the epochs
+    shift: int = 2  # random translation of up to this many pixels (augmentation)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        """Refuse values that cannot run, before any work starts."""
+        for name in ("epochs", "batch_size", "lr"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"classifier.{name} must be positive, got "
+                                  f"{getattr(self, name)}")
+        if self.shift < 0:
+            raise ConfigError(f"classifier.shift must be >= 0, got {self.shift}")
+
+
+@dataclass
+class ClassifierRunConfig:
+    """The composed config of a classifier-training run."""
+
+    dataset: Any = MISSING
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    out: str | None = None  # folder for <dataset>.pt and .json; None = the package's weights
 
 
 def register_configs() -> None:
-    """Store the schema so that `config.yaml` can extend it (`- base_config` in its defaults)."""
+    """Store the schemas that `config.yaml` and `classifier.yaml` extend (`- base_...`)."""
     ConfigStore.instance().store(name="base_config", node=Config)
+    ConfigStore.instance().store(name="base_classifier_config", node=ClassifierRunConfig)

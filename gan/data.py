@@ -1,6 +1,7 @@
 """Training images as one tensor on the training device, and batches drawn from it by index."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -11,25 +12,46 @@ from gan.errors import ConfigError, DataNotFoundError
 DATA_ENV = "GAN_DATA_DIR"
 
 
-def load_images(make_dataset: Callable[..., Dataset], root: str, download: bool,
-                device: torch.device) -> torch.Tensor:
-    """Load a torchvision MNIST-style training set as floats in [0, 1], (N, 1, H, W) on device."""
-    try:
-        dataset = make_dataset(root=root, train=True, download=download)
-    except (RuntimeError, OSError) as error:
-        name = getattr(make_dataset, "func", make_dataset).__name__  # MNIST, FashionMNIST
+@dataclass
+class ImageSource:
+    """A torchvision MNIST-style dataset on disk: its name, where it lives and how to read it."""
+
+    name: str  # the config option (mnist, fashion_mnist); picks the evaluator classifier
+    make_dataset: Callable[..., Dataset]  # e.g. partial(torchvision.datasets.MNIST)
+    root: str  # a folder holding <Dataset>/raw/
+    download: bool = True  # only tried when the files are missing
+
+    def labelled(self, device: torch.device,
+                 train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images (N, 1, H, W) as floats in [0, 1] and labels (N,) int64, both on device."""
+        dataset = self._open(train)
+        pixels = dataset.data  # (N, H, W) uint8, no per-sample transforms
+        images = (pixels.to(device).unsqueeze(1).float() / 255.0).contiguous()
+        return images, torch.as_tensor(dataset.targets, dtype=torch.long, device=device)
+
+    def images(self, device: torch.device, train: bool = True) -> torch.Tensor:
+        """Images (N, 1, H, W) as floats in [0, 1] on device (the training set by default)."""
+        return self.labelled(device, train)[0]
+
+    def _open(self, train: bool) -> Dataset:
+        """The torchvision dataset, or a message that says where it was looked for."""
+        try:
+            return self.make_dataset(root=self.root, train=train, download=self.download)
+        except (RuntimeError, OSError) as error:
+            raise self._not_found(error) from error
+
+    def _not_found(self, error: Exception) -> DataNotFoundError:
+        """What is missing, where, and the two ways to fix it."""
+        name = getattr(self.make_dataset, "func", self.make_dataset).__name__  # MNIST, ...
         cause = (str(error) or type(error).__name__).splitlines()[0].rstrip(":")
-        raise DataNotFoundError(
-            f"{name} was not found under {Path(root).resolve()} and could not be "
-            f"{'downloaded' if download else 'loaded (dataset.download=false)'}. Point the "
+        return DataNotFoundError(
+            f"{name} was not found under {Path(self.root).resolve()} and could not be "
+            f"{'downloaded' if self.download else 'loaded (dataset.download=false)'}. Point the "
             f"environment variable {DATA_ENV} (or dataset.root=...) at a folder that holds "
             f"{name}/raw/ with the four uncompressed files train-images-idx3-ubyte, "
             f"train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte "
             f"(torchvision's layout), or run once where the network is reachable so torchvision "
-            f"can fetch them. (torchvision said: {cause})"
-        ) from error
-    pixels = dataset.data  # (N, H, W) uint8, no per-sample transforms
-    return (pixels.to(device).unsqueeze(1).float() / 255.0).contiguous()
+            f"can fetch them. (torchvision said: {cause})")
 
 
 class DeviceBatcher:

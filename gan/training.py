@@ -6,12 +6,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from gan.checkpoint import CHECKPOINT_NAME, rng_states, save_checkpoint
 from gan.config import TrainConfig
 from gan.data import DeviceBatcher
+from gan.metrics.chart import histogram_chart
+from gan.metrics.evaluator import SCORE_NAMES, Evaluator
 from gan.models import Generator
 from gan.monitor import Monitor
 from gan.noise import UniformNoise, uniform_noise
@@ -52,12 +55,50 @@ class Periodic:
             self.action(step, output)
 
 
+class Evaluation:
+    """The generator's mode-collapse metrics at intervals, beside the real-data reference."""
+
+    def __init__(self, evaluator: Evaluator, z: torch.Tensor, real: dict[str, Any],
+                 every: int, setup_seconds: float = 0.0) -> None:
+        self.evaluator = evaluator
+        self.z = z  # (n, noise_dim), fixed, so every evaluation scores the same inputs
+        self.real = real  # the scores of n real training images: what a perfect G would reach
+        self.every = every
+        self.seconds = setup_seconds  # time spent evaluating, set-up included (its cost)
+        self.latest: dict[str, Any] = {}
+
+    def record(self, generator: Generator, monitor: Monitor, step: int) -> None:
+        """Score the generator; log the scores, the reference and the class histogram."""
+        started = time.perf_counter()
+        scores = self.evaluator.score_generator(generator, self.z)  # ends with a host read
+        monitor.scalars(step, {f"eval/{name}": scores[name] for name in SCORE_NAMES}
+                        | {f"eval/real_{name}": self.real[name] for name in SCORE_NAMES})
+        title = (f"step {step}: {scores['modes_covered']}/{len(scores['class_histogram'])} "
+                 f"modes, class KL {scores['class_kl']:.3f}")
+        monitor.image("eval/class_histogram", histogram_chart(scores["class_histogram"], title),
+                      step)
+        monitor.print(f"Eval:{step} modes_covered:{scores['modes_covered']} "
+                      f"class_kl:{scores['class_kl']:.4f} "
+                      f"classifier_score:{scores['classifier_score']:.3f} fid:{scores['fid']:.4f}")
+        self.latest = scores
+        self.seconds += time.perf_counter() - started
+
+    def results(self) -> dict[str, Any]:
+        """The last scores and the reference, flat, for metrics.json."""
+        return ({"eval_n": self.latest["n"], "eval_seconds": self.seconds,
+                 "class_histogram": self.latest["class_histogram"]}
+                | {name: self.latest[name] for name in SCORE_NAMES}
+                | {f"real_{name}": self.real[name] for name in SCORE_NAMES})
+
+
 class Recorder:
     """The run directory's contents: scalars, console lines, sample grids, checkpoints."""
 
     def __init__(self, experiment: Experiment, batcher: DeviceBatcher, monitor: Monitor,
-                 run_dir: Path, fixed_z: torch.Tensor) -> None:
+                 run_dir: Path, fixed_z: torch.Tensor,
+                 evaluation: Evaluation | None = None) -> None:
         self.experiment = experiment
+        self.evaluation = evaluation
         self.batcher = batcher
         self.monitor = monitor
         self.run_dir = run_dir
@@ -80,6 +121,10 @@ class Recorder:
         picture = save_grid(images, self.run_dir / "samples" / f"step_{step:06d}.png")
         self.monitor.image("samples", picture, step)
 
+    def evaluate(self, step: int, output: StepOutput) -> None:
+        """Mode-collapse metrics of the current generator."""
+        self.evaluation.record(self.experiment.generator, self.monitor, step)
+
     def checkpoint(self, step: int, output: StepOutput) -> None:
         """Everything needed to sample from or continue the run after `step`."""
         adversarial = self.experiment.step
@@ -97,19 +142,22 @@ class Recorder:
 
     def events(self, settings: TrainConfig) -> list[Periodic]:
         """The periodic actions at their configured intervals."""
-        return [
+        events = [
             Periodic(settings.log_every, self.log_scalars),
             Periodic(settings.print_every, self.print_losses),
             Periodic(settings.sample_every, self.sample),
-            Periodic(settings.checkpoint_every, self.checkpoint),
         ]
+        if self.evaluation is not None:
+            events.append(Periodic(self.evaluation.every, self.evaluate))
+        return [*events, Periodic(settings.checkpoint_every, self.checkpoint)]
 
 
 def train(experiment: Experiment, settings: TrainConfig, run_dir: Path,
-          started: float | None = None) -> dict[str, float]:
+          started: float | None = None, evaluation: Evaluation | None = None) -> dict[str, Any]:
     """Train for `settings.steps` steps, fill `run_dir`, and return the final metrics.
 
     `started` is the `time.perf_counter()` at which the run began (set-up included); default now.
+    `evaluation`, when given, scores the generator at its interval and after the last step.
     """
     started = time.perf_counter() if started is None else started
     noise_dim, device = experiment.generator.noise_dim, experiment.device
@@ -117,7 +165,8 @@ def train(experiment: Experiment, settings: TrainConfig, run_dir: Path,
     noise = UniformNoise(settings.batch_size, noise_dim, device)
     fixed_z = uniform_noise(settings.n_samples, noise_dim, device)
     monitor = Monitor(run_dir, settings.steps)
-    events = Recorder(experiment, batcher, monitor, run_dir, fixed_z).events(settings)
+    recorder = Recorder(experiment, batcher, monitor, run_dir, fixed_z, evaluation)
+    events = recorder.events(settings)
     loop_start = time.perf_counter()
     try:
         for step in range(settings.steps):
@@ -136,5 +185,7 @@ def train(experiment: Experiment, settings: TrainConfig, run_dir: Path,
     metrics = {"final_loss_g": final_g, "final_loss_d": final_d, "steps": settings.steps,
                "wall_seconds": time.perf_counter() - started, "loop_seconds": loop_seconds,
                "steps_per_second": settings.steps / loop_seconds, "device": str(device)}
+    if evaluation is not None:
+        metrics |= evaluation.results()
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics

@@ -38,12 +38,16 @@ def data_root() -> Path:
     return root
 
 
-def compose_config(*overrides: str) -> DictConfig:
-    """Compose conf/config.yaml as `python train.py OVERRIDES` would; tests never download."""
+def compose_config(*overrides: str, hydra: bool = False) -> DictConfig:
+    """Compose conf/config.yaml as `python train.py OVERRIDES` would; tests never download, and
+    evaluate only where they say so (`eval.every=N`), to keep short runs short. `hydra=True`
+    keeps the `hydra` node, as `@hydra.main` sees it."""
     root = find_data_root() or Path("no-data-found")
+    defaults = [f"dataset.root={root}", "dataset.download=false"]
+    if not any(override.startswith("eval.every=") for override in overrides):
+        defaults.append("eval.every=0")
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose("config", overrides=[f"dataset.root={root}", "dataset.download=false",
-                                            *overrides])
+        return compose("config", overrides=[*defaults, *overrides], return_hydra_config=hydra)
 
 
 @pytest.fixture

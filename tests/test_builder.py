@@ -14,9 +14,9 @@ from gan.models import CNNDiscriminator, FCDiscriminator, FCGenerator
 from gan.step import AlternatingStep, SimultaneousStep
 from gan.training import Experiment
 from tests.conftest import CONF_DIR
+from tests.fakes import use_fake_data
 
 CPU = torch.device("cpu")
-FAKE_DATA = {"_target_": "torch.rand", "_args_": [16, 1, 28, 28]}  # no data needed
 
 
 def options(group: str) -> list[str]:
@@ -26,7 +26,7 @@ def options(group: str) -> list[str]:
 
 def build_without_data(cfg: DictConfig) -> Experiment:
     """Build the experiment with random images standing in for the dataset."""
-    cfg.dataset = FAKE_DATA
+    use_fake_data(cfg)
     return build(cfg, CPU)
 
 

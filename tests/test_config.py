@@ -1,13 +1,14 @@
 """The typed loop settings: wrong types fail at compose time, impossible values before step 0."""
 
 import pytest
+from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
-from gan.builder import train_settings
-from gan.config import TrainConfig
+from gan.builder import eval_settings, train_settings
+from gan.config import ClassifierConfig, EvalConfig, TrainConfig
 from gan.errors import ConfigError
-from tests.conftest import compose_config
+from tests.conftest import CONF_DIR, compose_config
 
 
 def test_defaults_are_the_seeds_loop() -> None:
@@ -44,3 +45,35 @@ def test_schema_and_yaml_agree() -> None:
     # The loop's defaults live only in the schema: config.yaml adds none of its own.
     composed = OmegaConf.to_container(compose_config().train)
     assert composed == OmegaConf.to_container(OmegaConf.structured(TrainConfig))
+
+
+def test_evaluation_defaults() -> None:
+    settings = eval_settings(compose_config("eval.every=5000"))
+    assert isinstance(settings, EvalConfig)
+    assert (settings.every, settings.n, settings.objective) == (5000, 10000, "fid")
+
+
+@pytest.mark.parametrize("override", ["eval.every=-1", "eval.n=1", "eval.batch_size=0",
+                                      "eval.objective=accuracy"])
+def test_impossible_evaluation_settings_are_refused(override: str) -> None:
+    with pytest.raises(ConfigError, match=override.split("=")[0]):
+        eval_settings(compose_config(override))
+
+
+@pytest.mark.parametrize("override", ["classifier.epochs=0", "classifier.lr=0",
+                                      "classifier.shift=-1"])
+def test_impossible_classifier_settings_are_refused(override: str) -> None:
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("classifier", overrides=[override])
+    with pytest.raises(ConfigError, match=override.split("=")[0]):
+        OmegaConf.to_object(cfg.classifier)
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
+def test_each_dataset_picks_its_own_classifier_settings(dataset: str) -> None:
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("classifier", overrides=[f"dataset={dataset}"])
+    settings = OmegaConf.to_object(cfg.classifier)
+    assert isinstance(settings, ClassifierConfig)
+    assert cfg.dataset.name == dataset
+    assert settings.shift == (2 if dataset == "mnist" else 0)

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torchvision
 
-from gan.data import DeviceBatcher, load_images
+from gan.data import DeviceBatcher, ImageSource
 from gan.errors import ConfigError, DataNotFoundError
 
 
@@ -52,17 +52,28 @@ def test_state_dict_and_rng_state_continue_the_same_batches() -> None:
 
 @pytest.mark.parametrize("name", ["MNIST", "FashionMNIST"])
 def test_real_training_set_loads_as_one_tensor(data_root: Path, name: str) -> None:
-    images = load_images(partial(getattr(torchvision.datasets, name)), str(data_root),
-                         download=False, device=torch.device("cpu"))
+    source = ImageSource(name.lower(), partial(getattr(torchvision.datasets, name)),
+                         str(data_root), download=False)
+    images = source.images(torch.device("cpu"))
     assert images.shape == (60_000, 1, 28, 28)
     assert images.dtype == torch.float32
     assert images.min() == 0 and images.max() == 1
 
 
+@pytest.mark.parametrize("name", ["MNIST", "FashionMNIST"])
+def test_real_test_set_loads_with_its_labels(data_root: Path, name: str) -> None:
+    source = ImageSource(name.lower(), partial(getattr(torchvision.datasets, name)),
+                         str(data_root), download=False)
+    images, labels = source.labelled(torch.device("cpu"), train=False)
+    assert images.shape == (10_000, 1, 28, 28) and labels.shape == (10_000,)
+    assert labels.dtype == torch.long and set(labels.tolist()) == set(range(10))
+
+
 def test_missing_data_names_the_path_and_the_variable(tmp_path: Path) -> None:
+    source = ImageSource("mnist", partial(torchvision.datasets.MNIST), str(tmp_path / "nowhere"),
+                         download=False)
     with pytest.raises(DataNotFoundError) as raised:
-        load_images(partial(torchvision.datasets.MNIST), str(tmp_path / "nowhere"),
-                    download=False, device=torch.device("cpu"))
+        source.images(torch.device("cpu"))
     message = str(raised.value)
     assert str(tmp_path / "nowhere") in message
     assert "GAN_DATA_DIR" in message and "MNIST/raw" in message

@@ -1,13 +1,16 @@
 """`python train.py` as a user runs it: console output, presets, sweeps, errors."""
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import open_dict
 
-from tests.conftest import REPO
+from tests.conftest import REPO, compose_config
 
 
 def train(*args: str, data_root: Path | str, cwd: Path) -> subprocess.CompletedProcess:
@@ -70,3 +73,18 @@ def test_impossible_setting_is_one_line(data_root: Path, tmp_path: Path) -> None
                    data_root=data_root, cwd=tmp_path)
     assert result.returncode != 0
     assert result.stderr.strip() == "error: train.batch_size must be positive, got 0"
+
+
+def test_main_returns_the_objective_for_sweepers(data_root: Path, tmp_path: Path) -> None:
+    import train as entry  # the module `python train.py` runs
+
+    for objective in ("fid", "class_kl", "final_loss_d"):
+        cfg = compose_config("train.steps=5", "train.device=cpu", "eval.every=5", "eval.n=300",
+                             f"eval.objective={objective}", hydra=True)
+        cfg.hydra.runtime.output_dir = str(tmp_path / objective)
+        HydraConfig.instance().set_config(cfg)
+        with open_dict(cfg):
+            del cfg.hydra  # @hydra.main hands the task the config without it
+        value = entry.main.__wrapped__(cfg)  # the function under @hydra.main
+        metrics = json.loads((tmp_path / objective / "metrics.json").read_text())
+        assert value == metrics[objective]

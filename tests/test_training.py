@@ -12,6 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from gan.builder import run
 from gan.checkpoint import load_checkpoint
+from gan.metrics.evaluator import SCORE_NAMES
 from tests.conftest import compose_config
 
 pytestmark = pytest.mark.usefixtures("data_root")  # every run here trains on real MNIST
@@ -25,7 +26,7 @@ def short_run(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> Path
     run_dir = tmp_path_factory.mktemp("run")
     run(compose_config("train.steps=300", "train.device=cpu", "train.log_every=50",
                        "train.print_every=100", "train.sample_every=100",
-                       "train.checkpoint_every=150"), run_dir)
+                       "train.checkpoint_every=150", "eval.every=150", "eval.n=1000"), run_dir)
     return run_dir
 
 
@@ -49,6 +50,48 @@ def test_tensorboard_has_every_scalar_at_each_log_point(short_run: Path) -> None
         assert [v.step for v in values] == [0, 50, 100, 150, 200, 250, 299]
         assert all(torch.isfinite(torch.tensor(v.value)) for v in values)
     assert [image.step for image in events.Images("samples")] == [0, 100, 200, 299]
+
+
+def test_evaluation_logs_scores_reference_and_histogram(short_run: Path) -> None:
+    events = EventAccumulator(str(short_run))
+    events.Reload()
+    for name in SCORE_NAMES:
+        assert [v.step for v in events.Scalars(f"eval/{name}")] == [0, 150, 299]
+        reference = {v.value for v in events.Scalars(f"eval/real_{name}")}
+        assert len(reference) == 1  # computed once, drawn as a flat line
+    assert [v.value for v in events.Scalars("eval/real_modes_covered")][0] == 10
+    assert [image.step for image in events.Images("eval/class_histogram")] == [0, 150, 299]
+
+
+def test_metrics_json_holds_the_last_evaluation(short_run: Path) -> None:
+    metrics = json.loads((short_run / "metrics.json").read_text())
+    events = EventAccumulator(str(short_run))
+    events.Reload()
+    assert metrics["eval_n"] == 1000 and len(metrics["class_histogram"]) == 10
+    for name in SCORE_NAMES:
+        assert metrics[name] == pytest.approx(events.Scalars(f"eval/{name}")[-1].value, rel=1e-6)
+    assert metrics["real_modes_covered"] == 10 and metrics["real_class_kl"] < 0.05
+    assert metrics["fid"] > metrics["real_fid"] > 0
+    assert 0 < metrics["eval_seconds"] < metrics["wall_seconds"]
+
+
+def test_evaluation_does_not_change_the_training(make_cfg: Callable[..., DictConfig],
+                                                tmp_path: Path) -> None:
+    overrides = ("train.steps=20", "train.device=cpu", "eval.n=200")
+    evaluated = run(make_cfg(*overrides, "eval.every=5"), tmp_path / "on")
+    plain = run(make_cfg(*overrides, "eval.every=0"), tmp_path / "off")
+    assert "fid" in evaluated
+    assert (evaluated["final_loss_g"], evaluated["final_loss_d"]) == (
+        plain["final_loss_g"], plain["final_loss_d"])
+
+
+def test_eval_every_0_turns_evaluation_off(make_cfg: Callable[..., DictConfig],
+                                           tmp_path: Path) -> None:
+    metrics = run(make_cfg("train.steps=3", "train.device=cpu", "eval.every=0"), tmp_path)
+    assert "fid" not in metrics
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    assert not [tag for tag in events.Tags()["scalars"] if tag.startswith("eval/")]
 
 
 def test_sample_grids_and_final_digits_are_saved(short_run: Path) -> None:

@@ -1,0 +1,77 @@
+"""Scores of generated (or real) images against a dataset's real test set, by its classifier."""
+
+import torch
+from torch import nn
+
+from gan.metrics.classifier import Classifier
+from gan.metrics.scores import (
+    class_histogram,
+    class_kl,
+    classifier_score,
+    feature_statistics,
+    frechet_distance,
+    modes_covered,
+)
+from gan.samples import generate
+
+SCORE_NAMES = ("modes_covered", "class_kl", "classifier_score", "fid")
+
+
+def evaluation_noise(n: int, noise_dim: int, seed: int, device: torch.device) -> torch.Tensor:
+    """A fixed (n, noise_dim) uniform(-1, 1) draw, the same on every device for a given seed."""
+    generator = torch.Generator().manual_seed(seed)  # CPU stream: device-independent values
+    return (torch.rand(n, noise_dim, generator=generator) * 2 - 1).to(device)
+
+
+def real_subset(images: torch.Tensor, n: int, seed: int) -> torch.Tensor:
+    """n images (n, C, H, W) drawn without replacement by a seeded permutation."""
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    return images[order[:n].to(images.device)]
+
+
+class Evaluator:
+    """Classifies images in chunks and compares their features with the real test set's."""
+
+    def __init__(self, classifier: Classifier, test_images: torch.Tensor,
+                 batch_size: int = 2000) -> None:
+        self.classifier = classifier
+        self.batch_size = batch_size
+        # Mean (D,) and covariance (D, D) of the test set's features, computed once.
+        self.reference = feature_statistics(self.outputs(test_images)[1])
+
+    @torch.no_grad()
+    def outputs(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Class probabilities (N, K) and penultimate features (N, D) of images (N, 1, H, W)."""
+        chunks = [self._classify(images[i:i + self.batch_size])
+                  for i in range(0, len(images), self.batch_size)]
+        return torch.cat([p for p, _ in chunks]), torch.cat([f for _, f in chunks])
+
+    def _classify(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Probabilities and features of one chunk."""
+        features = self.classifier.features(images)  # (B, D)
+        return self.classifier.head(features).softmax(dim=1), features
+
+    def score(self, images: torch.Tensor) -> dict[str, float | list[float]]:
+        """n, the four scores and the class histogram of images (N, 1, H, W) in [0, 1]."""
+        probabilities, features = self.outputs(images)
+        return self.score_outputs(probabilities, features)
+
+    def score_outputs(self, probabilities: torch.Tensor,
+                      features: torch.Tensor) -> dict[str, float | list[float]]:
+        """The scores from classifier outputs (N, K) and (N, D)."""
+        histogram = class_histogram(probabilities)
+        return {"n": len(probabilities),
+                "modes_covered": modes_covered(histogram),
+                "class_kl": class_kl(histogram),
+                "classifier_score": classifier_score(probabilities),
+                "fid": frechet_distance(*feature_statistics(features), *self.reference),
+                "class_histogram": histogram.tolist()}
+
+    @torch.no_grad()
+    def score_generator(self, generator: nn.Module,
+                        z: torch.Tensor) -> dict[str, float | list[float]]:
+        """Scores of the generator's images from noise z (n, noise_dim), generated in chunks."""
+        chunks = [self._classify(generate(generator, z[i:i + self.batch_size]))
+                  for i in range(0, len(z), self.batch_size)]
+        return self.score_outputs(torch.cat([p for p, _ in chunks]),
+                                  torch.cat([f for _, f in chunks]))

@@ -1,0 +1,73 @@
+"""`python -m gan.sample run_dir=DIR n=10000 out=FILE [seed=0] [device=auto]`
+
+Draws n images from a run's checkpointed generator: FILE.npy gets a float32 array (n, H, W) in
+[0, 1] (the channel dropped), FILE.png a grid of the first 100, ink on paper. The same seed
+gives the same noise on every device. Works on a finished run or one still training.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import MISSING
+
+from gan.builder import load_run, resolve_device
+from gan.cli import parse_args, run_command
+from gan.errors import UserError
+from gan.metrics.evaluator import evaluation_noise
+from gan.models import Generator
+from gan.samples import generate, save_grid
+
+USAGE = "python -m gan.sample run_dir=DIR [n=10000] [out=FILE] [seed=0] [device=auto]"
+GRID_SIZE = 100  # images in FILE.png
+
+
+@dataclass
+class SampleArgs:
+    """The command's arguments."""
+
+    run_dir: str = MISSING
+    n: int = 10000
+    out: str | None = None  # FILE (.npy / .png added); default DIR/samples/sampled_n<n>_seed<s>
+    seed: int = 0
+    device: str = "auto"
+    batch_size: int = 1000  # images generated per call
+
+
+@torch.no_grad()
+def sample(generator: Generator, n: int, seed: int, batch_size: int,
+           device: torch.device) -> torch.Tensor:
+    """n images (n, C, H, W) on the CPU from the seeded noise, generated in chunks."""
+    z = evaluation_noise(n, generator.noise_dim, seed, device)  # (n, noise_dim)
+    return torch.cat([generate(generator, z[i:i + batch_size]).float().cpu()
+                      for i in range(0, n, batch_size)])
+
+
+def output_stem(args: SampleArgs) -> Path:
+    """FILE without a .npy/.png suffix the user may have typed."""
+    if args.out is None:
+        return Path(args.run_dir) / "samples" / f"sampled_n{args.n}_seed{args.seed}"
+    out = Path(args.out)
+    return out.with_suffix("") if out.suffix in (".npy", ".png") else out
+
+
+def main(argv: list[str]) -> None:
+    """Parse, load the run, sample, write FILE.npy and FILE.png."""
+    args = parse_args(SampleArgs, argv, USAGE)
+    if args.n <= 0 or args.batch_size <= 0:
+        raise UserError(f"n and batch_size must be positive, got n={args.n}, "
+                        f"batch_size={args.batch_size}")
+    device = resolve_device(args.device)
+    run = load_run(Path(args.run_dir), device)
+    images = sample(run.generator, args.n, args.seed, args.batch_size, device)  # (n, 1, H, W)
+    stem = output_stem(args)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    np.save(stem.with_suffix(".npy"), images[:, 0].numpy().astype(np.float32))  # (n, H, W)
+    save_grid(images[:GRID_SIZE], stem.with_suffix(".png"))
+    print(f"wrote {stem}.npy ({args.n}, {images.shape[2]}, {images.shape[3]}) float32 from step "
+          f"{run.step} and {stem}.png (the first {min(args.n, GRID_SIZE)})")
+
+
+if __name__ == "__main__":
+    run_command(main, USAGE, __doc__)

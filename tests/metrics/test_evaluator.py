@@ -1,0 +1,83 @@
+"""The evaluator on real images: what a perfect, a collapsed and a noisy generator score."""
+
+import math
+from functools import partial
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision
+
+from gan.data import ImageSource
+from gan.metrics.classifier import load_classifier
+from gan.metrics.evaluator import Evaluator, evaluation_noise, real_subset
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def mnist(data_root: Path) -> ImageSource:
+    """The real MNIST on disk."""
+    return ImageSource("mnist", partial(torchvision.datasets.MNIST), str(data_root), False)
+
+
+@pytest.fixture(scope="module")
+def evaluator(mnist: ImageSource) -> Evaluator:
+    """The shipped MNIST classifier with the real test set as reference."""
+    return Evaluator(load_classifier("mnist"), mnist.images(CPU, train=False))
+
+
+def test_real_test_images_cover_every_mode(evaluator: Evaluator, mnist: ImageSource) -> None:
+    scores = evaluator.score(mnist.images(CPU, train=False))
+    assert scores["n"] == 10_000 and scores["modes_covered"] == 10
+    assert scores["class_kl"] < 0.01
+    assert scores["fid"] == pytest.approx(0.0, abs=1e-6)  # the reference itself
+    assert scores["classifier_score"] > 9.5
+    assert sum(scores["class_histogram"]) == pytest.approx(1.0)
+
+
+def test_real_training_images_have_a_small_fid(evaluator: Evaluator,
+                                               mnist: ImageSource) -> None:
+    real = evaluator.score(real_subset(mnist.images(CPU), 5000, seed=0))
+    noise = evaluator.score(torch.rand(5000, 1, 28, 28, generator=torch.Generator().manual_seed(0)))
+    assert real["modes_covered"] == 10 and real["class_kl"] < 0.01
+    assert real["fid"] < 0.01 * noise["fid"]
+
+
+def test_one_image_repeated_is_total_collapse(evaluator: Evaluator, mnist: ImageSource) -> None:
+    one = mnist.images(CPU, train=False)[:1].expand(2000, -1, -1, -1)
+    scores = evaluator.score(one)
+    assert scores["modes_covered"] == 1
+    assert scores["class_kl"] == pytest.approx(math.log(10), abs=1e-9)
+    assert scores["classifier_score"] == pytest.approx(1.0)
+
+
+def test_fid_grows_as_noise_is_added(evaluator: Evaluator, mnist: ImageSource) -> None:
+    images = real_subset(mnist.images(CPU, train=False), 2000, seed=1)
+    same = evaluator.score_outputs(*evaluator.outputs(images))
+    noise = torch.randn(images.shape, generator=torch.Generator().manual_seed(0))
+    fids = [evaluator.score((images + level * noise).clamp(0, 1))["fid"]
+            for level in (0.0, 0.1, 0.2, 0.4)]
+    # Against the images' own statistics, not the test set's: fid(x, x) is ~0.
+    own = Evaluator(evaluator.classifier, images)
+    assert own.score(images)["fid"] == pytest.approx(0.0, abs=1e-6)
+    assert fids[0] == same["fid"]
+    assert fids == sorted(fids) and fids[-1] > 5 * fids[1] > 0
+
+
+def test_evaluation_noise_is_fixed_by_its_seed() -> None:
+    first, again = (evaluation_noise(100, 8, seed=3, device=CPU) for _ in range(2))
+    assert torch.equal(first, again) and first.shape == (100, 8)
+    assert first.min() >= -1 and first.max() <= 1
+    assert not torch.equal(first, evaluation_noise(100, 8, seed=4, device=CPU))
+
+
+def test_generator_scores_equal_the_scores_of_its_images(evaluator: Evaluator) -> None:
+    generator = torch.nn.Sequential(torch.nn.Linear(8, 784), torch.nn.Sigmoid(),
+                                    torch.nn.Unflatten(1, (1, 28, 28)))
+    z = evaluation_noise(1200, 8, seed=0, device=CPU)
+    with torch.no_grad():
+        direct = evaluator.score(generator(z))
+    streamed = evaluator.score_generator(generator, z)  # generated in chunks of batch_size
+    assert streamed["class_histogram"] == direct["class_histogram"]
+    assert streamed["fid"] == pytest.approx(direct["fid"], rel=1e-6)

@@ -1,0 +1,133 @@
+"""`python -m gan.sample` and `python -m gan.evaluate` on a short real run, and their errors."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gan import evaluate, sample
+from gan.builder import run
+from gan.errors import UserError
+from tests.conftest import REPO, compose_config
+
+pytestmark = pytest.mark.usefixtures("data_root")
+EVAL_N = 600
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 30-step run on real MNIST, evaluated on EVAL_N samples at its end."""
+    directory = tmp_path_factory.mktemp("run")
+    run(compose_config("train.steps=30", "train.device=cpu", "eval.every=1000",
+                       f"eval.n={EVAL_N}"), directory)
+    return directory
+
+
+@pytest.fixture
+def broken(run_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the run to damage."""
+    return Path(shutil.copytree(run_dir, tmp_path / "copy"))
+
+
+def command(module: str, *args: str) -> subprocess.CompletedProcess:
+    """The command as a user types it."""
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "HYDRA_FULL_ERROR": "0"})
+
+
+def test_sample_writes_n_images_in_unit_range_and_a_grid(run_dir: Path, tmp_path: Path) -> None:
+    sample.main([f"run_dir={run_dir}", "n=250", f"out={tmp_path / 'digits'}", "seed=5"])
+    images = np.load(tmp_path / "digits.npy")
+    assert images.shape == (250, 28, 28) and images.dtype == np.float32
+    assert images.min() >= 0 and images.max() <= 1
+    assert Image.open(tmp_path / "digits.png").size[0] > 28 * 10
+
+
+def test_sample_is_reproducible_by_seed(run_dir: Path, tmp_path: Path) -> None:
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        sample.main([f"run_dir={run_dir}", "n=20", f"out={tmp_path / name}.npy", f"seed={seed}"])
+    a, b, c = (np.load(tmp_path / f"{name}.npy") for name in "abc")
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_evaluate_writes_eval_json_matching_the_runs_last_evaluation(
+        run_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    evaluate.main([f"run_dir={run_dir}", f"n={EVAL_N}"])
+    result = json.loads((run_dir / "eval.json").read_text())
+    assert {"n", "modes_covered", "class_kl", "classifier_score", "fid"} <= set(result)
+    assert result["n"] == EVAL_N and result["steps"] == 30
+    # Same checkpoint, same fixed noise (eval.seed=0 and seed=0): the same numbers.
+    trained = json.loads((run_dir / "metrics.json").read_text())
+    for name in ("modes_covered", "class_kl", "classifier_score", "fid", "real_fid"):
+        assert result[name] == pytest.approx(trained[name], rel=1e-9), name
+    table = capsys.readouterr().out
+    assert "fid" in table and "real data" in table
+    assert (run_dir / "eval_class_histogram.png").exists()
+
+
+def test_commands_exit_non_zero_with_one_line(run_dir: Path, tmp_path: Path) -> None:
+    for module in ("gan.sample", "gan.evaluate"):
+        result = command(module, f"run_dir={tmp_path / 'missing'}")
+        assert result.returncode != 0
+        expected = f"error: run directory {tmp_path / 'missing'} does not exist"
+        assert result.stderr.strip() == expected
+    ok = command("gan.sample", f"run_dir={run_dir}", "n=3", f"out={tmp_path / 'three'}")
+    assert ok.returncode == 0, ok.stderr
+    assert np.load(tmp_path / "three.npy").shape == (3, 28, 28)
+
+
+@pytest.mark.parametrize("main", [sample.main, evaluate.main])
+def test_a_directory_that_is_not_a_run_is_refused(main, tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="not a run directory: it has no config.yaml"):
+        main([f"run_dir={tmp_path}"])
+
+
+@pytest.mark.parametrize("main", [sample.main, evaluate.main])
+def test_missing_checkpoint_is_refused(main, broken: Path) -> None:
+    (broken / "checkpoint.pt").unlink()
+    with pytest.raises(UserError, match="has no checkpoint.pt yet"):
+        main([f"run_dir={broken}"])
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+@pytest.mark.parametrize("main", [sample.main, evaluate.main])
+def test_corrupt_checkpoint_is_refused(main, damage: str, broken: Path) -> None:
+    checkpoint = broken / "checkpoint.pt"
+    data = checkpoint.read_bytes()
+    checkpoint.write_bytes(data[:len(data) // 2] if damage == "truncate" else b"not a torch file")
+    with pytest.raises(UserError, match="is not a readable checkpoint"):
+        main([f"run_dir={broken}"])
+
+
+@pytest.mark.parametrize("main", [sample.main, evaluate.main])
+def test_checkpoint_from_an_incompatible_config_is_refused(main, broken: Path) -> None:
+    config = broken / "config.yaml"
+    config.write_text(config.read_text().replace("hidden_dim: 256", "hidden_dim: 128", 1))
+    expected = "does not fit the generator .*incompatible config.*size mismatch"
+    with pytest.raises(UserError, match=expected):
+        main([f"run_dir={broken}"])
+
+
+@pytest.mark.parametrize("main", [sample.main, evaluate.main])
+def test_config_from_another_version_is_refused(main, broken: Path) -> None:
+    config = broken / "config.yaml"
+    config.write_text(config.read_text().replace("gan.data.ImageSource", "gan.data.load_images"))
+    with pytest.raises(UserError, match="cannot build .*'gan.data.load_images'$"):
+        main([f"run_dir={broken}"])
+
+
+def test_bad_arguments_name_the_argument(run_dir: Path) -> None:
+    with pytest.raises(UserError, match="unknown argument colour"):
+        sample.main([f"run_dir={run_dir}", "colour=red"])
+    with pytest.raises(UserError, match="^n: "):
+        sample.main([f"run_dir={run_dir}", "n=many"])
+    with pytest.raises(UserError, match="run_dir= is required"):
+        evaluate.main([])
+    with pytest.raises(UserError, match="n and batch_size must be positive"):
+        sample.main([f"run_dir={run_dir}", "n=0"])
