@@ -1,5 +1,6 @@
 """The one place where config becomes objects (every `hydra.utils.instantiate` call lives here)."""
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -7,19 +8,22 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import ConfigAttributeError
+from omegaconf.errors import ConfigAttributeError, OmegaConfBaseException
 
 from gan.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from gan.config import EvalConfig, TrainConfig
+from gan.config import DEVICE_PATTERN, EvalConfig, TrainConfig
 from gan.data import ImageSource
 from gan.errors import ConfigError, UserError
 from gan.metrics.classifier import load_classifier
-from gan.metrics.evaluator import Evaluator, evaluation_noise, real_subset
+from gan.metrics.evaluator import SCORE_NAMES, Evaluator, evaluation_noise, real_subset
 from gan.models import Generator
-from gan.training import Evaluation, Experiment, train
+from gan.training import Evaluation, Experiment, NoEvaluation, train
+
+log = logging.getLogger(__name__)
 
 
 def train_settings(cfg: DictConfig) -> TrainConfig:
@@ -34,6 +38,8 @@ def eval_settings(cfg: DictConfig) -> EvalConfig:
 
 def resolve_device(name: str) -> torch.device:
     """`auto` is CUDA when available, else the CPU; asking for CUDA without it is refused."""
+    if not DEVICE_PATTERN.fullmatch(name):
+        raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {name!r}")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
@@ -63,21 +69,24 @@ def build_generator(cfg: DictConfig, device: torch.device) -> Generator:
     return _instantiate(cfg.generator).to(device)
 
 
-def build_evaluator(dataset: DictConfig, device: torch.device, batch_size: int) -> Evaluator:
+def build_evaluator(source: ImageSource, device: torch.device, batch_size: int) -> Evaluator:
     """The dataset's shipped classifier, with the statistics of its real test set."""
-    source = build_source(dataset)
     classifier = load_classifier(source.name, device)
     return Evaluator(classifier, source.images(device, train=False), batch_size)
 
 
 def build_evaluation(cfg: DictConfig, settings: EvalConfig,
-                     experiment: Experiment) -> Evaluation | None:
-    """Scoring during training, or None when `eval.every=0` turns it off."""
+                     experiment: Experiment) -> Evaluation | NoEvaluation:
+    """Scoring during training, or none when `eval.every=0` turns it off."""
     if settings.every == 0:
-        return None
+        if settings.objective in SCORE_NAMES:
+            log.warning(f"eval.every=0: no evaluation, so this run returns no "
+                        f"eval.objective={settings.objective} (a sweeper needs eval.every > 0 "
+                        "or eval.objective=final_loss_g/final_loss_d)")
+        return NoEvaluation()
     started = time.perf_counter()
     device = experiment.device
-    evaluator = build_evaluator(cfg.dataset, device, settings.batch_size)
+    evaluator = build_evaluator(build_source(cfg.dataset), device, settings.batch_size)
     z = evaluation_noise(settings.n, experiment.generator.noise_dim, settings.seed, device)
     real = evaluator.score(real_subset(experiment.images, settings.n, settings.seed))
     return Evaluation(evaluator, z, real, settings.every, time.perf_counter() - started)
@@ -129,23 +138,41 @@ def load_run(run_dir: Path, device: torch.device) -> SavedRun:
     if not checkpoint_path.is_file():
         raise UserError(f"{run_dir} has no {CHECKPOINT_NAME} yet (a run writes one every "
                         "train.checkpoint_every steps and after its last step)")
-    cfg = OmegaConf.load(config_path)
-    try:
-        state = load_checkpoint(checkpoint_path, device)
-    except Exception as error:  # truncated, not a zip, not a torch file, unsafe pickle, ...
-        raise UserError(f"{checkpoint_path} is not a readable checkpoint (corrupt or "
-                        f"truncated?): {_first_line(error)}") from None
-    generator = _rebuild(config_path, lambda: build_generator(cfg, device))
-    _rebuild(config_path, lambda: build_source(cfg.dataset))  # fail here, not after sampling
+    cfg = _read_config(config_path)
+    state = _read_checkpoint(checkpoint_path, device)
+    generator = rebuild(config_path, lambda: build_generator(cfg, device))
     try:
         generator.load_state_dict(state["generator"])
-    except (KeyError, TypeError, RuntimeError) as error:
+    except (TypeError, RuntimeError) as error:
         raise UserError(f"{checkpoint_path} does not fit the generator that {config_path} "
                         f"describes (incompatible config): {_detail(error)}") from None
     return SavedRun(cfg=cfg, generator=generator.eval(), step=int(state.get("step", 0)))
 
 
-def _rebuild(config_path: Path, make: Callable[[], Any]) -> Any:
+def _read_config(path: Path) -> DictConfig:
+    """A run's config.yaml, or a UserError when it is not a readable mapping."""
+    try:
+        cfg = OmegaConf.load(path)
+    except (yaml.YAMLError, OmegaConfBaseException, UnicodeDecodeError) as error:
+        raise UserError(f"{path} is not a readable config: {_first_line(error)}") from None
+    if not isinstance(cfg, DictConfig) or "generator" not in cfg:
+        raise UserError(f"{path} is not a run's config: it has no generator node")
+    return cfg
+
+
+def _read_checkpoint(path: Path, device: torch.device) -> dict[str, Any]:
+    """A checkpoint holding generator weights, or a UserError that says what is wrong."""
+    try:
+        state = load_checkpoint(path, device)
+    except Exception as error:  # truncated, not a zip, not a torch file, unsafe pickle, ...
+        raise UserError(f"{path} is not a readable checkpoint (corrupt or truncated?): "
+                        f"{_first_line(error)}") from None
+    if not isinstance(state, dict) or not isinstance(state.get("generator"), dict):
+        raise UserError(f"{path} is not a gan-lab checkpoint: it holds no generator weights")
+    return state
+
+
+def rebuild(config_path: Path, make: Callable[[], Any]) -> Any:
     """An object built from a saved config, or a UserError when this version cannot build it
     (a config from an older or newer gan-lab, or edited by hand)."""
     try:

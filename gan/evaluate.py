@@ -1,8 +1,9 @@
-"""`python -m gan.evaluate run_dir=DIR [n=10000] [seed=0] [device=auto] [data_root=PATH]`
+"""`python -m gan.evaluate run_dir=DIR [n=N] [seed=S] [device=auto] [data_root=PATH]`
 
 Scores a run's checkpointed generator with the dataset's evaluator classifier: prints a table
-beside the real-data reference and writes DIR/eval.json and DIR/eval_class_histogram.png. The
-real test set is read from data_root, else $GAN_DATA_DIR, else the root the run recorded.
+beside the real-data reference and writes DIR/eval.json and DIR/eval_class_histogram.png. n and
+seed default to the run's eval.n and eval.seed (10,000 and 0). The real test set is read from
+data_root, else $GAN_DATA_DIR, else the root the run recorded.
 """
 
 import json
@@ -11,17 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 from torchvision.utils import save_image
 
-from gan.builder import build_evaluator, build_source, load_run, resolve_device
+from gan.builder import SavedRun, build_evaluator, build_source, load_run, rebuild, resolve_device
 from gan.cli import parse_args, run_command
+from gan.config import EvalConfig
 from gan.data import DATA_ENV
-from gan.errors import UserError
+from gan.errors import ConfigError, UserError
 from gan.metrics.chart import histogram_chart
 from gan.metrics.evaluator import SCORE_NAMES, evaluation_noise, real_subset
 
-USAGE = ("python -m gan.evaluate run_dir=DIR [n=10000] [seed=0] [device=auto] "
+USAGE = ("python -m gan.evaluate run_dir=DIR [n=N] [seed=S] [device=auto] "
          "[data_root=PATH]")
 
 
@@ -30,11 +32,11 @@ class EvaluateArgs:
     """The command's arguments."""
 
     run_dir: str = MISSING
-    n: int = 10000  # generated samples, from the fixed evaluation noise of `seed`
-    seed: int = 0  # the same default as training's eval.seed, so the numbers match its last eval
+    n: int | None = None  # generated samples; default: the run's eval.n (else 10,000)
+    seed: int | None = None  # of the evaluation noise; default: the run's eval.seed (else 0)
     device: str = "auto"
     data_root: str | None = None
-    batch_size: int = 500  # images per classifier call
+    batch_size: int | None = None  # images per classifier call; default: the run's
 
 
 def table(scores: dict[str, Any], real: dict[str, Any]) -> str:
@@ -50,24 +52,35 @@ def _number(value: float) -> str:
     return f"{value:>12d}" if isinstance(value, int) else f"{value:>12.4f}"
 
 
+def settings(args: EvaluateArgs, run: SavedRun) -> EvalConfig:
+    """n, seed and batch size: the arguments, else the run's own eval settings, else defaults."""
+    saved = OmegaConf.select(run.cfg, "eval", default=None) or {}
+    chosen = {name: getattr(args, name) for name in ("n", "seed", "batch_size")
+              if getattr(args, name) is not None}
+    try:
+        return EvalConfig(**{name: saved[name] for name in ("n", "seed", "batch_size")
+                             if name in saved} | chosen)
+    except ConfigError as error:
+        raise UserError(str(error).replace("eval.", "")) from None
+
+
 def main(argv: list[str]) -> None:
     """Parse, load the run and the evaluator, score, print, write eval.json."""
     args = parse_args(EvaluateArgs, argv, USAGE)
-    if args.n < 2 or args.batch_size <= 0:
-        raise UserError(f"n must be >= 2 and batch_size positive, got n={args.n}, "
-                        f"batch_size={args.batch_size}")
     device = resolve_device(args.device)
     run_dir = Path(args.run_dir)
     run = load_run(run_dir, device)
+    chosen = settings(args, run)
     dataset = run.cfg.dataset
     dataset.root = args.data_root or os.environ.get(DATA_ENV) or dataset.root
-    evaluator = build_evaluator(dataset, device, args.batch_size)
-    z = evaluation_noise(args.n, run.generator.noise_dim, args.seed, device)
+    source = rebuild(run_dir / "config.yaml", lambda: build_source(dataset))
+    evaluator = build_evaluator(source, device, chosen.batch_size)
+    z = evaluation_noise(chosen.n, run.generator.noise_dim, chosen.seed, device)
     scores = evaluator.score_generator(run.generator, z)
-    real = evaluator.score(real_subset(build_source(dataset).images(device), args.n, args.seed))
-    print(f"{run_dir} after {run.step} steps, {args.n} samples (seed {args.seed}):")
+    real = evaluator.score(real_subset(source.images(device), chosen.n, chosen.seed))
+    print(f"{run_dir} after {run.step} steps, {chosen.n} samples (seed {chosen.seed}):")
     print(table(scores, real))
-    result = scores | {"steps": run.step, "seed": args.seed} | {
+    result = scores | {"steps": run.step, "seed": chosen.seed} | {
         f"real_{name}": real[name] for name in SCORE_NAMES}
     (run_dir / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
     title = (f"after {run.step} steps: {scores['modes_covered']} modes, class KL "

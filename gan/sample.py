@@ -44,12 +44,14 @@ def sample(generator: Generator, n: int, seed: int, batch_size: int,
                       for i in range(0, n, batch_size)])
 
 
-def output_stem(args: SampleArgs) -> Path:
-    """FILE without a .npy/.png suffix the user may have typed."""
+def output_paths(args: SampleArgs) -> tuple[Path, Path]:
+    """FILE.npy and FILE.png; a .npy/.png typed on FILE is dropped, other dots are kept."""
     if args.out is None:
-        return Path(args.run_dir) / "samples" / f"sampled_n{args.n}_seed{args.seed}"
-    out = Path(args.out)
-    return out.with_suffix("") if out.suffix in (".npy", ".png") else out
+        stem = Path(args.run_dir) / "samples" / f"sampled_n{args.n}_seed{args.seed}"
+    else:
+        stem = Path(args.out)
+        stem = stem.with_suffix("") if stem.suffix in (".npy", ".png") else stem
+    return stem.parent / f"{stem.name}.npy", stem.parent / f"{stem.name}.png"
 
 
 def main(argv: list[str]) -> None:
@@ -61,12 +63,12 @@ def main(argv: list[str]) -> None:
     device = resolve_device(args.device)
     run = load_run(Path(args.run_dir), device)
     images = sample(run.generator, args.n, args.seed, args.batch_size, device)  # (n, 1, H, W)
-    stem = output_stem(args)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    np.save(stem.with_suffix(".npy"), images[:, 0].numpy().astype(np.float32))  # (n, H, W)
-    save_grid(images[:GRID_SIZE], stem.with_suffix(".png"))
-    print(f"wrote {stem}.npy ({args.n}, {images.shape[2]}, {images.shape[3]}) float32 from step "
-          f"{run.step} and {stem}.png (the first {min(args.n, GRID_SIZE)})")
+    array_path, grid_path = output_paths(args)
+    array_path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(array_path, images[:, 0].numpy().astype(np.float32))  # (n, H, W)
+    save_grid(images[:GRID_SIZE], grid_path)
+    print(f"wrote {array_path} ({args.n}, {images.shape[2]}, {images.shape[3]}) float32 after "
+          f"{run.step} steps and {grid_path} (the first {min(args.n, GRID_SIZE)})")
 
 
 if __name__ == "__main__":

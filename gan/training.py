@@ -67,6 +67,10 @@ class Evaluation:
         self.seconds = setup_seconds  # time spent evaluating, set-up included (its cost)
         self.latest: dict[str, Any] = {}
 
+    def events(self, generator: Generator, monitor: Monitor) -> list[Periodic]:
+        """Scoring at its interval (and after the last step)."""
+        return [Periodic(self.every, lambda step, output: self.record(generator, monitor, step))]
+
     def record(self, generator: Generator, monitor: Monitor, step: int) -> None:
         """Score the generator; log the scores, the reference and the class histogram."""
         started = time.perf_counter()
@@ -91,12 +95,24 @@ class Evaluation:
                 | {f"real_{name}": self.real[name] for name in SCORE_NAMES})
 
 
+class NoEvaluation:
+    """Evaluation turned off (`eval.every=0`): no events, nothing added to the metrics."""
+
+    def events(self, generator: Generator, monitor: Monitor) -> list[Periodic]:
+        """None."""
+        return []
+
+    def results(self) -> dict[str, Any]:
+        """Nothing."""
+        return {}
+
+
 class Recorder:
     """The run directory's contents: scalars, console lines, sample grids, checkpoints."""
 
     def __init__(self, experiment: Experiment, batcher: DeviceBatcher, monitor: Monitor,
                  run_dir: Path, fixed_z: torch.Tensor,
-                 evaluation: Evaluation | None = None) -> None:
+                 evaluation: Evaluation | NoEvaluation) -> None:
         self.experiment = experiment
         self.evaluation = evaluation
         self.batcher = batcher
@@ -121,10 +137,6 @@ class Recorder:
         picture = save_grid(images, self.run_dir / "samples" / f"step_{step:06d}.png")
         self.monitor.image("samples", picture, step)
 
-    def evaluate(self, step: int, output: StepOutput) -> None:
-        """Mode-collapse metrics of the current generator."""
-        self.evaluation.record(self.experiment.generator, self.monitor, step)
-
     def checkpoint(self, step: int, output: StepOutput) -> None:
         """Everything needed to sample from or continue the run after `step`."""
         adversarial = self.experiment.step
@@ -142,24 +154,25 @@ class Recorder:
 
     def events(self, settings: TrainConfig) -> list[Periodic]:
         """The periodic actions at their configured intervals."""
-        events = [
+        return [
             Periodic(settings.log_every, self.log_scalars),
             Periodic(settings.print_every, self.print_losses),
             Periodic(settings.sample_every, self.sample),
+            *self.evaluation.events(self.experiment.generator, self.monitor),
+            Periodic(settings.checkpoint_every, self.checkpoint),
         ]
-        if self.evaluation is not None:
-            events.append(Periodic(self.evaluation.every, self.evaluate))
-        return [*events, Periodic(settings.checkpoint_every, self.checkpoint)]
 
 
 def train(experiment: Experiment, settings: TrainConfig, run_dir: Path,
-          started: float | None = None, evaluation: Evaluation | None = None) -> dict[str, Any]:
+          started: float | None = None,
+          evaluation: Evaluation | NoEvaluation | None = None) -> dict[str, Any]:
     """Train for `settings.steps` steps, fill `run_dir`, and return the final metrics.
 
     `started` is the `time.perf_counter()` at which the run began (set-up included); default now.
     `evaluation`, when given, scores the generator at its interval and after the last step.
     """
     started = time.perf_counter() if started is None else started
+    evaluation = evaluation or NoEvaluation()
     noise_dim, device = experiment.generator.noise_dim, experiment.device
     batcher = DeviceBatcher(experiment.images, settings.batch_size)
     noise = UniformNoise(settings.batch_size, noise_dim, device)
@@ -185,7 +198,6 @@ def train(experiment: Experiment, settings: TrainConfig, run_dir: Path,
     metrics = {"final_loss_g": final_g, "final_loss_d": final_d, "steps": settings.steps,
                "wall_seconds": time.perf_counter() - started, "loop_seconds": loop_seconds,
                "steps_per_second": settings.steps / loop_seconds, "device": str(device)}
-    if evaluation is not None:
-        metrics |= evaluation.results()
+    metrics |= evaluation.results()
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics

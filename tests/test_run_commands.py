@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from gan import evaluate, sample
@@ -58,7 +59,7 @@ def test_sample_is_reproducible_by_seed(run_dir: Path, tmp_path: Path) -> None:
 
 def test_evaluate_writes_eval_json_matching_the_runs_last_evaluation(
         run_dir: Path, capsys: pytest.CaptureFixture) -> None:
-    evaluate.main([f"run_dir={run_dir}", f"n={EVAL_N}"])
+    evaluate.main([f"run_dir={run_dir}"])  # n and seed default to the run's eval settings
     result = json.loads((run_dir / "eval.json").read_text())
     assert {"n", "modes_covered", "class_kl", "classifier_score", "fid"} <= set(result)
     assert result["n"] == EVAL_N and result["steps"] == 30
@@ -114,12 +115,39 @@ def test_checkpoint_from_an_incompatible_config_is_refused(main, broken: Path) -
         main([f"run_dir={broken}"])
 
 
-@pytest.mark.parametrize("main", [sample.main, evaluate.main])
-def test_config_from_another_version_is_refused(main, broken: Path) -> None:
+def test_a_dataset_config_from_another_version_stops_evaluate_only(broken: Path,
+                                                                   tmp_path: Path) -> None:
     config = broken / "config.yaml"
     config.write_text(config.read_text().replace("gan.data.ImageSource", "gan.data.load_images"))
+    sample.main([f"run_dir={broken}", "n=2", f"out={tmp_path / 'two'}"])  # needs only G
+    assert np.load(tmp_path / "two.npy").shape == (2, 28, 28)
     with pytest.raises(UserError, match="cannot build .*'gan.data.load_images'$"):
+        evaluate.main([f"run_dir={broken}"])
+
+
+def test_dots_in_the_output_name_are_kept(run_dir: Path, tmp_path: Path) -> None:
+    sample.main([f"run_dir={run_dir}", "n=2", f"out={tmp_path / 'samples.v2'}"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["samples.v2.npy", "samples.v2.png"]
+
+
+@pytest.mark.parametrize("main", [sample.main, evaluate.main])
+def test_unreadable_config_is_refused(main, broken: Path) -> None:
+    (broken / "config.yaml").write_text("generator: [unclosed\n")
+    with pytest.raises(UserError, match="is not a readable config"):
         main([f"run_dir={broken}"])
+
+
+@pytest.mark.parametrize("main", [sample.main, evaluate.main])
+def test_a_torch_file_that_is_not_a_checkpoint_is_refused(main, broken: Path) -> None:
+    torch.save(torch.zeros(3), broken / "checkpoint.pt")
+    with pytest.raises(UserError, match="not a gan-lab checkpoint"):
+        main([f"run_dir={broken}"])
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:x", "mps"])
+def test_unknown_device_is_refused(run_dir: Path, device: str) -> None:
+    with pytest.raises(UserError, match="device must be auto, cpu, cuda or cuda:N"):
+        sample.main([f"run_dir={run_dir}", f"device={device}"])
 
 
 def test_bad_arguments_name_the_argument(run_dir: Path) -> None:

@@ -58,8 +58,14 @@ def load_classifier(dataset: str, device: torch.device | str = "cpu",
                         f"`python -m gan.metrics.train_classifier dataset={dataset}`")
     with torch.device("meta"):  # no random initialisation: it would move the global RNG
         classifier = Classifier()
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    classifier.load_state_dict(state, assign=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        classifier.load_state_dict(state, assign=True)
+    except Exception as error:  # corrupt file, or weights of another architecture
+        detail = (str(error).strip() or type(error).__name__).splitlines()[0]
+        retrain = f"python -m gan.metrics.train_classifier dataset={dataset}"
+        raise UserError(f"the evaluator weights {path} do not load ({detail}); retrain them "
+                        f"with `{retrain}`") from None
     # Channels-last convolutions run about twice as fast on the CPU (oneDNN) as NCHW ones.
     classifier = classifier.to(device, memory_format=torch.channels_last)
     return classifier.eval().requires_grad_(False)

@@ -49,7 +49,7 @@ class Evaluator:
     def _classify(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Probabilities and features of one chunk."""
         features = self.classifier.features(images)  # (B, D)
-        return self.classifier.head(features).softmax(dim=1), features
+        return self.classifier.head(features).double().softmax(dim=1), features
 
     def score(self, images: torch.Tensor) -> dict[str, float | list[float]]:
         """n, the four scores and the class histogram of images (N, 1, H, W) in [0, 1]."""

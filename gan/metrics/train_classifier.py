@@ -92,10 +92,14 @@ def fit(cfg: DictConfig) -> Path:
     source = build_source(cfg.dataset)
     images, labels = source.labelled(torch.device("cpu"))
     test_images, test_labels = source.labelled(torch.device("cpu"), train=False)
-    torch.use_deterministic_algorithms(True)
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)  # for this fit only: it is process-wide
     started = time.perf_counter()
-    classifier = train_classifier(images, labels, settings.epochs, settings.batch_size,
-                                  settings.lr, settings.shift, settings.seed)
+    try:
+        classifier = train_classifier(images, labels, settings.epochs, settings.batch_size,
+                                      settings.lr, settings.shift, settings.seed)
+    finally:
+        torch.use_deterministic_algorithms(was_deterministic)
     seconds = time.perf_counter() - started
     test_accuracy = accuracy(classifier, test_images, test_labels)
     log.info(f"{source.name}: test accuracy {test_accuracy:.4f} after {seconds:.0f} s")

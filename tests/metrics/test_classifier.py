@@ -48,6 +48,12 @@ def test_shipped_weights_reach_the_recorded_accuracy(data_root: Path, dataset: s
     assert accuracy(classifier, images, labels) == pytest.approx(recorded, abs=5e-4)
 
 
+def test_corrupt_weights_name_the_command_that_retrains_them(tmp_path: Path) -> None:
+    (tmp_path / "mnist.pt").write_bytes(b"not weights")
+    with pytest.raises(UserError, match="do not load .*train_classifier dataset=mnist"):
+        load_classifier("mnist", weights_dir=tmp_path)
+
+
 def test_unknown_dataset_names_the_command_that_trains_one(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="gan.metrics.train_classifier dataset=cifar"):
         load_classifier("cifar", weights_dir=tmp_path)

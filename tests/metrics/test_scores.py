@@ -56,6 +56,19 @@ def test_frechet_distance_matches_the_closed_form_for_diagonal_covariances() -> 
     assert distance == pytest.approx(expected, abs=1e-9)
 
 
+def test_frechet_distance_uses_the_square_root_of_the_covariance_product() -> None:
+    # Covariances that do not commute: sqrt(C_a C_b) is not sqrt(C_a) sqrt(C_b) here.
+    generator = torch.Generator().manual_seed(0)
+    a, b = (torch.randn(6, 6, generator=generator, dtype=torch.float64) for _ in range(2))
+    cov_a, cov_b = a @ a.T + 0.1 * torch.eye(6), b @ b.T + 0.1 * torch.eye(6)
+    mean_a, mean_b = (torch.randn(6, generator=generator, dtype=torch.float64) for _ in "ab")
+    # tr((C_a C_b)^(1/2)) from the eigenvalues of the (non-symmetric) product itself.
+    trace_root = torch.linalg.eigvals(cov_a @ cov_b).real.clamp_min(0).sqrt().sum()
+    expected = float((mean_a - mean_b).square().sum() + cov_a.trace() + cov_b.trace()
+                     - 2 * trace_root)
+    assert frechet_distance(mean_a, cov_a, mean_b, cov_b) == pytest.approx(expected, rel=1e-9)
+
+
 def test_frechet_distance_of_features_with_themselves_is_zero() -> None:
     features = torch.randn(500, 32, generator=torch.Generator().manual_seed(0))
     stats = feature_statistics(features)
