@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from hydra import compose, initialize_config_dir
 
+from gan.acceleration import configure_process
 from gan.builder import build, build_evaluation, eval_settings, train_settings
 from gan.config import register_configs
 from gan.data import DeviceBatcher
@@ -44,6 +45,7 @@ def main(argv: list[str]) -> None:
         cfg = compose("config", overrides=[
             f"discriminator={options.get('discriminator', 'fc')}", "dataset.download=false"])
     settings, evaluation_settings = train_settings(cfg), eval_settings(cfg)
+    configure_process(settings.threads)  # as train.py's run does
     torch.manual_seed(0)
     experiment = build(cfg, torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     step = seconds_per_step(experiment, settings.batch_size, int(options.get("steps", 500)))

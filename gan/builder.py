@@ -14,6 +14,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, OmegaConfBaseException
 
+from gan.acceleration import CudaGraphStep, configure_process, fast_layout, fast_optimizer
 from gan.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from gan.config import DEVICE_PATTERN, EvalConfig, TrainConfig
 from gan.data import ImageSource
@@ -21,6 +22,7 @@ from gan.errors import ConfigError, UserError
 from gan.metrics.classifier import load_classifier
 from gan.metrics.evaluator import SCORE_NAMES, Evaluator, evaluation_noise, real_subset
 from gan.models import Generator
+from gan.step import AdversarialStep
 from gan.training import Evaluation, Experiment, NoEvaluation, train
 
 log = logging.getLogger(__name__)
@@ -92,16 +94,28 @@ def build_evaluation(cfg: DictConfig, settings: EvalConfig,
     return Evaluation(evaluator, z, real, settings.every, time.perf_counter() - started)
 
 
-def build(cfg: DictConfig, device: torch.device) -> Experiment:
-    """Networks, optimizers, loss, the step that joins them, and device-resident data."""
-    generator = build_generator(cfg, device)
-    discriminator = _instantiate(cfg.discriminator).to(device)
+def build_step(cfg: DictConfig, device: torch.device,
+               cuda_graph: bool = True) -> AdversarialStep | CudaGraphStep:
+    """Networks, optimizers and loss joined in the configured step, on the fast path: fused
+    optimizers, channels-last networks and, on CUDA (unless `cuda_graph` is off), replay."""
+    capture = cuda_graph and device.type == "cuda"
+    generator = fast_layout(build_generator(cfg, device), device)
+    discriminator = fast_layout(_instantiate(cfg.discriminator), device)
     optimizer = _instantiate(cfg.optimizer)  # a partial: completed with each network's parameters
     make_step = _instantiate(cfg.step)  # a partial: completed with everything it updates
     step = make_step(generator=generator, discriminator=discriminator,
-                     g_optimizer=optimizer(generator.parameters()),
-                     d_optimizer=optimizer(discriminator.parameters()),
+                     g_optimizer=fast_optimizer(optimizer, generator.parameters(), capture),
+                     d_optimizer=fast_optimizer(optimizer, discriminator.parameters(), capture),
                      loss=_instantiate(cfg.loss))
+    if capture and not step.capturable:
+        log.info(f"{type(step).__name__} is not capturable: eager steps on CUDA")
+        return step
+    return CudaGraphStep(step) if capture else step
+
+
+def build(cfg: DictConfig, device: torch.device) -> Experiment:
+    """The step (see `build_step`) and the device-resident training images."""
+    step = build_step(cfg, device, cuda_graph=train_settings(cfg).cuda_graph)
     return Experiment(step=step, images=build_source(cfg.dataset).images(device))
 
 
@@ -113,6 +127,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     # The config with every interpolation (data root, ...) resolved, beside Hydra's raw copy.
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     torch.manual_seed(settings.seed)
+    configure_process(settings.threads)  # process-wide: this process is the run
     experiment = build(cfg, resolve_device(settings.device))
     evaluation = build_evaluation(cfg, evaluation_settings, experiment)
     return train(experiment, settings, run_dir, started, evaluation)

@@ -25,6 +25,8 @@ class TrainConfig:
     sample_every: int = 2000  # sample grid from the fixed noise
     checkpoint_every: int = 5000
     n_samples: int = 64  # size of the fixed noise batch behind every grid
+    threads: int = 0  # CPU intra-op threads; 0 = PyTorch's default, one per physical core
+    cuda_graph: bool = True  # on CUDA, capture the whole step once and replay it
 
     def __post_init__(self) -> None:
         """Refuse values that cannot run, before any work starts."""
@@ -32,6 +34,9 @@ class TrainConfig:
                      "checkpoint_every", "n_samples"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be positive, got {getattr(self, name)}")
+        if self.threads < 0:
+            raise ConfigError(f"train.threads must be >= 0 (0 = PyTorch's default), got "
+                              f"{self.threads}")
         if not DEVICE_PATTERN.fullmatch(self.device):
             raise ConfigError(f"train.device must be auto, cpu, cuda or cuda:N, got "
                               f"{self.device!r}")

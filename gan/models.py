@@ -6,6 +6,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from gan.layers import FlattenHWC, SameConv2d
+
 
 def seed_normal_(layer: nn.Linear | nn.Conv2d) -> None:
     """Initialise as the seed: weights normal(0, 1/sqrt(n/2)), biases zero.
@@ -88,17 +90,18 @@ class CNNDiscriminator(Discriminator):
     """Image -> conv k x k (SAME, stride 1) -> max-pool 2x2/2 -> ReLU -> Linear -> ReLU -> logit.
 
     The seed applies ReLU before the pooling; max and ReLU commute, so pooling first gives the
-    same output on a quarter of the elements.
+    same output on a quarter of the elements. Features are flattened in (H, W, C) order, as
+    the seed's TensorFlow flattens its NHWC tensors.
     """
 
     def __init__(self, filters: int = 16, kernel_size: int = 5, hidden_dim: int = 256,
                  image_shape: Sequence[int] = (1, 28, 28)) -> None:
         channels, height, width = image_shape
         body = nn.Sequential(
-            nn.Conv2d(channels, filters, kernel_size, stride=1, padding="same"),  # (B, F, H, W)
+            SameConv2d(channels, filters, kernel_size),  # (B, F, H, W), stride 1, SAME
             nn.MaxPool2d(kernel_size=2, stride=2),  # (B, F, H/2, W/2)
             nn.ReLU(),
-            nn.Flatten(),  # (B, F * H/2 * W/2), 3136 for the seed
+            FlattenHWC(),  # (B, H/2 * W/2 * F), 3136 for the seed
             nn.Linear(filters * (height // 2) * (width // 2), hidden_dim),
             nn.ReLU(),
         )

@@ -35,7 +35,14 @@ class StepOutput(NamedTuple):
 
 
 class AdversarialStep(ABC):
-    """One D update and one G update on the same real batch and noise; subclasses order them."""
+    """One D update and one G update on the same real batch and noise; subclasses order them.
+
+    On CUDA the whole call is captured once as a graph and replayed (`gan.acceleration`), so a
+    subclass keeps to tensor work: no host reads, no Python branches on tensor values, fixed
+    shapes. One that cannot sets `capturable = False` and runs eager, with a logged reason.
+    """
+
+    capturable: bool = True
 
     def __init__(self, generator: Generator, discriminator: nn.Module,
                  g_optimizer: torch.optim.Optimizer, d_optimizer: torch.optim.Optimizer,

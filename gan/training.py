@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from gan.acceleration import CudaGraphStep
 from gan.checkpoint import CHECKPOINT_NAME, rng_states, save_checkpoint
 from gan.config import TrainConfig
 from gan.data import DeviceBatcher
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 class Experiment:
     """Everything the loop trains, built from the config by `gan.builder.build`."""
 
-    step: AdversarialStep  # owns both networks, their optimizers and the loss
+    step: AdversarialStep | CudaGraphStep  # owns both networks, their optimizers and the loss
     images: torch.Tensor  # (N, C, H, W) in [0, 1], on the training device
 
     @property

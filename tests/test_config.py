@@ -30,7 +30,8 @@ def test_an_unknown_setting_fails_at_compose_time() -> None:
 
 @pytest.mark.parametrize("override", ["train.steps=0", "train.batch_size=-1",
                                       "train.log_every=0", "train.checkpoint_every=-5",
-                                      "train.device=tpu", "train.device=cuda:abc"])
+                                      "train.device=tpu", "train.device=cuda:abc",
+                                      "train.threads=-1"])
 def test_impossible_settings_are_refused_before_training(override: str) -> None:
     with pytest.raises(ConfigError, match=override.split("=")[0]):
         train_settings(compose_config(override))
