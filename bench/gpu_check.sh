@@ -2,14 +2,17 @@
 # The speed issue's GPU checks as one script, run from the repository root on a CUDA machine:
 # the CUDA tests, the benchmark table, and the seed's 40,001-step runs timed through train.py
 # (random images of MNIST's shape: the GPU machine has no dataset). Results go to $OUT.
-set -u
+set -uo pipefail
+status=0
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 OUT=${OUT:-/tmp/gpu-check}
 RUNS=/tmp/gpu-check-runs
 mkdir -p "$OUT" "$RUNS"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-python3 -m pytest -q -p no:cacheprovider tests/test_acceleration.py 2>&1 | tail -4
-python3 bench/speed.py device=cuda steps=500 rounds=3 | tee "$OUT/speed.md"
+python3 -m pytest -q -p no:cacheprovider tests/test_acceleration.py tests/test_layers.py \
+  > "$OUT/tests.txt" 2>&1 || status=1
+tail -4 "$OUT/tests.txt"
+python3 bench/speed.py device=cuda steps=500 rounds=3 | tee "$OUT/speed.md" || status=1
 FAKE=("dataset.make_dataset._target_=tests.fakes.FakeMNIST" "+dataset.make_dataset.size=60000"
       "dataset.download=false")
 for d in fc cnn; do
@@ -25,3 +28,4 @@ python3 train.py train.steps=2001 eval.every=1000 "${FAKE[@]}" hydra.run.dir="$R
   2>&1 | grep -E "Eval|error|Error"
 python3 -c "import json; m = json.load(open('$RUNS/eval/metrics.json')); \
 print('eval_seconds', round(m['eval_seconds'], 2), 'of loop', round(m['loop_seconds'], 2))"
+exit $status

@@ -1,9 +1,10 @@
-"""The training step's speed against a naive loop, FLOPs and the compute floor, in one process.
+"""The training step's speed against a naive loop, FLOPs and the compute floor.
 
     python bench/speed.py [device=auto|cpu|cuda] [steps=50] [rounds=5]
 
-For `discriminator=fc`, `discriminator=cnn` and `step=alternating` (the default config
-otherwise: batch 128, Adam 2e-4), times gan-lab's step as the loop runs it (device-resident
+For `discriminator=fc` and `discriminator=cnn`, each with the default simultaneous step and
+with `step=alternating` (the naive loop's order, so the same work per step), and the default
+config otherwise (batch 128, Adam 2e-4), times gan-lab's step as the loop runs it (device-resident
 batches, in-place noise, the fast path of `gan.builder.build_step`) and the naive loop of
 `bench/reference.py`, each in its own process (so each has its own process settings: gan-lab
 keeps freed memory as `train.py` does, the naive loop runs on the defaults), in alternating
@@ -66,12 +67,13 @@ def matmul_gflops(device: torch.device) -> float:
 
 def project_step(cfg: DictConfig, device: torch.device,
                  images: torch.Tensor) -> tuple[Callable[[], object], float]:
-    """gan-lab's step as the loop drives it, and its MFLOP (counted on one eager step)."""
+    """gan-lab's step as the loop drives it, and its MFLOP (counted on one eager CPU step)."""
     torch.manual_seed(0)
+    step = build_step(cfg, device)  # first after seeding: the same weights as the naive loop's
     batcher, noise = DeviceBatcher(images, BATCH), UniformNoise(BATCH, 100, device)
-    with FlopCounterMode(display=False) as counter:
-        build_step(cfg, device, cuda_graph=False)(batcher.next(), noise.next())
-    step = build_step(cfg, device)
+    cpu = torch.device("cpu")
+    with FlopCounterMode(display=False) as counter:  # on the CPU: no GPU memory for it
+        build_step(cfg, cpu)(torch.rand(BATCH, 1, 28, 28), torch.rand(BATCH, 100))
     return lambda: step(batcher.next(), noise.next()), counter.get_total_flops() / 1e6
 
 
@@ -155,7 +157,8 @@ def main(argv: list[str]) -> None:
           "gan-lab / floor | gan-lab's peak memory |")
     print("|---|---|---|---|---|---|---|---|")
     for overrides in (["discriminator=fc"], ["discriminator=cnn"],
-                      ["discriminator=fc", "step=alternating"]):
+                      ["discriminator=fc", "step=alternating"],
+                      ["discriminator=cnn", "step=alternating"]):
         cnn_on_cpu = "discriminator=cnn" in overrides and device.type == "cpu"
         naive, ours, mflop, memory = contest(overrides, device,
                                              steps // 5 if cnn_on_cpu else steps, rounds)

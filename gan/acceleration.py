@@ -74,61 +74,81 @@ def configure_process(threads: int) -> None:
 class CudaGraphStep:
     """An adversarial step replayed from one CUDA graph, after a few eager warm-up steps.
 
-    The step's inputs must arrive in the same tensors every call (the batcher's batch buffer
-    and the noise buffer do); other tensors are copied into them. Everything else (the
-    networks, optimizers, losses) is the wrapped step's, so sampling, evaluation and
-    checkpoints see the same parameters, updated in place by the graph.
+    Each call copies its batch and noise into the graph's own input buffers and replays. The
+    networks, optimizers and loss are the wrapped step's, so sampling, evaluation and
+    checkpoints see the same parameters, which the graph updates in place. The returned
+    `StepOutput` is the graph's own output tensors: the next replay overwrites them, so read
+    (or clone) them before the next step. Loading an optimizer's state replaces the tensors
+    the graph updates: that forgets the graph, and the step warms up and captures again.
     """
 
-    def __init__(self, step: AdversarialStep, warmup: int = WARMUP_STEPS) -> None:
-        self.step = step
-        self.warmup = warmup
-        self.calls = 0
-        self.graph: torch.cuda.CUDAGraph | None = None
-        self.inputs: tuple[torch.Tensor, torch.Tensor] | None = None  # (B, C, H, W), (B, nz)
-        self.output: StepOutput | None = None  # the graph's outputs, rewritten each replay
+    _OWN = frozenset({"step", "device", "warmup", "calls", "graph", "inputs", "output"})
+
+    def __init__(self, step: AdversarialStep, device: torch.device,
+                 warmup: int = WARMUP_STEPS) -> None:
+        self.__dict__.update(step=step, device=device, warmup=warmup)
+        self.invalidate()
+        for optimizer in (step.g_optimizer, step.d_optimizer):
+            optimizer.register_load_state_dict_post_hook(lambda _: self.invalidate())
 
     def __getattr__(self, name: str) -> Any:
         """generator, discriminator, optimizers, losses(): those of the wrapped step."""
-        if name == "step":  # not yet set (copying, unpickling): no recursion
+        if name in CudaGraphStep._OWN:  # not yet set (copying, unpickling): no recursion
             raise AttributeError(name)
         return getattr(self.step, name)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Own state stays here; anything else changes the wrapped step, and the graph."""
+        if name in CudaGraphStep._OWN:
+            self.__dict__[name] = value
+        else:
+            setattr(self.step, name, value)
+            self.invalidate()
+
     def __call__(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
         """Eager for the first `warmup` calls, then capture once, then replay."""
-        self.calls += 1
-        if self.calls <= self.warmup:
-            return self._eager(real, z)
-        if self.graph is None:
-            return self._capture(real, z)
-        static_real, static_z = self.inputs
-        if real.data_ptr() != static_real.data_ptr():
-            static_real.copy_(real)
-        if z.data_ptr() != static_z.data_ptr():
-            static_z.copy_(z)
-        self.graph.replay()
-        return self.output
+        with torch.cuda.device(self.device):
+            self.calls += 1
+            if self.calls <= self.warmup:
+                return self._eager(real, z)
+            if self.graph is None:
+                self._capture(real, z)
+            else:
+                self._load(real, z)
+                self.graph.replay()
+            return self.output
+
+    def _load(self, real: torch.Tensor, z: torch.Tensor) -> None:
+        """Copy the batch (B, C, H, W) and noise (B, noise_dim) into the graph's inputs."""
+        for buffer, value in zip(self.inputs, (real, z), strict=True):
+            if (value.shape, value.dtype, value.device) != (buffer.shape, buffer.dtype,
+                                                            buffer.device):
+                raise ValueError(f"the captured step takes {tuple(buffer.shape)} {buffer.dtype} "
+                                 f"on {buffer.device}, got {tuple(value.shape)} {value.dtype} "
+                                 f"on {value.device}")
+            buffer.copy_(value)
 
     def _eager(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
         """A plain step on a side stream, as capture's warm-up must be."""
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
+        side = torch.cuda.Stream(device=self.device)
+        side.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(side):
             output = self.step(real, z)
-        torch.cuda.current_stream().wait_stream(side)
+        torch.cuda.current_stream(self.device).wait_stream(side)
         return output
 
-    def _capture(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
-        """Record one whole step (this call's update) into the graph."""
-        self.inputs = (real, z)
-        self.graph = torch.cuda.CUDAGraph()
-        torch.cuda.synchronize()
-        with torch.cuda.graph(self.graph):
-            self.output = self.step(real, z)
-        self.graph.replay()  # capture records without running: this call's step runs here
-        log.info("training step captured as a CUDA graph")
-        return self.output
+    def _capture(self, real: torch.Tensor, z: torch.Tensor) -> None:
+        """Record one whole step into the graph, then replay it for this call's update."""
+        self.inputs = (torch.empty_like(real), torch.empty_like(z))  # the graph's own
+        self._load(real, z)
+        graph = torch.cuda.CUDAGraph()
+        torch.cuda.synchronize(self.device)
+        with torch.cuda.graph(graph, stream=torch.cuda.Stream(device=self.device)):
+            self.output = self.step(*self.inputs)
+        self.graph = graph
+        graph.replay()  # capture records without running: this call's step runs here
+        log.info(f"training step captured as a CUDA graph on {self.device}")
 
     def invalidate(self) -> None:
-        """Forget the graph (after optimizer state is replaced); the next call captures anew."""
-        self.graph, self.inputs, self.output = None, None, None
+        """Forget the graph; the next calls warm up and capture anew."""
+        self.calls, self.graph, self.inputs, self.output = 0, None, None, None

@@ -98,19 +98,29 @@ def build_step(cfg: DictConfig, device: torch.device,
                cuda_graph: bool = True) -> AdversarialStep | CudaGraphStep:
     """Networks, optimizers and loss joined in the configured step, on the fast path: fused
     optimizers, channels-last networks and, on CUDA (unless `cuda_graph` is off), replay."""
-    capture = cuda_graph and device.type == "cuda"
-    generator = fast_layout(build_generator(cfg, device), device)
-    discriminator = fast_layout(_instantiate(cfg.discriminator), device)
     optimizer = _instantiate(cfg.optimizer)  # a partial: completed with each network's parameters
     make_step = _instantiate(cfg.step)  # a partial: completed with everything it updates
+    capture = cuda_graph and device.type == "cuda" and _capturable(make_step, optimizer)
+    generator = fast_layout(build_generator(cfg, device), device)
+    discriminator = fast_layout(_instantiate(cfg.discriminator), device)
     step = make_step(generator=generator, discriminator=discriminator,
                      g_optimizer=fast_optimizer(optimizer, generator.parameters(), capture),
                      d_optimizer=fast_optimizer(optimizer, discriminator.parameters(), capture),
                      loss=_instantiate(cfg.loss))
-    if capture and not step.capturable:
-        log.info(f"{type(step).__name__} is not capturable: eager steps on CUDA")
-        return step
-    return CudaGraphStep(step) if capture else step
+    return CudaGraphStep(step, device) if capture else step
+
+
+def _capturable(make_step: Callable[..., AdversarialStep],
+                make_optimizer: Callable[..., torch.optim.Optimizer]) -> bool:
+    """Whether the step and the optimizer config allow capture; if not, say why in the log."""
+    step_class = getattr(make_step, "func", make_step)
+    if not getattr(step_class, "capturable", True):
+        log.info(f"{step_class.__name__} is not capturable: eager steps on CUDA")
+        return False
+    if getattr(make_optimizer, "keywords", {}).get("capturable") is False:
+        log.info("optimizer.capturable=false: eager steps on CUDA")
+        return False
+    return True
 
 
 def build(cfg: DictConfig, device: torch.device) -> Experiment:

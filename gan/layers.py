@@ -58,13 +58,17 @@ def _wanted(ctx) -> list[bool]:
     discriminator's parameters alone (or the generator's alone) needs less. The engine knows
     which next nodes it will run; built-in layers ask it too, so this layer skips the same work.
     """
-    will_run = getattr(torch._C, "_will_engine_execute_node", None)
+    return [needed and node is not None and _will_run(node, needed)
+            for needed, (node, _) in zip(ctx.needs_input_grad, ctx.next_functions, strict=False)]
+
+
+def _will_run(node: object, default: bool) -> bool:
+    """The engine's answer for one next node, or `default` where it cannot say (a torch
+    without the query; a leaf input inside `torch.autograd.grad`)."""
     try:
-        return [needed and node is not None and will_run(node)
-                for needed, (node, _) in zip(ctx.needs_input_grad, ctx.next_functions,
-                                             strict=False)]
-    except (TypeError, RuntimeError):  # no such query in this torch, or not in autograd.grad
-        return list(ctx.needs_input_grad)
+        return torch._C._will_engine_execute_node(node)
+    except (AttributeError, TypeError, RuntimeError):
+        return default
 
 
 class FlattenHWC(nn.Module):
@@ -89,7 +93,8 @@ class SameConv2d(nn.Conv2d):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, O, H, W)."""
-        if images.device.type != "cpu" or not self.symmetric:
+        if (images.device.type != "cpu" or not self.symmetric
+                or images.dtype != self.weight.dtype or torch.is_autocast_enabled("cpu")):
             return super().forward(images)
         padding = self.kernel_size[0] // 2
         return _SameConvolution.apply(images, self.weight, self.bias, padding)

@@ -106,3 +106,17 @@ class CNNDiscriminator(Discriminator):
             nn.ReLU(),
         )
         super().__init__(body, hidden_dim)
+        self.pooled_shape = (filters, height // 2, width // 2)
+
+    # Version 2 flattens in (H, W, C) order; version 1 (no version recorded) in (C, H, W).
+    _version = 2
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict,
+                              *args: object) -> None:
+        """Read a version-1 state dict by permuting its hidden layer's columns to (H, W, C)."""
+        key = f"{prefix}body.4.weight"
+        if local_metadata.get("version", 1) < 2 and key in state_dict:
+            filters, height, width = self.pooled_shape
+            columns = torch.arange(filters * height * width).view(filters, height, width)
+            state_dict[key] = state_dict[key][:, columns.permute(1, 2, 0).flatten()]
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, *args)

@@ -150,3 +150,26 @@ def test_a_step_that_cannot_be_captured_runs_eager(make_cfg: Callable[..., DictC
     monkeypatch.setattr(SimultaneousStep, "capturable", False)
     step = build_step(make_cfg(), torch.device("cuda"))
     assert isinstance(step, SimultaneousStep)
+
+
+def test_graph_step_delegates_and_forgets_its_graph_when_state_changes(
+        make_cfg: Callable[..., DictConfig]) -> None:
+    step = build_step(make_cfg(), CPU)  # the wrapper's bookkeeping needs no GPU
+    wrapper = CudaGraphStep(step, torch.device("cuda"))
+    assert wrapper.generator is step.generator and wrapper.loss is step.loss
+    wrapper.calls, wrapper.graph = 9, object()
+    step.g_optimizer.load_state_dict(step.g_optimizer.state_dict())  # new state tensors
+    assert (wrapper.calls, wrapper.graph) == (0, None)
+    wrapper.calls, wrapper.graph = 9, object()
+    wrapper.loss = "another loss"  # set on the wrapped step, and the graph is stale
+    assert step.loss == "another loss" and wrapper.graph is None
+
+
+def test_graph_step_refuses_inputs_of_another_shape(make_cfg: Callable[..., DictConfig]) -> None:
+    wrapper = CudaGraphStep(build_step(make_cfg(), CPU), torch.device("cuda"))
+    wrapper.inputs = (torch.zeros(8, 1, 28, 28), torch.zeros(8, 100))
+    real, z = torch.rand(8, 1, 28, 28), torch.rand(8, 100)
+    wrapper._load(real, z)
+    assert torch.equal(wrapper.inputs[0], real) and wrapper.inputs[0] is not real
+    with pytest.raises(ValueError, match="takes \\(8, 1, 28, 28\\)"):
+        wrapper._load(torch.rand(1, 1, 28, 28), z)

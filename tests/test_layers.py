@@ -39,3 +39,27 @@ def test_flatten_hwc_is_tensorflows_order_and_a_view_of_channels_last() -> None:
     assert flat.shape == (2, 60)
     assert torch.equal(flat[:, :3], features[:, :, 0, 0])  # channels vary fastest
     assert flat.data_ptr() == features.data_ptr()  # no copy
+
+
+def test_backward_to_the_weights_alone_skips_the_input_gradient(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import gan.layers
+
+    calls = []
+    real_input_gradient = gan.layers._input_gradient
+    monkeypatch.setattr(gan.layers, "_input_gradient",
+                        lambda *args: calls.append(1) or real_input_gradient(*args))
+    conv = SameConv2d(1, 4, 5)
+    images = torch.rand(2, 1, 8, 8, requires_grad=True) * 1.0  # not a leaf, as G's output
+    conv(images).sum().backward(inputs=[conv.weight, conv.bias])
+    assert calls == [] and conv.weight.grad is not None
+    conv(images).sum().backward(inputs=[images])
+    assert calls == [1]
+
+
+def test_bf16_autocast_falls_back_to_conv2d() -> None:
+    conv = SameConv2d(1, 4, 5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = conv(torch.rand(2, 1, 8, 8, requires_grad=True))
+    out.float().sum().backward()
+    assert out.dtype == torch.bfloat16

@@ -84,3 +84,20 @@ def test_sizes_are_configurable() -> None:
     assert generator(torch.zeros(2, 10)).shape == (2, 1, 28, 28)
     assert cnn(torch.zeros(2, 1, 28, 28)).shape == (2,)
     assert count(cnn) == (3 * 3 * 4 + 4) + (4 * 14 * 14 * 8 + 8) + 9
+
+
+def test_cnn_reads_state_dicts_saved_before_the_hwc_flatten() -> None:
+    torch.manual_seed(0)
+    current = CNNDiscriminator()
+    # What the version-1 model (nn.Flatten, (C, H, W) order) saved for the same function.
+    old = current.state_dict()
+    columns = torch.arange(3136).view(14, 14, 16)  # (H, W, C) positions of the new columns
+    old["body.4.weight"] = old["body.4.weight"][:, columns.permute(2, 0, 1).flatten()]
+    old._metadata[""]["version"] = 1
+    loaded = CNNDiscriminator()
+    loaded.load_state_dict(old)
+    images = torch.rand(3, 1, 28, 28)
+    torch.testing.assert_close(loaded(images), current(images))
+    fresh = CNNDiscriminator()
+    fresh.load_state_dict(current.state_dict())  # the current version loads unchanged
+    torch.testing.assert_close(fresh(images), current(images))
