@@ -4,6 +4,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, OmegaConfBaseException
+from torch import nn
 
 from gan.acceleration import CudaGraphStep, configure_process, fast_layout, fast_optimizer
 from gan.checkpoint import CHECKPOINT_NAME, load_checkpoint
@@ -22,6 +24,7 @@ from gan.errors import ConfigError, UserError
 from gan.metrics.classifier import load_classifier
 from gan.metrics.evaluator import SCORE_NAMES, Evaluator, evaluation_noise, real_subset
 from gan.models import Generator
+from gan.remedies import Remedy
 from gan.step import AdversarialStep
 from gan.training import Evaluation, Experiment, NoEvaluation, train
 
@@ -101,13 +104,37 @@ def build_step(cfg: DictConfig, device: torch.device,
     optimizer = _instantiate(cfg.optimizer)  # a partial: completed with each network's parameters
     make_step = _instantiate(cfg.step)  # a partial: completed with everything it updates
     capture = cuda_graph and device.type == "cuda" and _capturable(make_step, optimizer)
+    remedies = build_remedies(cfg)
     generator = fast_layout(build_generator(cfg, device), device)
-    discriminator = fast_layout(_instantiate(cfg.discriminator), device)
-    step = make_step(generator=generator, discriminator=discriminator,
-                     g_optimizer=fast_optimizer(optimizer, generator.parameters(), capture),
-                     d_optimizer=fast_optimizer(optimizer, discriminator.parameters(), capture),
-                     loss=_instantiate(cfg.loss))
+    discriminator = _instantiate(cfg.discriminator).to(device)
+    for remedy in remedies:
+        discriminator = remedy.discriminator(discriminator)
+    discriminator = fast_layout(discriminator, device)
+    step = make_step(
+        generator=generator, discriminator=discriminator, loss=_instantiate(cfg.loss),
+        g_optimizer=_optimizer(optimizer, generator, "generator", remedies, capture),
+        d_optimizer=_optimizer(optimizer, discriminator, "discriminator", remedies, capture),
+        remedies=remedies, d_steps=max(r.d_steps for r in [Remedy(), *remedies]),
+        g_steps=max(r.g_steps for r in [Remedy(), *remedies]))
+    for remedy in remedies:
+        remedy.attach(step)
     return CudaGraphStep(step, device) if capture else step
+
+
+def build_remedies(cfg: DictConfig) -> list[Remedy]:
+    """The selected remedies that act through an object (batch norm and label smoothing act
+    through the network and loss settings their config files set)."""
+    nodes = (OmegaConf.select(cfg, "remedy", default=None) or {}).values()
+    return [_instantiate(node) for node in nodes if "_target_" in node]
+
+
+def _optimizer(make: Callable[..., torch.optim.Optimizer], network: nn.Module, name: str,
+               remedies: list[Remedy], capturable: bool) -> torch.optim.Optimizer:
+    """The network's optimizer, with the options remedies set for it (a learning rate)."""
+    options: dict[str, Any] = {}
+    for remedy in remedies:
+        options |= remedy.optimizer_options(name)
+    return fast_optimizer(partial(make, **options), network.parameters(), capturable)
 
 
 def _capturable(make_step: Callable[..., AdversarialStep],
@@ -126,7 +153,9 @@ def _capturable(make_step: Callable[..., AdversarialStep],
 def build(cfg: DictConfig, device: torch.device) -> Experiment:
     """The step (see `build_step`) and the device-resident training images."""
     step = build_step(cfg, device, cuda_graph=train_settings(cfg).cuda_graph)
-    return Experiment(step=step, images=build_source(cfg.dataset).images(device))
+    samplers = [r.sampler() for r in step.remedies if r.sampler() is not None]
+    return Experiment(step=step, images=build_source(cfg.dataset).images(device),
+                      sampler=samplers[0] if samplers else None)
 
 
 def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
@@ -167,7 +196,7 @@ def load_run(run_dir: Path, device: torch.device) -> SavedRun:
     state = _read_checkpoint(checkpoint_path, device)
     generator = rebuild(config_path, lambda: build_generator(cfg, device))
     try:
-        generator.load_state_dict(state["generator"])
+        generator.load_state_dict(state.get("sampler", state["generator"]))
     except (TypeError, RuntimeError) as error:
         raise UserError(f"{checkpoint_path} does not fit the generator that {config_path} "
                         f"describes (incompatible config): {_detail(error)}") from None

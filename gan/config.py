@@ -79,6 +79,7 @@ class Config:
     dataset: Any = MISSING
     loss: Any = MISSING
     step: Any = MISSING
+    remedy: Any = field(default_factory=dict)  # the selected remedies, each under its name
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 

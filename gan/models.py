@@ -37,14 +37,21 @@ class Generator(nn.Module):
         self.image_shape = tuple(image_shape)
 
 
+def hidden_norm(hidden_dim: int, batch_norm: bool) -> list[nn.Module]:
+    """Batch normalization of a hidden layer (the batch_norm remedy), or nothing."""
+    return [nn.BatchNorm1d(hidden_dim)] if batch_norm else []
+
+
 class FCGenerator(Generator):
-    """Noise (B, noise_dim) -> image (B, C, H, W) in [0, 1]: Linear, ReLU, Linear, Sigmoid."""
+    """Noise (B, noise_dim) -> image (B, C, H, W) in [0, 1]: Linear, [BatchNorm], ReLU, Linear,
+    Sigmoid."""
 
     def __init__(self, noise_dim: int = 100, hidden_dim: int = 256,
-                 image_shape: Sequence[int] = (1, 28, 28)) -> None:
+                 image_shape: Sequence[int] = (1, 28, 28), batch_norm: bool = False) -> None:
         super().__init__(noise_dim, image_shape)
         self.net = nn.Sequential(
             nn.Linear(noise_dim, hidden_dim),
+            *hidden_norm(hidden_dim, batch_norm),
             nn.ReLU(),
             nn.Linear(hidden_dim, math.prod(self.image_shape)),
             nn.Sigmoid(),
@@ -62,6 +69,8 @@ class Discriminator(nn.Module):
     def __init__(self, body: nn.Module, feature_dim: int) -> None:
         super().__init__()
         self.body = body
+        self.feature_dim = feature_dim
+        self.batch_layer: nn.Module = nn.Identity()  # minibatch features, when a remedy adds them
         self.head = nn.Linear(feature_dim, 1)
         _init_all(self)
 
@@ -69,25 +78,32 @@ class Discriminator(nn.Module):
         """The last hidden layer's activations, (B, feature_dim)."""
         return self.body(images)
 
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits (B,) from the last hidden layer's activations (B, feature_dim)."""
+        return self.head(self.batch_layer(features)).squeeze(1)
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Logits (B,) for images (B, C, H, W)."""
-        return self.head(self.features(images)).squeeze(1)
+        return self.classify(self.features(images))
 
 
 class FCDiscriminator(Discriminator):
-    """Image -> flatten -> Linear -> ReLU -> logit."""
+    """Image -> flatten -> Linear -> [BatchNorm] -> ReLU -> logit."""
 
-    def __init__(self, hidden_dim: int = 256, image_shape: Sequence[int] = (1, 28, 28)) -> None:
+    def __init__(self, hidden_dim: int = 256, image_shape: Sequence[int] = (1, 28, 28),
+                 batch_norm: bool = False) -> None:
         body = nn.Sequential(
             nn.Flatten(),
             nn.Linear(math.prod(image_shape), hidden_dim),
+            *hidden_norm(hidden_dim, batch_norm),
             nn.ReLU(),
         )
         super().__init__(body, hidden_dim)
 
 
 class CNNDiscriminator(Discriminator):
-    """Image -> conv k x k (SAME, stride 1) -> max-pool 2x2/2 -> ReLU -> Linear -> ReLU -> logit.
+    """Image -> conv k x k (SAME, stride 1) -> max-pool 2x2/2 -> ReLU -> Linear -> [BatchNorm] ->
+    ReLU -> logit.
 
     The seed applies ReLU before the pooling; max and ReLU commute, so pooling first gives the
     same output on a quarter of the elements. Features are flattened in (H, W, C) order, as
@@ -95,7 +111,7 @@ class CNNDiscriminator(Discriminator):
     """
 
     def __init__(self, filters: int = 16, kernel_size: int = 5, hidden_dim: int = 256,
-                 image_shape: Sequence[int] = (1, 28, 28)) -> None:
+                 image_shape: Sequence[int] = (1, 28, 28), batch_norm: bool = False) -> None:
         channels, height, width = image_shape
         body = nn.Sequential(
             SameConv2d(channels, filters, kernel_size),  # (B, F, H, W), stride 1, SAME
@@ -103,6 +119,7 @@ class CNNDiscriminator(Discriminator):
             nn.ReLU(),
             FlattenHWC(),  # (B, H/2 * W/2 * F), 3136 for the seed
             nn.Linear(filters * (height // 2) * (width // 2), hidden_dim),
+            *hidden_norm(hidden_dim, batch_norm),
             nn.ReLU(),
         )
         super().__init__(body, hidden_dim)

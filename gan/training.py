@@ -31,11 +31,12 @@ class Experiment:
 
     step: AdversarialStep | CudaGraphStep  # owns both networks, their optimizers and the loss
     images: torch.Tensor  # (N, C, H, W) in [0, 1], on the training device
+    sampler: Generator | None = None  # a weight average (the ema remedy) to sample from
 
     @property
     def generator(self) -> Generator:
-        """The network being trained to generate."""
-        return self.step.generator
+        """The generator that samples and metrics come from: the average, else the trained."""
+        return self.sampler if self.sampler is not None else self.step.generator
 
     @property
     def device(self) -> torch.device:
@@ -144,6 +145,7 @@ class Recorder:
         state = {
             "step": step + 1,  # steps completed
             "generator": adversarial.generator.state_dict(),
+            "sampler": self.experiment.generator.state_dict(),  # what samples come from
             "discriminator": adversarial.discriminator.state_dict(),
             "g_optimizer": adversarial.g_optimizer.state_dict(),
             "d_optimizer": adversarial.d_optimizer.state_dict(),
@@ -175,8 +177,9 @@ def train(experiment: Experiment, settings: TrainConfig, run_dir: Path,
     started = time.perf_counter() if started is None else started
     evaluation = evaluation or NoEvaluation()
     noise_dim, device = experiment.generator.noise_dim, experiment.device
-    batcher = DeviceBatcher(experiment.images, settings.batch_size)
-    noise = UniformNoise(settings.batch_size, noise_dim, device)
+    step = experiment.step  # a call may take several batches (the balance remedy)
+    batcher = DeviceBatcher(experiment.images, settings.batch_size * step.real_batches)
+    noise = UniformNoise(settings.batch_size * step.noise_batches, noise_dim, device)
     fixed_z = uniform_noise(settings.n_samples, noise_dim, device)
     monitor = Monitor(run_dir, settings.steps)
     recorder = Recorder(experiment, batcher, monitor, run_dir, fixed_z, evaluation)
