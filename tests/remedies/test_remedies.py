@@ -3,13 +3,15 @@
 import itertools
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
 from omegaconf import DictConfig
 from torch import nn
 
-from gan.builder import build_step
+from gan.builder import build_step, load_run, run
+from gan.checkpoint import load_checkpoint
 from gan.losses import BCELoss
 from gan.remedies import (
     EMA,
@@ -172,3 +174,15 @@ def test_every_combination_composes_builds_and_trains(make_cfg: Callable[..., Di
                 call(step, batch=4)
             g_loss, d_loss = step.losses(torch.rand(4, 1, 28, 28), torch.rand(4, 100))
             assert math.isfinite(g_loss) and math.isfinite(d_loss), remedies
+
+
+@pytest.mark.usefixtures("data_root")
+def test_an_ema_runs_checkpoint_samples_from_the_average(make_cfg: Callable[..., DictConfig],
+                                                         tmp_path: Path) -> None:
+    run(make_cfg("remedy=ema", "remedy.ema.decay=0.5", "train.steps=5", "train.device=cpu"),
+        tmp_path)
+    state = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert not torch.equal(state["sampler"]["net.0.weight"], state["generator"]["net.0.weight"])
+    loaded = load_run(tmp_path, CPU).generator
+    torch.testing.assert_close(loaded.state_dict()["net.0.weight"],
+                               state["sampler"]["net.0.weight"])
