@@ -173,3 +173,23 @@ def test_graph_step_refuses_inputs_of_another_shape(make_cfg: Callable[..., Dict
     assert torch.equal(wrapper.inputs[0], real) and wrapper.inputs[0] is not real
     with pytest.raises(ValueError, match="takes \\(8, 1, 28, 28\\)"):
         wrapper._load(torch.rand(1, 1, 28, 28), z)
+
+
+@needs_cuda
+@pytest.mark.parametrize("remedy", ["feature_matching", "minibatch_discrimination",
+                                    "label_smoothing", "historical_averaging", "batch_norm",
+                                    "balance", "ema"])
+def test_every_remedy_keeps_capture(make_cfg: Callable[..., DictConfig], remedy: str) -> None:
+    cuda = torch.device("cuda")
+    cfg = make_cfg(f"remedy=[{remedy}]", "discriminator=cnn", "optimizer.lr=0.001")
+    torch.manual_seed(0)
+    replayed = build_step(cfg, cuda)
+    torch.manual_seed(0)
+    eager = build_step(cfg, cuda, cuda_graph=False)
+    assert isinstance(replayed, CudaGraphStep)
+    k_real, k_noise = eager.real_batches, eager.noise_batches
+    inputs = [(real.repeat(k_real, 1, 1, 1), z.repeat(k_noise, 1)) for real, z in batches(8, cuda)]
+    replayed_losses = [torch.stack([out.g_loss, out.d_loss]).tolist()
+                       for out in (replayed(real, z) for real, z in inputs)]
+    assert replayed.graph is not None
+    torch.testing.assert_close(replayed_losses, run(eager, inputs), rtol=1e-3, atol=1e-4)

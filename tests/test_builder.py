@@ -95,10 +95,12 @@ def test_cnn_yaml_is_the_seeds_cnn(make_cfg: Callable[..., DictConfig]) -> None:
 
 
 @pytest.mark.parametrize(("preset", "equivalent"), [
-    ("seed_fc", ()), ("seed_cnn", ("discriminator=cnn",))])
+    ("seed_fc", ()), ("seed_cnn", ("discriminator=cnn",)),
+    ("stable_fc", ("remedy=[feature_matching]",)),
+    ("stable_cnn", ("discriminator=cnn", "remedy=[feature_matching,historical_averaging]"))])
 def test_presets_are_the_seed_setups(make_cfg: Callable[..., DictConfig], preset: str,
                                      equivalent: tuple[str, ...]) -> None:
-    # A preset composes to exactly the seed's defaults (plus its discriminator).
+    # A preset composes to exactly the seed's defaults (plus its discriminator and remedies).
     assert make_cfg(f"experiment={preset}") == make_cfg(*equivalent)
 
 
@@ -116,3 +118,12 @@ def test_auto_device_is_cpu_without_cuda() -> None:
 def test_cuda_without_cuda_is_refused() -> None:
     with pytest.raises(ConfigError, match="CUDA is not available"):
         resolve_device("cuda")
+
+
+@pytest.mark.parametrize("preset", options("experiment"))
+def test_every_preset_composes_and_builds(make_cfg: Callable[..., DictConfig],
+                                          preset: str) -> None:
+    experiment = build_without_data(make_cfg(f"experiment={preset}"))
+    real = torch.rand(4 * experiment.step.real_batches, 1, 28, 28)
+    z = torch.rand(4 * experiment.step.noise_batches, experiment.generator.noise_dim)
+    experiment.step(real, z)

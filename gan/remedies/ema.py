@@ -1,11 +1,15 @@
 """An exponential moving average of the generator's weights, for samples and metrics."""
 
 import copy
+from typing import TYPE_CHECKING
 
 import torch
 
 from gan.models import Generator
 from gan.remedies.base import Remedy
+
+if TYPE_CHECKING:
+    from gan.step import AdversarialStep
 
 
 class EMA(Remedy):
@@ -16,7 +20,7 @@ class EMA(Remedy):
         self.decay = decay
         self.generator: Generator | None = None
 
-    def attach(self, step) -> None:
+    def attach(self, step: "AdversarialStep") -> None:
         """Start the average at the generator's initial weights."""
         self.generator = copy.deepcopy(step.generator).requires_grad_(False)
         self.pairs = list(zip(self.generator.parameters(), step.generator.parameters(),
@@ -24,7 +28,7 @@ class EMA(Remedy):
         self.buffers = list(zip(self.generator.buffers(), step.generator.buffers(), strict=True))
 
     @torch.no_grad()
-    def after_update(self, step) -> None:
+    def after_update(self, step: "AdversarialStep") -> None:
         """Move the average towards the current weights; copy buffers (batch-norm statistics)."""
         averages, weights = zip(*self.pairs, strict=True)
         torch._foreach_lerp_(list(averages), list(weights), 1.0 - self.decay)

@@ -1,8 +1,13 @@
 """Feature matching (Salimans et al. 2016): G matches the mean of D's features on real data."""
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from gan.remedies.base import Remedy
+
+if TYPE_CHECKING:
+    from gan.step import AdversarialStep, Forward
 
 
 class FeatureMatching(Remedy):
@@ -18,7 +23,8 @@ class FeatureMatching(Remedy):
         """Squared distance between the batch means of features (B, F); D's side is fixed."""
         return (real_features.detach().mean(dim=0) - fake_features.mean(dim=0)).square().sum()
 
-    def generator_loss(self, forward, loss, step):
+    def generator_loss(self, forward: "Forward", loss: torch.Tensor,
+                       step: "AdversarialStep") -> torch.Tensor:
         """The usual G loss (unless replaced) plus the weighted feature distance."""
         term = self.weight * self.distance(forward.real_features, forward.fake_features)
         return term if self.replace else loss + term

@@ -1,10 +1,15 @@
 """Historical averaging (Salimans et al. 2016): a penalty on straying from the mean of past
 parameters, kept as a running mean without storing the history."""
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from gan.errors import ConfigError
 from gan.remedies.base import Remedy
+
+if TYPE_CHECKING:
+    from gan.step import AdversarialStep, Forward
 
 NETWORKS = ("discriminator", "generator", "both")
 
@@ -20,7 +25,7 @@ class HistoricalAveraging(Remedy):
         self.networks = networks
         self.averages: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {}
 
-    def attach(self, step) -> None:
+    def attach(self, step: "AdversarialStep") -> None:
         """Averages start at the initial parameters; `count` snapshots are in each."""
         chosen = {"discriminator": step.d_parameters, "generator": step.g_parameters}
         for name, parameters in chosen.items():
@@ -34,16 +39,18 @@ class HistoricalAveraging(Remedy):
         pairs = self.averages.get(name, [])
         return self.weight * sum((p - average).square().sum() for p, average in pairs)
 
-    def discriminator_loss(self, forward, loss, step):
+    def discriminator_loss(self, forward: "Forward", loss: torch.Tensor,
+                           step: "AdversarialStep") -> torch.Tensor:
         """D's loss plus its penalty."""
         return loss + self.penalty("discriminator")
 
-    def generator_loss(self, forward, loss, step):
+    def generator_loss(self, forward: "Forward", loss: torch.Tensor,
+                       step: "AdversarialStep") -> torch.Tensor:
         """G's loss plus its penalty."""
         return loss + self.penalty("generator")
 
     @torch.no_grad()
-    def after_update(self, step) -> None:
+    def after_update(self, step: "AdversarialStep") -> None:
         """Fold the new parameters into the running mean: avg += (theta - avg) / count."""
         self.count += 1
         for pairs in self.averages.values():
