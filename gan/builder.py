@@ -114,8 +114,8 @@ def build_step(cfg: DictConfig, device: torch.device,
         generator=generator, discriminator=discriminator, loss=_instantiate(cfg.loss),
         g_optimizer=_optimizer(optimizer, generator, "generator", remedies, capture),
         d_optimizer=_optimizer(optimizer, discriminator, "discriminator", remedies, capture),
-        remedies=remedies, d_steps=max(r.d_steps for r in [Remedy(), *remedies]),
-        g_steps=max(r.g_steps for r in [Remedy(), *remedies]))
+        remedies=remedies, d_steps=max([1, *(r.d_steps for r in remedies)]),
+        g_steps=max([1, *(r.g_steps for r in remedies)]))
     for remedy in remedies:
         remedy.attach(step)
     return CudaGraphStep(step, device) if capture else step
@@ -153,9 +153,9 @@ def _capturable(make_step: Callable[..., AdversarialStep],
 def build(cfg: DictConfig, device: torch.device) -> Experiment:
     """The step (see `build_step`) and the device-resident training images."""
     step = build_step(cfg, device, cuda_graph=train_settings(cfg).cuda_graph)
-    samplers = [r.sampler() for r in step.remedies if r.sampler() is not None]
+    sampler = next((s for r in step.remedies if (s := r.sampler()) is not None), None)
     return Experiment(step=step, images=build_source(cfg.dataset).images(device),
-                      sampler=samplers[0] if samplers else None)
+                      sampler=sampler)
 
 
 def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
