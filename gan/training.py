@@ -145,7 +145,6 @@ class Recorder:
         state = {
             "step": step + 1,  # steps completed
             "generator": adversarial.generator.state_dict(),
-            "sampler": self.experiment.generator.state_dict(),  # what samples come from
             "discriminator": adversarial.discriminator.state_dict(),
             "g_optimizer": adversarial.g_optimizer.state_dict(),
             "d_optimizer": adversarial.d_optimizer.state_dict(),
@@ -153,6 +152,8 @@ class Recorder:
             "batcher": self.batcher.state_dict(),
             "rng": rng_states(),
         }
+        sampler = self.experiment.sampler  # a weight average samples come from (ema), if any
+        state |= {} if sampler is None else {"sampler": sampler.state_dict()}
         save_checkpoint(state, self.run_dir / CHECKPOINT_NAME)
 
     def events(self, settings: TrainConfig) -> list[Periodic]:

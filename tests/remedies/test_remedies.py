@@ -186,3 +186,10 @@ def test_an_ema_runs_checkpoint_samples_from_the_average(make_cfg: Callable[...,
     loaded = load_run(tmp_path, CPU).generator
     torch.testing.assert_close(loaded.state_dict()["net.0.weight"],
                                state["sampler"]["net.0.weight"])
+
+
+@pytest.mark.usefixtures("data_root")
+def test_a_run_without_ema_keeps_one_copy_of_the_generator(
+        make_cfg: Callable[..., DictConfig], tmp_path: Path) -> None:
+    run(make_cfg("train.steps=2", "train.device=cpu"), tmp_path)
+    assert "sampler" not in load_checkpoint(tmp_path / "checkpoint.pt")
