@@ -1,15 +1,18 @@
 """Train a GAN: `python train.py [group=option ...] [key=value ...]` (see README.md)."""
 
+import math
 import sys
+import time
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
 
-from gan.builder import run
+from gan.builder import hyperparameters, run
 from gan.config import register_configs
-from gan.errors import UserError
+from gan.job import record_failure, threads_per_job
 
 register_configs()
 
@@ -17,11 +20,24 @@ register_configs()
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
     """Compose, build, train; every output goes to Hydra's run directory. Returns the metric
-    named by `eval.objective`, for sweepers (None when evaluation is off and it is a score)."""
+    named by `eval.objective`, for sweepers (None when evaluation is off and it is a score).
+
+    A job of a sweep that fails (diverges, runs out of memory, raises) returns NaN, a failed
+    trial, and the sweep goes on; its metrics.json says why, and so does the sweep's summary.
+    """
+    started, job = time.perf_counter(), HydraConfig.get()
+    run_dir, in_sweep = Path(job.runtime.output_dir), job.mode == RunMode.MULTIRUN
+    threads = threads_per_job(OmegaConf.to_container(job.launcher)) if in_sweep else 0
     try:
-        metrics = run(cfg, Path(HydraConfig.get().runtime.output_dir))
-    except UserError as error:
-        sys.exit(f"error: {error}")  # one paragraph and a non-zero exit code, no traceback
+        metrics = run(cfg, run_dir, threads,
+                      hyperparameters(cfg, job.runtime.choices, job.overrides.task))
+    except Exception as error:
+        failure = record_failure(error, run_dir, time.perf_counter() - started, in_sweep)
+        if in_sweep:
+            return math.nan
+        if failure.expected:
+            sys.exit(f"error: {failure.reason}")  # one line and a non-zero exit, no traceback
+        raise
     return metrics.get(cfg.eval.objective)
 
 

@@ -2,7 +2,7 @@
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -14,13 +14,13 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, OmegaConfBaseException
-from torch import nn
 
 from gan.acceleration import CudaGraphStep, configure_process, fast_layout, fast_optimizer
 from gan.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from gan.config import DEVICE_PATTERN, EvalConfig, TrainConfig
+from gan.config import DEVICE_PATTERN, EvalConfig, LearningRates, TrainConfig
 from gan.data import ImageSource
 from gan.errors import ConfigError, UserError
+from gan.hparams import HParam
 from gan.metrics.classifier import load_classifier
 from gan.metrics.evaluator import SCORE_NAMES, Evaluator, evaluation_noise, real_subset
 from gan.models import Generator
@@ -39,6 +39,11 @@ def train_settings(cfg: DictConfig) -> TrainConfig:
 def eval_settings(cfg: DictConfig) -> EvalConfig:
     """The typed evaluation settings, checked the same way."""
     return OmegaConf.to_object(cfg.eval)
+
+
+def learning_rates(cfg: DictConfig) -> LearningRates:
+    """Each network's learning rate, checked the same way."""
+    return OmegaConf.to_object(cfg.lr)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -104,7 +109,7 @@ def build_step(cfg: DictConfig, device: torch.device,
     optimizer = _instantiate(cfg.optimizer)  # a partial: completed with each network's parameters
     make_step = _instantiate(cfg.step)  # a partial: completed with everything it updates
     capture = cuda_graph and device.type == "cuda" and _capturable(make_step, optimizer)
-    remedies = build_remedies(cfg)
+    remedies, lr = build_remedies(cfg), learning_rates(cfg)
     generator = fast_layout(build_generator(cfg, device), device)
     discriminator = _instantiate(cfg.discriminator).to(device)
     for remedy in remedies:
@@ -112,8 +117,10 @@ def build_step(cfg: DictConfig, device: torch.device,
     discriminator = fast_layout(discriminator, device)
     step = make_step(
         generator=generator, discriminator=discriminator, loss=_instantiate(cfg.loss),
-        g_optimizer=_optimizer(optimizer, generator, "generator", remedies, capture),
-        d_optimizer=_optimizer(optimizer, discriminator, "discriminator", remedies, capture),
+        g_optimizer=fast_optimizer(partial(optimizer, lr=lr.generator),
+                                   generator.parameters(), capture),
+        d_optimizer=fast_optimizer(partial(optimizer, lr=lr.discriminator),
+                                   discriminator.parameters(), capture),
         remedies=remedies, d_steps=max([1, *(r.d_steps for r in remedies)]),
         g_steps=max([1, *(r.g_steps for r in remedies)]))
     for remedy in remedies:
@@ -126,15 +133,6 @@ def build_remedies(cfg: DictConfig) -> list[Remedy]:
     through the network and loss settings their config files set)."""
     nodes = (OmegaConf.select(cfg, "remedy", default=None) or {}).values()
     return [_instantiate(node) for node in nodes if "_target_" in node]
-
-
-def _optimizer(make: Callable[..., torch.optim.Optimizer], network: nn.Module, name: str,
-               remedies: list[Remedy], capturable: bool) -> torch.optim.Optimizer:
-    """The network's optimizer, with the options remedies set for it (a learning rate)."""
-    options: dict[str, Any] = {}
-    for remedy in remedies:
-        options |= remedy.optimizer_options(name)
-    return fast_optimizer(partial(make, **options), network.parameters(), capturable)
 
 
 def _capturable(make_step: Callable[..., AdversarialStep],
@@ -158,18 +156,43 @@ def build(cfg: DictConfig, device: torch.device) -> Experiment:
                       sampler=sampler)
 
 
-def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    """The composition root: settings, seed, objects, then the training loop into run_dir."""
+def run(cfg: DictConfig, run_dir: Path, threads: int = 0,
+        hparams: dict[str, HParam] | None = None) -> dict[str, Any]:
+    """The composition root: settings, seed, objects, then the training loop into run_dir.
+    `threads` applies where `train.threads` is 0 (a launcher's share of the cores); `hparams`
+    default to `hyperparameters(cfg)`."""
     started = time.perf_counter()
     settings, evaluation_settings = train_settings(cfg), eval_settings(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
     # The config with every interpolation (data root, ...) resolved, beside Hydra's raw copy.
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     torch.manual_seed(settings.seed)
-    configure_process(settings.threads)  # process-wide: this process is the run
+    configure_process(settings.threads or threads)  # process-wide: this process is the run
     experiment = build(cfg, resolve_device(settings.device))
     evaluation = build_evaluation(cfg, evaluation_settings, experiment)
-    return train(experiment, settings, run_dir, started, evaluation)
+    return train(experiment, settings, run_dir, started, evaluation,
+                 hyperparameters(cfg) if hparams is None else hparams)
+
+
+HPARAM_KEYS = ("lr.generator", "lr.discriminator", "train.batch_size", "train.steps",
+               "train.seed")
+
+
+def hyperparameters(cfg: DictConfig, choices: Mapping[str, Any] | None = None,
+                    overrides: Sequence[str] = ()) -> dict[str, HParam]:
+    """What tells this run from others, for TensorBoard's HParams dashboard: the config groups'
+    choices, the remedies, the learning rates and the loop's size, then every override."""
+    values: dict[str, HParam] = {group: str(choice) for group, choice in (choices or {}).items()
+                                 if choice is not None and not group.startswith("hydra/")}
+    values["remedy"] = ",".join(cfg.get("remedy") or {}) or "none"
+    values |= {key: OmegaConf.select(cfg, key) for key in HPARAM_KEYS}
+    for override in overrides:
+        key, _, text = override.partition("=")
+        key = key.lstrip("+~")
+        if key != "dataset.root":  # where, not what
+            value = OmegaConf.select(cfg, key, default=None)
+            values[key] = value if isinstance(value, bool | int | float | str) else text
+    return values
 
 
 @dataclass

@@ -1,11 +1,12 @@
 """Typed schema of the composed config, registered in Hydra's ConfigStore."""
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import II, MISSING
 
 from gan.errors import ConfigError
 
@@ -42,8 +43,25 @@ class TrainConfig:
                               f"{self.device!r}")
 
 
+@dataclass
+class LearningRates:
+    """Each network's learning rate; both follow `optimizer.lr` unless set (two time scales)."""
+
+    generator: float = II("optimizer.lr")
+    discriminator: float = II("optimizer.lr")
+
+    def __post_init__(self) -> None:
+        """Refuse a rate that cannot train, before any work starts."""
+        for name in ("generator", "discriminator"):
+            value = getattr(self, name)  # a str while it is the schema's interpolation
+            if not isinstance(value, str) and not 0 < value < math.inf:  # NaN too
+                raise ConfigError(f"lr.{name} must be positive and finite, got {value} (it "
+                                  "follows optimizer.lr unless set)")
+
+
 OBJECTIVES = ("fid", "class_kl", "classifier_score", "modes_covered", "final_loss_g",
               "final_loss_d")
+MAXIMISED = ("classifier_score", "modes_covered")  # the objectives where higher is better
 
 
 @dataclass
@@ -80,6 +98,7 @@ class Config:
     loss: Any = MISSING
     step: Any = MISSING
     remedy: Any = field(default_factory=dict)  # the selected remedies, each under its name
+    lr: LearningRates = field(default_factory=LearningRates)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 

@@ -3,10 +3,13 @@
 import logging
 import sys
 from pathlib import Path
+from types import TracebackType
 
 import torch
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
+
+from gan.hparams import HParam, session_end, session_start
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +22,24 @@ class Monitor:
         # A bar only on a terminal: non-interactive logs get the seed's periodic lines instead.
         self.bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True,
                         disable=not sys.stderr.isatty())
+        self.session = False  # whether hyper-parameters were recorded, so an end is due
+
+    def __enter__(self) -> "Monitor":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        """Record how the run ended (for the HParams dashboard), then close."""
+        if self.session:
+            status = "STATUS_SUCCESS" if kind is None else "STATUS_FAILURE"
+            self.writer.file_writer.add_summary(session_end(status))
+        self.close()
+
+    def hyperparameters(self, values: dict[str, HParam]) -> None:
+        """This run's hyper-parameters, for TensorBoard's HParams dashboard, which then compares
+        every run under a logdir (a sweep) by them and by the runs' scalars."""
+        self.writer.file_writer.add_summary(session_start(values))
+        self.session = True
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
         """Log each scalar under its tag at this step."""

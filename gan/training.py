@@ -14,6 +14,8 @@ from gan.acceleration import CudaGraphStep
 from gan.checkpoint import CHECKPOINT_NAME, rng_states, save_checkpoint
 from gan.config import TrainConfig
 from gan.data import DeviceBatcher
+from gan.divergence import DivergenceGuard
+from gan.hparams import HParam
 from gan.metrics.chart import histogram_chart
 from gan.metrics.evaluator import SCORE_NAMES, Evaluator
 from gan.models import Generator
@@ -121,6 +123,8 @@ class Recorder:
         self.monitor = monitor
         self.run_dir = run_dir
         self.fixed_z = fixed_z  # (n_samples, noise_dim), drawn once so grids compare over time
+        step = experiment.step
+        self.guard = DivergenceGuard(step.generator, step.discriminator)
 
     def log_scalars(self, step: int, output: StepOutput) -> None:
         """Losses and mean D outputs to TensorBoard (the only per-interval device read)."""
@@ -140,7 +144,9 @@ class Recorder:
         self.monitor.image("samples", picture, step)
 
     def checkpoint(self, step: int, output: StepOutput) -> None:
-        """Everything needed to sample from or continue the run after `step`."""
+        """Everything needed to sample from or continue the run after `step` (never NaNs: a
+        diverged run keeps its last good checkpoint)."""
+        self.guard(step, output)
         adversarial = self.experiment.step
         state = {
             "step": step + 1,  # steps completed
@@ -159,6 +165,7 @@ class Recorder:
     def events(self, settings: TrainConfig) -> list[Periodic]:
         """The periodic actions at their configured intervals."""
         return [
+            Periodic(settings.log_every, self.guard),  # first: nothing is logged from a NaN
             Periodic(settings.log_every, self.log_scalars),
             Periodic(settings.print_every, self.print_losses),
             Periodic(settings.sample_every, self.sample),
@@ -168,12 +175,13 @@ class Recorder:
 
 
 def train(experiment: Experiment, settings: TrainConfig, run_dir: Path,
-          started: float | None = None,
-          evaluation: Evaluation | NoEvaluation | None = None) -> dict[str, Any]:
+          started: float | None = None, evaluation: Evaluation | NoEvaluation | None = None,
+          hyperparameters: dict[str, HParam] | None = None) -> dict[str, Any]:
     """Train for `settings.steps` steps, fill `run_dir`, and return the final metrics.
 
     `started` is the `time.perf_counter()` at which the run began (set-up included); default now.
     `evaluation`, when given, scores the generator at its interval and after the last step.
+    `hyperparameters` are recorded for TensorBoard's HParams dashboard.
     """
     started = time.perf_counter() if started is None else started
     evaluation = evaluation or NoEvaluation()
@@ -182,27 +190,26 @@ def train(experiment: Experiment, settings: TrainConfig, run_dir: Path,
     batcher = DeviceBatcher(experiment.images, settings.batch_size * step.real_batches)
     noise = UniformNoise(settings.batch_size * step.noise_batches, noise_dim, device)
     fixed_z = uniform_noise(settings.n_samples, noise_dim, device)
-    monitor = Monitor(run_dir, settings.steps)
-    recorder = Recorder(experiment, batcher, monitor, run_dir, fixed_z, evaluation)
-    events = recorder.events(settings)
-    loop_start = time.perf_counter()
-    try:
+    with Monitor(run_dir, settings.steps) as monitor:
+        monitor.hyperparameters(hyperparameters or {})
+        recorder = Recorder(experiment, batcher, monitor, run_dir, fixed_z, evaluation)
+        events = recorder.events(settings)
+        loop_start = time.perf_counter()
         for step in range(settings.steps):
             real, z = batcher.next(), noise.next()  # (B, C, H, W), (B, noise_dim)
             output = experiment.step(real, z)
             monitor.advance()
             for event in events:
                 event(step, output, last=step == settings.steps - 1)
-    finally:
-        monitor.close()
     loop_seconds = time.perf_counter() - loop_start
     final_g, final_d = experiment.step.losses(real, z)  # after the last update, as the seed
     log.info(f"Final: Generator Loss:{final_g} Discriminator Loss:{final_d}")
     save_digits(generate(experiment.generator, uniform_noise(10, noise_dim, device)),
                 run_dir / "samples" / "final")
-    metrics = {"final_loss_g": final_g, "final_loss_d": final_d, "steps": settings.steps,
-               "wall_seconds": time.perf_counter() - started, "loop_seconds": loop_seconds,
-               "steps_per_second": settings.steps / loop_seconds, "device": str(device)}
+    metrics = {"status": "completed", "final_loss_g": final_g, "final_loss_d": final_d,
+               "steps": settings.steps, "wall_seconds": time.perf_counter() - started,
+               "loop_seconds": loop_seconds, "steps_per_second": settings.steps / loop_seconds,
+               "device": str(device), "threads": torch.get_num_threads()}
     metrics |= evaluation.results()
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics

@@ -5,7 +5,7 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
-from gan.builder import eval_settings, train_settings
+from gan.builder import eval_settings, learning_rates, train_settings
 from gan.config import ClassifierConfig, EvalConfig, TrainConfig
 from gan.errors import ConfigError
 from tests.conftest import CONF_DIR, compose_config
@@ -35,6 +35,21 @@ def test_an_unknown_setting_fails_at_compose_time() -> None:
 def test_impossible_settings_are_refused_before_training(override: str) -> None:
     with pytest.raises(ConfigError, match=override.split("=")[0]):
         train_settings(compose_config(override))
+
+
+def test_each_network_follows_optimizer_lr_unless_set() -> None:
+    rates = learning_rates(compose_config("optimizer.lr=0.001"))
+    assert (rates.generator, rates.discriminator) == (0.001, 0.001)
+    rates = learning_rates(compose_config("optimizer=sgd", "lr.discriminator=0.05"))
+    assert (rates.generator, rates.discriminator) == (0.01, 0.05)
+
+
+@pytest.mark.parametrize(("override", "refused"), [
+    ("optimizer.lr=0", "lr.generator"), ("lr.discriminator=-1e-4", "lr.discriminator"),
+    ("lr.generator=nan", "lr.generator")])
+def test_a_learning_rate_that_cannot_train_is_refused(override: str, refused: str) -> None:
+    with pytest.raises(ConfigError, match=refused):
+        learning_rates(compose_config(override))
 
 
 @pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:1"])

@@ -1,6 +1,6 @@
 """What a remedy may change: each hook leaves things as they are unless a remedy overrides it."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -22,10 +22,6 @@ class Remedy:
     def discriminator(self, discriminator: Discriminator) -> Discriminator:
         """The discriminator with this remedy's layers (before the optimizers are made)."""
         return discriminator
-
-    def optimizer_options(self, network: str) -> dict[str, Any]:
-        """Options for the "generator" or "discriminator" optimizer (a learning rate, say)."""
-        return {}
 
     def attach(self, step: "AdversarialStep") -> None:
         """Set up state that reads the built step's parameters."""

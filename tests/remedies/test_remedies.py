@@ -114,9 +114,9 @@ def test_d_steps_2_makes_two_d_updates_per_g_update(make_cfg: Callable[..., Dict
     assert step.g_optimizer.state_dict()["state"][0]["step"] == 1
 
 
-def test_balance_sets_each_networks_learning_rate(make_cfg: Callable[..., DictConfig]) -> None:
-    step = step_with(make_cfg, "balance", overrides=("remedy.balance.d_lr=0.0004",
-                                                     "remedy.balance.g_lr=0.0001"))
+def test_balance_with_two_time_scales(make_cfg: Callable[..., DictConfig]) -> None:
+    step = step_with(make_cfg, "balance", overrides=("lr.discriminator=0.0004",
+                                                     "lr.generator=0.0001"))
     assert step.d_optimizer.param_groups[0]["lr"] == 0.0004
     assert step.g_optimizer.param_groups[0]["lr"] == 0.0001
 

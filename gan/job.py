@@ -1,0 +1,73 @@
+"""One Hydra job's side of a sweep: its share of the CPU, and how it ended when it failed."""
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gan.divergence import Diverged
+from gan.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Failure:
+    """Why a job stopped: a status for the sweep summary and a one-line reason."""
+
+    status: str  # diverged, out_of_memory, bad_input or crashed
+    reason: str
+    expected: bool  # the reason says it all; no traceback is needed
+
+
+def classify(error: Exception) -> Failure:
+    """The status and reason of an exception that ended a job."""
+    text = " ".join(str(error).split()) or type(error).__name__  # one line
+    if isinstance(error, Diverged):
+        return Failure("diverged", text, expected=True)
+    if _out_of_memory(error):
+        return Failure("out_of_memory", f"{text[:300]} (try a smaller train.batch_size or "
+                       "eval.batch_size)", expected=True)
+    if isinstance(error, UserError):
+        return Failure("bad_input", text, expected=True)
+    return Failure("crashed", f"{type(error).__name__}: {text}", expected=False)
+
+
+def _out_of_memory(error: Exception) -> bool:
+    """Whether the device or the host ran out of memory (PyTorch reports the CPU's case as a
+    plain RuntimeError)."""
+    if isinstance(error, torch.cuda.OutOfMemoryError | MemoryError):
+        return True
+    text = str(error)
+    return isinstance(error, RuntimeError) and ("out of memory" in text
+                                                or "can't allocate memory" in text)
+
+
+def record_failure(error: Exception, run_dir: Path, seconds: float, in_sweep: bool) -> Failure:
+    """Write the failure into the job's metrics.json (what the sweep summary reads) and, in a
+    sweep, into its log, where a crash keeps its traceback."""
+    failure = classify(error)
+    record = {"status": failure.status, "reason": failure.reason, "wall_seconds": seconds}
+    with contextlib.suppress(OSError):  # an unwritable run directory may be the failure
+        (run_dir / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
+    if in_sweep:
+        log.error(f"job {failure.status}: {failure.reason}", exc_info=not failure.expected)
+    return failure
+
+
+def threads_per_job(launcher: Mapping[str, Any], cores: int | None = None) -> int:
+    """CPU threads for each job of the launcher, so concurrent jobs do not oversubscribe the
+    cores (two jobs of two threads on two cores run several times slower than one thread each);
+    0 when the launcher runs one job at a time and PyTorch's default is right."""
+    cores = cores or len(os.sched_getaffinity(0))
+    n_jobs = launcher.get("n_jobs")  # joblib: n_jobs at once; -1 all cores, -2 all but one
+    if n_jobs is not None:
+        concurrent = n_jobs if n_jobs > 0 else cores + 1 + n_jobs
+        return max(1, cores // max(1, concurrent))
+    return launcher.get("cpus_per_task") or 0  # submitit: what each task was given

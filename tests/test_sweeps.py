@@ -1,0 +1,189 @@
+"""Sweeps as users run them: Hydra's launcher and sweeper plugins, the summary, failures,
+and TensorBoard's server over a finished sweep."""
+
+import csv
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import compose_config
+from tests.test_train import train
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("data_root")]
+TINY = ("train.steps=20", "train.log_every=5", "train.device=cpu", "eval.every=20", "eval.n=200")
+
+
+def sweep(*args: str, data_root: Path, tmp_path: Path) -> tuple[Path, subprocess.CompletedProcess]:
+    """`python train.py -m ARGS` into tmp_path/sweep."""
+    sweep_dir = tmp_path / "sweep"
+    result = train("-m", *TINY, *args, f"hydra.sweep.dir={sweep_dir}", data_root=data_root,
+                   cwd=tmp_path)
+    return sweep_dir, result
+
+
+def summary(sweep_dir: Path) -> list[dict[str, str]]:
+    """summary.csv's rows, in order."""
+    with open(sweep_dir / "summary.csv", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def job_metrics(sweep_dir: Path) -> list[dict[str, Any]]:
+    """Every job's metrics.json, by job number."""
+    return [json.loads(path.read_text()) for path in sorted(sweep_dir.glob("*/metrics.json"))]
+
+
+@pytest.fixture(scope="module")
+def joblib_sweep(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> Path:
+    """Two jobs run at once by hydra-joblib-launcher."""
+    tmp_path = tmp_path_factory.mktemp("joblib")
+    sweep_dir, result = sweep("hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+                              "optimizer.lr=1e-4,2e-4", data_root=data_root, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    return sweep_dir
+
+
+def test_joblib_runs_jobs_in_parallel_processes_sharing_the_cores(joblib_sweep: Path) -> None:
+    rows = summary(joblib_sweep)
+    assert [row["status"] for row in rows] == ["completed", "completed"]
+    assert sorted(row["overrides"].split()[-1] for row in rows) == [
+        "optimizer.lr=0.0001", "optimizer.lr=0.0002"]
+    # Two workers, each with its share of the cores: 2 jobs x threads <= cores.
+    cores = len(os.sched_getaffinity(0))
+    assert [m["threads"] for m in job_metrics(joblib_sweep)] == [max(1, cores // 2)] * 2
+    writers = {path.name.split(".")[-2] for path in joblib_sweep.glob("*/events.out.tfevents.*")}
+    assert len(writers) == 2  # the event files' names end in their process ids
+
+
+def test_summary_is_sorted_by_the_objective(joblib_sweep: Path) -> None:
+    fids = [float(row["fid"]) for row in summary(joblib_sweep)]
+    assert fids == sorted(fids)
+    assert (joblib_sweep / "summary.md").read_text().startswith("# Sweep summary")
+
+
+def test_submitit_local_runs_a_sweep(data_root: Path, tmp_path: Path) -> None:
+    sweep_dir, result = sweep("hydra/launcher=submitit_local", "hydra.launcher.cpus_per_task=1",
+                              "hydra.launcher.timeout_min=5", "train.seed=0,1",
+                              data_root=data_root, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [row["status"] for row in summary(sweep_dir)] == ["completed", "completed"]
+    assert [m["threads"] for m in job_metrics(sweep_dir)] == [1, 1]  # cpus_per_task
+    assert (sweep_dir / ".submitit").is_dir()  # submitit's own logs, beside the jobs
+
+
+def test_optuna_searches_both_learning_rates(data_root: Path, tmp_path: Path) -> None:
+    sweep_dir, result = sweep("hparams_search=optuna_lr", "hydra.sweeper.n_trials=3",
+                              data_root=data_root, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Best parameters: {'lr.generator'" in result.stdout + result.stderr
+    best = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
+    assert set(best["best_params"]) == {"lr.generator", "lr.discriminator"}
+    rows = summary(sweep_dir)
+    assert len(rows) == 3 and float(rows[0]["fid"]) == pytest.approx(best["best_value"])
+    for row in rows:  # each trial trained with the rates it was given
+        config = yaml.safe_load((sweep_dir / row["directory"] / "config.yaml").read_text())
+        assert f"lr.generator={config['lr']['generator']}" in row["overrides"]
+        assert 1e-5 <= config["lr"]["discriminator"] <= 1e-3
+
+
+def test_failing_jobs_do_not_stop_the_sweep(data_root: Path, tmp_path: Path) -> None:
+    # lr 1e20 diverges; a 10^14-sample noise batch cannot be allocated.
+    sweep_dir, result = sweep("optimizer=sgd", "optimizer.lr=0.01,1e20",
+                              "train.n_samples=16,100000000000000", data_root=data_root,
+                              tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert re.search(r"error: 3 of 4 jobs did not complete \(diverged, out_of_memory\)",
+                     result.stderr), result.stderr
+    rows = {" ".join(row["overrides"].split()[-2:]): row for row in summary(sweep_dir)}
+    assert {jobs: row["status"] for jobs, row in rows.items()} == {
+        "optimizer.lr=0.01 train.n_samples=16": "completed",
+        "optimizer.lr=1e+20 train.n_samples=16": "diverged",
+        "optimizer.lr=0.01 train.n_samples=100000000000000": "out_of_memory",
+        "optimizer.lr=1e+20 train.n_samples=100000000000000": "out_of_memory"}
+    assert next(iter(rows.values()))["status"] == "completed"  # failures after it
+    assert rows["optimizer.lr=1e+20 train.n_samples=16"]["reason"].startswith(
+        "training diverged at step")
+    assert "can't allocate memory" in rows["optimizer.lr=0.01 train.n_samples=100000000000000"][
+        "reason"]
+
+
+@pytest.mark.parametrize("launcher", ["slurm", "submitit_slurm"])
+def test_slurm_presets_compose(launcher: str) -> None:
+    cfg = compose_config(f"hydra/launcher={launcher}", "hydra.launcher.partition=gpu",
+                         hydra=True)
+    settings = cfg.hydra.launcher
+    assert settings._target_.endswith("SlurmLauncher") and settings.partition == "gpu"
+    if launcher == "slurm":  # ours: a GPU, four cores and four hours per job
+        assert (settings.gpus_per_node, settings.cpus_per_task, settings.timeout_min) == (
+            1, 4, 240)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def tensorboard(joblib_sweep: Path) -> Iterator[str]:
+    """The real `tensorboard` server over the finished sweep; its base URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("tensorboard")), "--logdir", str(joblib_sweep),
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def fetch(url: str, body: dict | None = None) -> Any:
+    """GET (or POST body as JSON) and decode the JSON answer."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def runs_when_loaded(base: str, expected: set[str], seconds: float = 90) -> list[str]:
+    """The server's runs once it has loaded the expected ones (it loads in the background)."""
+    deadline, runs = time.monotonic() + seconds, []
+    while time.monotonic() < deadline:
+        try:
+            runs = fetch(f"{base}/data/runs")
+            if expected <= set(runs):
+                return runs
+        except OSError:  # not listening yet
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"tensorboard served {runs}, expected {expected}")
+
+
+def test_tensorboard_serves_every_job_and_its_hparams(joblib_sweep: Path, tensorboard: str) -> None:
+    jobs = {path.name for path in joblib_sweep.iterdir() if (path / "metrics.json").exists()}
+    runs = runs_when_loaded(tensorboard, jobs)
+    assert set(runs) == jobs  # one run per job: no phantom hparams runs
+    for run in runs:
+        query = urllib.parse.urlencode({"run": run, "tag": "loss/generator"})
+        series = fetch(f"{tensorboard}/data/plugin/scalars/scalars?{query}")
+        assert [step for _, step, _ in series] == [0, 5, 10, 15, 19]
+    groups = fetch(f"{tensorboard}/data/plugin/hparams/session_groups", {
+        "experimentName": "", "allowedStatuses": ["STATUS_SUCCESS"], "colParams": [],
+        "startIndex": 0, "sliceSize": 10})["sessionGroups"]
+    assert sorted(group["hparams"]["optimizer.lr"] for group in groups) == [1e-4, 2e-4]
+    for group in groups:
+        assert {"loss/generator", "eval/fid"} <= {m["name"]["tag"] for m in group["metricValues"]}
