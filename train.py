@@ -12,7 +12,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan.builder import hyperparameters, run
 from gan.config import register_configs
+from gan.interrupts import Interrupted
 from gan.job import record_failure, threads_per_job
+from gan.saved import resumed_config
 
 register_configs()
 
@@ -27,10 +29,17 @@ def main(cfg: DictConfig) -> float | None:
     """
     started, job = time.perf_counter(), HydraConfig.get()
     run_dir, in_sweep = Path(job.runtime.output_dir), job.mode == RunMode.MULTIRUN
-    threads = threads_per_job(OmegaConf.to_container(job.launcher)) if in_sweep else 0
+    threads = (threads_per_job(OmegaConf.to_container(job.launcher),
+                               OmegaConf.to_container(job.sweeper)) if in_sweep else 0)
     try:
-        metrics = run(cfg, run_dir, threads,
-                      hyperparameters(cfg, job.runtime.choices, job.overrides.task))
+        hparams = hyperparameters(cfg, job.runtime.choices, job.overrides.task)
+        if cfg.resume is not None:  # the run's own config, as it was saved
+            cfg = resumed_config(Path(cfg.resume), job.overrides.task)
+        metrics = run(cfg, run_dir, threads, hparams)
+    except Interrupted as stop:  # a sweep stops too: the signal was meant for all of it
+        record_failure(stop, run_dir, time.perf_counter() - started, in_sweep)
+        print(f"{stop}. Resume with:\n  python train.py resume={run_dir}", file=sys.stderr)
+        sys.exit(stop.exit_code)
     except Exception as error:
         failure = record_failure(error, run_dir, time.perf_counter() - started, in_sweep)
         if in_sweep:

@@ -3,20 +3,17 @@
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import ConfigAttributeError, OmegaConfBaseException
 
 from gan.acceleration import CudaGraphStep, configure_process, fast_layout, fast_optimizer
-from gan.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from gan.checkpoint import CHECKPOINT_NAME, RESUME_KEYS, read_checkpoint
 from gan.config import DEVICE_PATTERN, EvalConfig, LearningRates, TrainConfig
 from gan.data import ImageSource
 from gan.errors import ConfigError, UserError
@@ -168,10 +165,13 @@ def run(cfg: DictConfig, run_dir: Path, threads: int = 0,
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     torch.manual_seed(settings.seed)
     configure_process(settings.threads or threads)  # process-wide: this process is the run
-    experiment = build(cfg, resolve_device(settings.device))
+    device = resolve_device(settings.device)
+    checkpoint = (None if cfg.get("resume") is None else  # continue it (gan.saved.resumed_config)
+                  read_checkpoint(Path(cfg.resume) / CHECKPOINT_NAME, device, RESUME_KEYS))
+    experiment = build(cfg, device)
     evaluation = build_evaluation(cfg, evaluation_settings, experiment)
     return train(experiment, settings, run_dir, started, evaluation,
-                 hyperparameters(cfg) if hparams is None else hparams)
+                 hyperparameters(cfg) if hparams is None else hparams, checkpoint)
 
 
 HPARAM_KEYS = ("lr.generator", "lr.discriminator", "train.batch_size", "train.steps",
@@ -193,80 +193,3 @@ def hyperparameters(cfg: DictConfig, choices: Mapping[str, Any] | None = None,
             value = OmegaConf.select(cfg, key, default=None)
             values[key] = value if isinstance(value, bool | int | float | str) else text
     return values
-
-
-@dataclass
-class SavedRun:
-    """A run directory's config and its generator with the checkpoint's weights loaded."""
-
-    cfg: DictConfig  # the run's resolved config.yaml
-    generator: Generator  # in eval mode
-    step: int  # steps completed when the checkpoint was written
-
-
-def load_run(run_dir: Path, device: torch.device) -> SavedRun:
-    """Read run_dir/config.yaml and run_dir/checkpoint.pt; a clear UserError for each way that
-    can fail (no such directory, no config, no or unreadable checkpoint, mismatched weights)."""
-    if not run_dir.is_dir():
-        raise UserError(f"run directory {run_dir} does not exist")
-    config_path, checkpoint_path = run_dir / "config.yaml", run_dir / CHECKPOINT_NAME
-    if not config_path.is_file():
-        raise UserError(f"{run_dir} is not a run directory: it has no config.yaml")
-    if not checkpoint_path.is_file():
-        raise UserError(f"{run_dir} has no {CHECKPOINT_NAME} yet (a run writes one every "
-                        "train.checkpoint_every steps and after its last step)")
-    cfg = _read_config(config_path)
-    state = _read_checkpoint(checkpoint_path, device)
-    generator = rebuild(config_path, lambda: build_generator(cfg, device))
-    try:
-        generator.load_state_dict(state.get("sampler", state["generator"]))
-    except (TypeError, RuntimeError) as error:
-        raise UserError(f"{checkpoint_path} does not fit the generator that {config_path} "
-                        f"describes (incompatible config): {_detail(error)}") from None
-    return SavedRun(cfg=cfg, generator=generator.eval(), step=int(state.get("step", 0)))
-
-
-def _read_config(path: Path) -> DictConfig:
-    """A run's config.yaml, or a UserError when it is not a readable mapping."""
-    try:
-        cfg = OmegaConf.load(path)
-    except (yaml.YAMLError, OmegaConfBaseException, UnicodeDecodeError) as error:
-        raise UserError(f"{path} is not a readable config: {_first_line(error)}") from None
-    if not isinstance(cfg, DictConfig) or "generator" not in cfg:
-        raise UserError(f"{path} is not a run's config: it has no generator node")
-    return cfg
-
-
-def _read_checkpoint(path: Path, device: torch.device) -> dict[str, Any]:
-    """A checkpoint holding generator weights, or a UserError that says what is wrong."""
-    try:
-        state = load_checkpoint(path, device)
-    except Exception as error:  # truncated, not a zip, not a torch file, unsafe pickle, ...
-        raise UserError(f"{path} is not a readable checkpoint (corrupt or truncated?): "
-                        f"{_first_line(error)}") from None
-    if not isinstance(state, dict) or not isinstance(state.get("generator"), dict):
-        raise UserError(f"{path} is not a gan-lab checkpoint: it holds no generator weights")
-    return state
-
-
-def rebuild(config_path: Path, make: Callable[[], Any]) -> Any:
-    """An object built from a saved config, or a UserError when this version cannot build it
-    (a config from an older or newer gan-lab, or edited by hand)."""
-    try:
-        return make()
-    except (InstantiationException, ConfigAttributeError) as error:
-        detail = _first_line(error).split(", set env var HYDRA_FULL_ERROR")[0]
-        raise UserError(f"{config_path} describes objects this gan-lab cannot build (a config "
-                        f"from another version?): {detail}") from None
-
-
-def _detail(error: BaseException) -> str:
-    """The first specific line of a load_state_dict error (size mismatch for ..., missing ...)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[1] if len(lines) > 1 and lines[0].startswith("Error(s)") else _first_line(error)
-
-
-def _first_line(error: BaseException) -> str:
-    """The first non-empty line of an exception's message, or its type's name."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__

@@ -6,11 +6,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import II, MISSING
+from omegaconf import II, MISSING, OmegaConf
 
 from gan.errors import ConfigError
 
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+# `${if_set:${resume},A,B}`: A when resume is set, else B (conf/config.yaml's hydra.run.dir).
+# Registered on import, so every process that composes or resolves the config has it: the
+# launchers' worker processes import this module with the task, not through train.py.
+OmegaConf.register_new_resolver("if_set", lambda value, then, otherwise:
+                                then if value is not None else otherwise, replace=True)
 
 
 @dataclass
@@ -99,6 +105,7 @@ class Config:
     step: Any = MISSING
     remedy: Any = field(default_factory=dict)  # the selected remedies, each under its name
     lr: LearningRates = field(default_factory=LearningRates)
+    resume: str | None = None  # a run directory to continue in place, with its saved config
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 

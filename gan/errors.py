@@ -11,3 +11,9 @@ class ConfigError(UserError, ValueError):
 
 class DataNotFoundError(UserError, RuntimeError):
     """The dataset is not under its root and could not be downloaded."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first non-empty line of an exception's message, or its type's name."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__

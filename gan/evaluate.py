@@ -15,13 +15,14 @@ from typing import Any
 from omegaconf import MISSING, OmegaConf
 from torchvision.utils import save_image
 
-from gan.builder import SavedRun, build_evaluator, build_source, load_run, rebuild, resolve_device
+from gan.builder import build_evaluator, build_source, resolve_device
 from gan.cli import parse_args, run_command
 from gan.config import EvalConfig
 from gan.data import DATA_ENV
 from gan.errors import ConfigError, UserError
 from gan.metrics.chart import histogram_chart
 from gan.metrics.evaluator import SCORE_NAMES, evaluation_noise, real_subset
+from gan.saved import SavedRun, load_run, rebuild
 
 USAGE = ("python -m gan.evaluate run_dir=DIR [n=N] [seed=S] [device=auto] "
          "[data_root=PATH]")

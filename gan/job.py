@@ -11,8 +11,10 @@ from typing import Any
 
 import torch
 
+from gan.checkpoint import write_atomically
 from gan.divergence import Diverged
 from gan.errors import UserError
+from gan.interrupts import Interrupted
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +23,7 @@ log = logging.getLogger(__name__)
 class Failure:
     """Why a job stopped: a status for the sweep summary and a one-line reason."""
 
-    status: str  # diverged, out_of_memory, bad_input or crashed
+    status: str  # interrupted, diverged, out_of_memory, bad_input or crashed
     reason: str
     expected: bool  # the reason says it all; no traceback is needed
 
@@ -29,6 +31,8 @@ class Failure:
 def classify(error: Exception) -> Failure:
     """The status and reason of an exception that ended a job."""
     text = " ".join(str(error).split()) or type(error).__name__  # one line
+    if isinstance(error, Interrupted):
+        return Failure("interrupted", text, expected=True)
     if isinstance(error, Diverged):
         return Failure("diverged", text, expected=True)
     if _out_of_memory(error):
@@ -54,20 +58,32 @@ def record_failure(error: Exception, run_dir: Path, seconds: float, in_sweep: bo
     sweep, into its log, where a crash keeps its traceback."""
     failure = classify(error)
     record = {"status": failure.status, "reason": failure.reason, "wall_seconds": seconds}
-    with contextlib.suppress(OSError):  # an unwritable run directory may be the failure
-        (run_dir / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
+    path = run_dir / "metrics.json"
+    # A refused command (a resume with nothing to do, say) leaves a run's record as it was.
+    if failure.status != "bad_input" or not path.exists():
+        with contextlib.suppress(OSError):  # an unwritable run directory may be the failure
+            write_atomically(path, json.dumps(record, indent=2) + "\n")
     if in_sweep:
         log.error(f"job {failure.status}: {failure.reason}", exc_info=not failure.expected)
     return failure
 
 
-def threads_per_job(launcher: Mapping[str, Any], cores: int | None = None) -> int:
-    """CPU threads for each job of the launcher, so concurrent jobs do not oversubscribe the
-    cores (two jobs of two threads on two cores run several times slower than one thread each);
-    0 when the launcher runs one job at a time and PyTorch's default is right."""
-    cores = cores or len(os.sched_getaffinity(0))
+def threads_per_job(launcher: Mapping[str, Any], sweeper: Mapping[str, Any] | None = None,
+                    cores: int | None = None) -> int:
+    """CPU threads for each job, so concurrent jobs share the cores instead of fighting over
+    them; 0 (PyTorch's default) where jobs run one at a time."""
+    cores = cores or _cores()
     n_jobs = launcher.get("n_jobs")  # joblib: n_jobs at once; -1 all cores, -2 all but one
     if n_jobs is not None:
         concurrent = n_jobs if n_jobs > 0 else cores + 1 + n_jobs
+        # A sweeper that hands the launcher fewer jobs at a time caps it (Optuna's n_jobs).
+        batch = (sweeper or {}).get("n_jobs") or (sweeper or {}).get("max_batch_size")
+        concurrent = min(concurrent, batch) if batch else concurrent
         return max(1, cores // max(1, concurrent))
     return launcher.get("cpus_per_task") or 0  # submitit: what each task was given
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere all the machine's
+    return len(affinity(0)) if affinity else os.cpu_count() or 1

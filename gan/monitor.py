@@ -18,7 +18,9 @@ class Monitor:
     """Writes a run's TensorBoard events into its directory and reports progress."""
 
     def __init__(self, run_dir: Path, total_steps: int, start_step: int = 0) -> None:
-        self.writer = SummaryWriter(log_dir=str(run_dir))
+        # A resumed run first marks its start step: TensorBoard then drops what the interrupted
+        # run logged from that step on, so each curve goes on once, with no duplicated steps.
+        self.writer = SummaryWriter(log_dir=str(run_dir), purge_step=start_step or None)
         # A bar only on a terminal: non-interactive logs get the seed's periodic lines instead.
         self.bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True,
                         disable=not sys.stderr.isatty())
@@ -35,10 +37,12 @@ class Monitor:
             self.writer.file_writer.add_summary(session_end(status))
         self.close()
 
-    def hyperparameters(self, values: dict[str, HParam]) -> None:
+    def hyperparameters(self, values: dict[str, HParam], new_session: bool = True) -> None:
         """This run's hyper-parameters, for TensorBoard's HParams dashboard, which then compares
-        every run under a logdir (a sweep) by them and by the runs' scalars."""
-        self.writer.file_writer.add_summary(session_start(values))
+        every run under a logdir (a sweep) by them and by the runs' scalars. A resumed run
+        (`new_session` false) keeps the ones it recorded first and only records its end."""
+        if new_session:
+            self.writer.file_writer.add_summary(session_start(values))
         self.session = True
 
     def scalars(self, step: int, values: dict[str, float]) -> None:

@@ -12,12 +12,13 @@ import numpy as np
 import torch
 from omegaconf import MISSING
 
-from gan.builder import load_run, resolve_device
+from gan.builder import resolve_device
 from gan.cli import parse_args, run_command
 from gan.errors import UserError
 from gan.metrics.evaluator import evaluation_noise
 from gan.models import Generator
 from gan.samples import generate, save_grid
+from gan.saved import load_run
 
 USAGE = "python -m gan.sample run_dir=DIR [n=10000] [out=FILE] [seed=0] [device=auto]"
 GRID_SIZE = 100  # images in FILE.png

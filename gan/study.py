@@ -35,9 +35,14 @@ def read_run(run_dir: Path) -> dict[str, Any]:
 
 
 def collect(root: Path) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Runs under root grouped by (discriminator, set-up); runs without metrics are skipped."""
+    """Completed runs under root grouped by (discriminator, set-up); unfinished and failed runs
+    (a metrics.json whose status is not completed) are left out, and said so on stderr."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for metrics in sorted(root.rglob("metrics.json")):
+        status = json.loads(metrics.read_text()).get("status", "completed")
+        if status != "completed":
+            print(f"left out: {metrics.parent} ({status})", file=sys.stderr)
+            continue
         run = read_run(metrics.parent)
         groups[(run["discriminator"], run["setup"])].append(run)
     if not groups:

@@ -11,11 +11,19 @@ from typing import Any
 import torch
 
 from gan.acceleration import CudaGraphStep
-from gan.checkpoint import CHECKPOINT_NAME, rng_states, save_checkpoint
+from gan.checkpoint import (
+    CHECKPOINT_NAME,
+    rng_states,
+    save_checkpoint,
+    set_rng_states,
+    steps_done,
+    write_atomically,
+)
 from gan.config import TrainConfig
 from gan.data import DeviceBatcher
 from gan.divergence import DivergenceGuard
 from gan.hparams import HParam
+from gan.interrupts import Interrupted, InterruptWatch
 from gan.metrics.chart import histogram_chart
 from gan.metrics.evaluator import SCORE_NAMES, Evaluator
 from gan.models import Generator
@@ -53,9 +61,26 @@ class Periodic:
     every: int
     action: Callable[[int, StepOutput], None]
 
+    def due(self, step: int, last: bool) -> bool:
+        """Whether the action runs at this step."""
+        return step % self.every == 0 or last
+
     def __call__(self, step: int, output: StepOutput, last: bool) -> None:
         """Run the action when this step is due."""
-        if step % self.every == 0 or last:
+        if self.due(step, last):
+            self.action(step, output)
+
+
+@dataclass
+class BeforeAny:
+    """An action run at every step where any of `events` is due, before them."""
+
+    events: list[Periodic]
+    action: Callable[[int, StepOutput], None]
+
+    def __call__(self, step: int, output: StepOutput, last: bool) -> None:
+        """Run the action when any of the events is due."""
+        if any(event.due(step, last) for event in self.events):
             self.action(step, output)
 
 
@@ -115,8 +140,8 @@ class Recorder:
     """The run directory's contents: scalars, console lines, sample grids, checkpoints."""
 
     def __init__(self, experiment: Experiment, batcher: DeviceBatcher, monitor: Monitor,
-                 run_dir: Path, fixed_z: torch.Tensor,
-                 evaluation: Evaluation | NoEvaluation) -> None:
+                 run_dir: Path, fixed_z: torch.Tensor, evaluation: Evaluation | NoEvaluation,
+                 interrupts: InterruptWatch) -> None:
         self.experiment = experiment
         self.evaluation = evaluation
         self.batcher = batcher
@@ -125,9 +150,10 @@ class Recorder:
         self.fixed_z = fixed_z  # (n_samples, noise_dim), drawn once so grids compare over time
         step = experiment.step
         self.guard = DivergenceGuard(step.generator, step.discriminator)
+        self.interrupts = interrupts
 
     def log_scalars(self, step: int, output: StepOutput) -> None:
-        """Losses and mean D outputs to TensorBoard (the only per-interval device read)."""
+        """Losses and mean D outputs to TensorBoard (one device read)."""
         values = output.scalars()
         self.monitor.scalars(step, values)
         self.monitor.losses(values["loss/generator"], values["loss/discriminator"])
@@ -144,9 +170,7 @@ class Recorder:
         self.monitor.image("samples", picture, step)
 
     def checkpoint(self, step: int, output: StepOutput) -> None:
-        """Everything needed to sample from or continue the run after `step` (never NaNs: a
-        diverged run keeps its last good checkpoint)."""
-        self.guard(step, output)
+        """Everything needed to sample from or continue the run after `step`."""
         adversarial = self.experiment.step
         state = {
             "step": step + 1,  # steps completed
@@ -157,31 +181,44 @@ class Recorder:
             "fixed_z": self.fixed_z,
             "batcher": self.batcher.state_dict(),
             "rng": rng_states(),
+            "remedies": [remedy.state_dict() for remedy in adversarial.remedies],
         }
         sampler = self.experiment.sampler  # a weight average samples come from (ema), if any
         state |= {} if sampler is None else {"sampler": sampler.state_dict()}
         save_checkpoint(state, self.run_dir / CHECKPOINT_NAME)
 
-    def events(self, settings: TrainConfig) -> list[Periodic]:
+    def stop_if_interrupted(self, step: int, output: StepOutput) -> None:
+        """After a SIGINT or SIGTERM: checkpoint this step, then stop the run."""
+        if self.interrupts.received is not None:
+            self.guard(step, output)
+            self.checkpoint(step, output)
+            raise Interrupted(step + 1, self.interrupts.received)
+
+    def events(self, settings: TrainConfig) -> list[Periodic | BeforeAny]:
         """The periodic actions at their configured intervals."""
-        return [
-            Periodic(settings.log_every, self.guard),  # first: nothing is logged from a NaN
+        events = [
             Periodic(settings.log_every, self.log_scalars),
             Periodic(settings.print_every, self.print_losses),
             Periodic(settings.sample_every, self.sample),
             *self.evaluation.events(self.experiment.generator, self.monitor),
             Periodic(settings.checkpoint_every, self.checkpoint),
         ]
+        # The guard goes first wherever anything reads or saves the networks: nothing is
+        # logged, scored or checkpointed from NaNs, and the last checkpoint stays a good one.
+        return [BeforeAny(events, self.guard), *events,
+                Periodic(1, self.stop_if_interrupted)]  # a flag read: no device work unless set
 
 
 def train(experiment: Experiment, settings: TrainConfig, run_dir: Path,
           started: float | None = None, evaluation: Evaluation | NoEvaluation | None = None,
-          hyperparameters: dict[str, HParam] | None = None) -> dict[str, Any]:
-    """Train for `settings.steps` steps, fill `run_dir`, and return the final metrics.
+          hyperparameters: dict[str, HParam] | None = None,
+          checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train up to `settings.steps` steps, fill `run_dir`, and return the final metrics.
 
     `started` is the `time.perf_counter()` at which the run began (set-up included); default now.
     `evaluation`, when given, scores the generator at its interval and after the last step.
     `hyperparameters` are recorded for TensorBoard's HParams dashboard.
+    `checkpoint`, a run's saved state, continues that run exactly where it was written.
     """
     started = time.perf_counter() if started is None else started
     evaluation = evaluation or NoEvaluation()
@@ -190,12 +227,15 @@ def train(experiment: Experiment, settings: TrainConfig, run_dir: Path,
     batcher = DeviceBatcher(experiment.images, settings.batch_size * step.real_batches)
     noise = UniformNoise(settings.batch_size * step.noise_batches, noise_dim, device)
     fixed_z = uniform_noise(settings.n_samples, noise_dim, device)
-    with Monitor(run_dir, settings.steps) as monitor:
-        monitor.hyperparameters(hyperparameters or {})
-        recorder = Recorder(experiment, batcher, monitor, run_dir, fixed_z, evaluation)
+    start = 0 if checkpoint is None else restore(experiment, batcher, checkpoint, settings.steps)
+    fixed_z = fixed_z if checkpoint is None else checkpoint["fixed_z"]
+    with Monitor(run_dir, settings.steps, start) as monitor, InterruptWatch() as interrupts:
+        monitor.hyperparameters(hyperparameters or {}, new_session=checkpoint is None)
+        recorder = Recorder(experiment, batcher, monitor, run_dir, fixed_z, evaluation,
+                            interrupts)
         events = recorder.events(settings)
         loop_start = time.perf_counter()
-        for step in range(settings.steps):
+        for step in range(start, settings.steps):
             real, z = batcher.next(), noise.next()  # (B, C, H, W), (B, noise_dim)
             output = experiment.step(real, z)
             monitor.advance()
@@ -208,8 +248,26 @@ def train(experiment: Experiment, settings: TrainConfig, run_dir: Path,
                 run_dir / "samples" / "final")
     metrics = {"status": "completed", "final_loss_g": final_g, "final_loss_d": final_d,
                "steps": settings.steps, "wall_seconds": time.perf_counter() - started,
-               "loop_seconds": loop_seconds, "steps_per_second": settings.steps / loop_seconds,
+               "loop_seconds": loop_seconds,
+               "steps_per_second": (settings.steps - start) / loop_seconds,
                "device": str(device), "threads": torch.get_num_threads()}
     metrics |= evaluation.results()
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_atomically(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     return metrics
+
+
+def restore(experiment: Experiment, batcher: DeviceBatcher, state: dict[str, Any],
+            steps: int) -> int:
+    """Put a checkpoint back, in place: weights, optimizers, remedies, the data order and every
+    RNG; returns the steps it had done, where the loop goes on."""
+    done = steps_done(state, steps)
+    step = experiment.step
+    for name in ("generator", "discriminator", "g_optimizer", "d_optimizer"):
+        getattr(step, name).load_state_dict(state[name])
+    if experiment.sampler is not None:
+        experiment.sampler.load_state_dict(state["sampler"])
+    for remedy, remedy_state in zip(step.remedies, state["remedies"], strict=True):
+        remedy.load_state_dict(remedy_state)
+    batcher.load_state_dict(state["batcher"])
+    set_rng_states(state["rng"])  # last: building the objects above drew from them
+    return done

@@ -22,6 +22,7 @@ def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path: Path) -> None:
     with pytest.raises(Exception):  # noqa: B017 (whatever torch.save raises on a lambda)
         save_checkpoint({"step": 2, "bad": lambda: None}, path)
     assert load_checkpoint(path)["step"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]  # no temporary left
 
 
 def test_pickled_code_is_refused(tmp_path: Path) -> None:

@@ -57,3 +57,9 @@ def test_recording_into_an_unwritable_directory_does_not_raise(tmp_path: Path) -
     ({"cpus_per_task": None}, 0)])
 def test_concurrent_jobs_never_oversubscribe_the_cores(launcher: dict, threads: int) -> None:
     assert threads_per_job(launcher, cores=8) == threads
+
+
+def test_a_sweeper_launching_fewer_jobs_at_once_leaves_each_more_cores() -> None:
+    assert threads_per_job({"n_jobs": -1}, {"n_jobs": 2}, cores=8) == 4  # Optuna, 2 trials
+    assert threads_per_job({"n_jobs": 8}, {"max_batch_size": 4}, cores=8) == 2  # basic
+    assert threads_per_job({"n_jobs": 2}, {"n_jobs": 4}, cores=8) == 4  # the launcher caps

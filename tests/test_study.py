@@ -53,3 +53,16 @@ def test_an_empty_sweep_is_one_clear_error(tmp_path: Path) -> None:
         write(tmp_path, tmp_path / "results.md")
     with pytest.raises(SystemExit, match="no finished runs"):
         main([str(tmp_path), str(tmp_path / "results.md")])
+
+
+def test_failed_runs_are_left_out_and_named(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture) -> None:
+    sweep = tmp_path / "multirun"
+    for seed in range(2):
+        fake_run(sweep, f"none{seed}", "fc", [], seed, fid=100 + seed, class_kl=1.0)
+    diverged = sweep / "none2"
+    diverged.mkdir()  # it failed before writing its config: only its metrics.json says so
+    (diverged / "metrics.json").write_text(json.dumps({"status": "diverged", "reason": "NaN"}))
+    write(sweep, tmp_path / "results.md")
+    assert "| none | 2 |" in (tmp_path / "results.md").read_text()
+    assert f"left out: {diverged} (diverged)" in capsys.readouterr().err

@@ -82,3 +82,38 @@ def test_the_callback_passes_a_sweep_without_failures(tmp_path: Path) -> None:
                                "eval": {"objective": "fid"}})
     SweepSummary().on_multirun_end(config)
     assert (tmp_path / "summary.csv").exists()
+
+
+def test_each_job_end_rewrites_the_summary_so_an_aborted_sweep_keeps_one(tmp_path: Path) -> None:
+    from hydra.types import RunMode
+
+    job(tmp_path, 0, ["lr=1"], completed(fid=1.0, modes=10))
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)},
+                                         "mode": RunMode.MULTIRUN},
+                               "eval": {"objective": "fid"}})
+    SweepSummary().on_job_end(config)
+    assert "| 0 | completed |" in (tmp_path / "summary.md").read_text()
+    job(tmp_path, 1, ["lr=2"], completed(fid=0.5, modes=10))
+    SweepSummary().on_job_end(config)
+    lines = (tmp_path / "summary.csv").read_text().splitlines()
+    assert [row["job"] for row in csv.DictReader(lines)] == ["1", "0"]
+    config.hydra.mode = RunMode.RUN  # a single run writes no summary
+    (tmp_path / "summary.md").unlink()
+    SweepSummary().on_job_end(config)
+    assert not (tmp_path / "summary.md").exists()
+
+
+def test_an_unreadable_metrics_file_and_a_pipe_do_not_break_the_summary(tmp_path: Path) -> None:
+    job(tmp_path, 0, ["remedy=[a|b]"], None)
+    job(tmp_path, 1, ["remedy=[]"], completed(fid=1.0, modes=10))
+    (tmp_path / "0_remedy=[a|b]" / "metrics.json").write_text('{"status": "comp')
+    rows = summarise(tmp_path, "fid")
+    assert rows[1]["status"] == "unknown" and "unreadable metrics.json" in rows[1]["reason"]
+    assert "`remedy=[a\\|b]`" in (tmp_path / "summary.md").read_text()
+
+
+def test_no_sweep_directory_means_no_summary_and_no_error(tmp_path: Path) -> None:
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "never")}},
+                               "eval": {"objective": "fid"}})
+    SweepSummary().on_multirun_end(config)
+    assert not (tmp_path / "never").exists()

@@ -1,6 +1,6 @@
 """What a remedy may change: each hook leaves things as they are unless a remedy overrides it."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -38,6 +38,13 @@ class Remedy:
 
     def after_update(self, step: "AdversarialStep") -> None:
         """Run after each call's updates (in place: running averages)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """State a checkpoint must keep to continue the run exactly (tensors, lists, numbers)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore `state_dict`'s state, in place (a captured CUDA graph holds the tensors)."""
 
     def sampler(self) -> Generator | None:
         """A generator to draw samples and metrics from instead of the trained one, if any."""

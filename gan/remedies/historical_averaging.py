@@ -1,7 +1,7 @@
 """Historical averaging (Salimans et al. 2016): a penalty on straying from the mean of past
 parameters, kept as a running mean without storing the history."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -48,6 +48,19 @@ class HistoricalAveraging(Remedy):
                        step: "AdversarialStep") -> torch.Tensor:
         """G's loss plus its penalty."""
         return loss + self.penalty("generator")
+
+    def state_dict(self) -> dict[str, Any]:
+        """The running means and how many snapshots are in them."""
+        return {"count": self.count} | {name: [average for _, average in pairs]
+                                        for name, pairs in self.averages.items()}
+
+    @torch.no_grad()
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Copy saved means and count into the attached ones."""
+        self.count.copy_(state["count"])
+        for name, pairs in self.averages.items():
+            for (_, average), saved in zip(pairs, state[name], strict=True):
+                average.copy_(saved)
 
     @torch.no_grad()
     def after_update(self, step: "AdversarialStep") -> None:

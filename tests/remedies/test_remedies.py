@@ -10,7 +10,7 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
-from gan.builder import build_step, load_run, run
+from gan.builder import build_step, run
 from gan.checkpoint import load_checkpoint
 from gan.losses import BCELoss
 from gan.remedies import (
@@ -20,6 +20,7 @@ from gan.remedies import (
     MinibatchFeatures,
     MinibatchStddev,
 )
+from gan.saved import load_run
 from gan.step import AdversarialStep
 from tests.conftest import CONF_DIR
 
