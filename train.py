@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan.builder import hyperparameters, run
 from gan.config import register_configs
+from gan.errors import one_line_errors
 from gan.interrupts import Interrupted
 from gan.job import record_failure, threads_per_job
 from gan.saved import resumed_config
@@ -51,4 +52,4 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    main()
+    one_line_errors(main)

@@ -3,18 +3,34 @@
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import II, MISSING, OmegaConf
 
-from gan.errors import ConfigError
+from gan.errors import ConfigError, UserError
 
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 
-# `${if_set:${resume},A,B}`: A when resume is set, else B (conf/config.yaml's hydra.run.dir).
-# Registered on import, so every process that composes or resolves the config has it: the
+
+
+def resumable_run_dir(resume: str | None, fresh: str) -> str:
+    """hydra.run.dir: `fresh`, or with `resume=RUN_DIR` that run's directory, refused before
+    Hydra creates anything in it when it holds no run to continue."""
+    if resume is None:
+        return fresh
+    if not Path(resume).is_dir():
+        raise UserError(f"resume={resume}: run directory {resume} does not exist")
+    if not (Path(resume) / "checkpoint.pt").is_file():
+        raise UserError(f"resume={resume}: {resume} has no checkpoint.pt to continue from")
+    return resume
+
+
+# Registered on import, so every process that composes or resolves the config has them: the
 # launchers' worker processes import this module with the task, not through train.py.
+OmegaConf.register_new_resolver("run_dir", resumable_run_dir, replace=True)
+# `${if_set:${resume},A,B}`: A when resume is set, else B.
 OmegaConf.register_new_resolver("if_set", lambda value, then, otherwise:
                                 then if value is not None else otherwise, replace=True)
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +89,57 @@ def test_main_returns_the_objective_for_sweepers(data_root: Path, tmp_path: Path
         value = entry.main.__wrapped__(cfg)  # the function under @hydra.main
         metrics = json.loads((tmp_path / objective / "metrics.json").read_text())
         assert value == metrics[objective]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("args", "expected"), [
+    (["discriminator=foo"], "error: In 'config': Could not find 'discriminator/foo'. Available "
+                            "options in 'discriminator': cnn, fc"),
+    (["train.steps=abc"], "error: Error merging override train.steps=abc. Value 'abc' of type "
+                          "'str' could not be converted to Integer"),
+    (["train.stepz=3"], "error: Could not override 'train.stepz'. To append to your config use "
+                        "+train.stepz=3. Key 'stepz' not in 'TrainConfig'"),
+    (["train.steps=-5"], "error: train.steps must be positive, got -5"),
+    (["optimizer.lr=0"], "error: lr.generator must be positive and finite, got 0.0 (it follows "
+                         "optimizer.lr unless set)"),
+    (["lr.discriminator=-1e-4"], "error: lr.discriminator must be positive and finite, got "
+                                 "-0.0001 (it follows optimizer.lr unless set)"),
+    (["train.batch_size=100000"], "error: train.batch_size=100000 exceeds the 60000 training "
+                                  "images"),
+    (["resume={tmp}/missing"], "error: resume={tmp}/missing: run directory {tmp}/missing does "
+                               "not exist"),
+    (["resume={tmp}"], "error: resume={tmp}: {tmp} has no checkpoint.pt to continue from"),
+    (["hydra.run.dir={tmp}/a-file/run"], "error: cannot write {tmp}/a-file/run: Not a "
+                                        "directory")])
+def test_bad_input_is_refused_with_one_line(data_root: Path, tmp_path: Path, args: list[str],
+                                            expected: str) -> None:
+    (tmp_path / "a-file").write_text("in the way")
+    args = [arg.format(tmp=tmp_path) for arg in args]
+    run_dir = [] if any(a.startswith(("resume=", "hydra.run.dir=")) for a in args) else [
+        f"hydra.run.dir={tmp_path / 'r'}"]
+    result = train(*args, "train.device=cpu", *run_dir, data_root=data_root, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == expected.format(tmp=tmp_path)
+    assert "Traceback" not in result.stdout
+    assert not (tmp_path / "missing").exists()  # a refused resume creates nothing
+
+
+def test_hydra_full_error_shows_the_traceback(data_root: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "GAN_DATA_DIR": str(data_root), "HYDRA_FULL_ERROR": "1"}
+    result = subprocess.run([sys.executable, str(REPO / "train.py"), "discriminator=foo"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "MissingConfigException" in result.stderr
+
+
+def test_a_diverging_run_names_the_step_and_exits_non_zero(data_root: Path,
+                                                           tmp_path: Path) -> None:
+    # An injected blow-up: SGD at lr 1e20 overflows the weights to inf, then NaN.
+    result = train("optimizer=sgd", "optimizer.lr=1e20", "train.steps=100", "train.log_every=10",
+                   "train.device=cpu", f"hydra.run.dir={tmp_path / 'r'}", data_root=data_root,
+                   cwd=tmp_path)
+    assert result.returncode == 1
+    assert re.fullmatch(r"error: training diverged at step \d+: .* not finite \(NaN or inf\)",
+                        result.stderr.strip())
+    record = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert record["status"] == "diverged" and record["reason"] in result.stderr

@@ -194,3 +194,20 @@ def test_a_run_without_ema_keeps_one_copy_of_the_generator(
         make_cfg: Callable[..., DictConfig], tmp_path: Path) -> None:
     run(make_cfg("train.steps=2", "train.device=cpu"), tmp_path)
     assert "sampler" not in load_checkpoint(tmp_path / "checkpoint.pt")
+
+
+def test_historical_averages_round_trip_in_place(make_cfg: Callable[..., DictConfig]) -> None:
+    step = step_with(make_cfg, "historical_averaging", overrides=(
+        "remedy.historical_averaging.networks=both",))
+    remedy = step.remedies[0]
+    call(step)
+    saved = {key: (value.clone() if isinstance(value, torch.Tensor) else
+                   [average.clone() for average in value])
+             for key, value in remedy.state_dict().items()}
+    held = [average for _, average in remedy.averages["generator"]]
+    call(step)  # the averages move on
+    remedy.load_state_dict(saved)
+    assert float(remedy.count) == 2.0
+    now = [average for _, average in remedy.averages["generator"]]
+    assert all(a is b for a, b in zip(now, held, strict=True))  # the same tensors, refilled
+    assert all(torch.equal(a, b) for a, b in zip(held, saved["generator"], strict=True))
