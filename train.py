@@ -1,6 +1,7 @@
 """Train a GAN: `python train.py [group=option ...] [key=value ...]` (see README.md)."""
 
 import math
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from gan.config import register_configs
 from gan.errors import one_line_errors
 from gan.interrupts import Interrupted
 from gan.job import record_failure, threads_per_job
-from gan.saved import resumed_config
+from gan.saved import resume_command, resumed_config
 
 register_configs()
 
@@ -39,10 +40,12 @@ def main(cfg: DictConfig) -> float | None:
         metrics = run(cfg, run_dir, threads, hparams)
     except Interrupted as stop:  # a sweep stops too: the signal was meant for all of it
         record_failure(stop, run_dir, time.perf_counter() - started, in_sweep)
-        print(f"{stop}. Resume with:\n  python train.py resume={run_dir}", file=sys.stderr)
+        print(f"{stop}. Resume with:\n  {resume_command(run_dir)}", file=sys.stderr)
         sys.exit(stop.exit_code)
     except Exception as error:
         failure = record_failure(error, run_dir, time.perf_counter() - started, in_sweep)
+        if cfg.resume is not None and failure.status == "bad_input":  # refused: leave no trace
+            shutil.rmtree(run_dir / job.output_subdir, ignore_errors=True)
         if in_sweep:
             return math.nan
         if failure.expected:

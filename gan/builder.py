@@ -13,7 +13,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from gan.acceleration import CudaGraphStep, configure_process, fast_layout, fast_optimizer
-from gan.checkpoint import CHECKPOINT_NAME, RESUME_KEYS, read_checkpoint
+from gan.checkpoint import CHECKPOINT_NAME, RESUME_KEYS, read_checkpoint, write_atomically
 from gan.config import DEVICE_PATTERN, EvalConfig, LearningRates, TrainConfig
 from gan.data import ImageSource
 from gan.errors import ConfigError, UserError
@@ -161,10 +161,12 @@ def run(cfg: DictConfig, run_dir: Path, threads: int = 0,
     started = time.perf_counter()
     settings, evaluation_settings = train_settings(cfg), eval_settings(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
+    if threads and not settings.threads:  # a launcher's share: saved, so a resume uses it too
+        cfg.train.threads = settings.threads = threads
     # The config with every interpolation (data root, ...) resolved, beside Hydra's raw copy.
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    write_atomically(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     torch.manual_seed(settings.seed)
-    configure_process(settings.threads or threads)  # process-wide: this process is the run
+    configure_process(settings.threads)  # process-wide: this process is the run
     device = resolve_device(settings.device)
     checkpoint = (None if cfg.get("resume") is None else  # continue it (gan.saved.resumed_config)
                   read_checkpoint(Path(cfg.resume) / CHECKPOINT_NAME, device, RESUME_KEYS))
@@ -188,8 +190,8 @@ def hyperparameters(cfg: DictConfig, choices: Mapping[str, Any] | None = None,
     values |= {key: OmegaConf.select(cfg, key) for key in HPARAM_KEYS}
     for override in overrides:
         key, _, text = override.partition("=")
-        key = key.lstrip("+~")
-        if key != "dataset.root":  # where, not what
+        key = key.lstrip("+")
+        if key != "dataset.root" and not key.startswith("~"):  # not where, nor a deletion
             value = OmegaConf.select(cfg, key, default=None)
             values[key] = value if isinstance(value, bool | int | float | str) else text
     return values

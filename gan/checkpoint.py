@@ -1,5 +1,6 @@
 """Checkpoints: everything a run needs to be sampled from or continued, written atomically."""
 
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -15,23 +16,27 @@ RESUME_KEYS = ("step", "generator", "discriminator", "g_optimizer", "d_optimizer
 
 
 def rng_states() -> dict[str, Any]:
-    """The torch random states of the CPU and of every visible CUDA device."""
+    """The torch random states of the CPU and, when this process uses CUDA, of every device
+    (a CPU run on a GPU machine starts no CUDA context for them)."""
     states: dict[str, Any] = {"cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
+    if torch.cuda.is_initialized():
         states["cuda"] = torch.cuda.get_rng_state_all()
     return states
 
 
 def set_rng_states(states: dict[str, Any]) -> None:
-    """Restore states saved by `rng_states`."""
-    torch.set_rng_state(states["cpu"])
+    """Restore states saved by `rng_states` (torch takes them as CPU tensors only, wherever
+    the checkpoint was loaded to)."""
+    torch.set_rng_state(states["cpu"].cpu())
     if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
+        torch.cuda.set_rng_state_all([state.cpu() for state in states["cuda"]])
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
     """Write state to path through a temporary file and a rename, so a crash mid-write keeps the
     previous checkpoint whole."""
+    for stale in path.parent.glob(f"{path.name}.*.tmp"):  # a killed writer's, never whole
+        stale.unlink(missing_ok=True)
     _write_atomically(path, lambda file: torch.save(state, file))
 
 
@@ -49,8 +54,19 @@ def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
+        _sync_directory(path.parent)  # the rename itself survives a power cut
     finally:
         temporary.unlink(missing_ok=True)  # only still there when the write failed
+
+
+def _sync_directory(directory: Path) -> None:
+    """fsync a directory's entry list, where the system allows it (POSIX)."""
+    with contextlib.suppress(OSError):
+        descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:

@@ -9,10 +9,10 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import II, MISSING, OmegaConf
 
+from gan.checkpoint import CHECKPOINT_NAME
 from gan.errors import ConfigError, UserError
 
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
-
 
 
 def resumable_run_dir(resume: str | None, fresh: str) -> str:
@@ -22,17 +22,20 @@ def resumable_run_dir(resume: str | None, fresh: str) -> str:
         return fresh
     if not Path(resume).is_dir():
         raise UserError(f"resume={resume}: run directory {resume} does not exist")
-    if not (Path(resume) / "checkpoint.pt").is_file():
-        raise UserError(f"resume={resume}: {resume} has no checkpoint.pt to continue from")
+    if not (Path(resume) / CHECKPOINT_NAME).is_file():
+        raise UserError(f"resume={resume}: {resume} has no {CHECKPOINT_NAME} to continue from")
     return resume
+
+
+def if_set(value: Any, then: Any, otherwise: Any) -> Any:
+    """`then` when value is set (not None), else `otherwise`."""
+    return then if value is not None else otherwise
 
 
 # Registered on import, so every process that composes or resolves the config has them: the
 # launchers' worker processes import this module with the task, not through train.py.
 OmegaConf.register_new_resolver("run_dir", resumable_run_dir, replace=True)
-# `${if_set:${resume},A,B}`: A when resume is set, else B.
-OmegaConf.register_new_resolver("if_set", lambda value, then, otherwise:
-                                then if value is not None else otherwise, replace=True)
+OmegaConf.register_new_resolver("if_set", if_set, replace=True)
 
 
 @dataclass

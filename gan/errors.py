@@ -41,7 +41,11 @@ def one_line_errors(entry: Callable[[], Any]) -> None:
         ours = _user_error(error)  # raised by one of our resolvers: its message says it all
         sys.exit(f"error: {ours if ours is not None else compose_message(error)}")
     except OSError as error:  # creating the run directory, say
-        sys.exit(f"error: cannot write {error.filename}: {error.strerror}")
+        where = "" if error.filename is None else f" {error.filename}"
+        sys.exit(f"error: cannot write{where}: {error.strerror or error}")
+    except KeyboardInterrupt:  # before training started or after it ended: nothing to save
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
 
 
 def _user_error(error: BaseException | None) -> UserError | None:

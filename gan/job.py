@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from gan.checkpoint import write_atomically
+from gan.checkpoint import CHECKPOINT_NAME, write_atomically
 from gan.divergence import Diverged
 from gan.errors import UserError
 from gan.interrupts import Interrupted
@@ -59,8 +59,8 @@ def record_failure(error: Exception, run_dir: Path, seconds: float, in_sweep: bo
     failure = classify(error)
     record = {"status": failure.status, "reason": failure.reason, "wall_seconds": seconds}
     path = run_dir / "metrics.json"
-    # A refused command (a resume with nothing to do, say) leaves a run's record as it was.
-    if failure.status != "bad_input" or not path.exists():
+    # A refused command (a resume with nothing to do, say) leaves an existing run as it was.
+    if failure.status != "bad_input" or not (path.exists() or (run_dir / CHECKPOINT_NAME).exists()):
         with contextlib.suppress(OSError):  # an unwritable run directory may be the failure
             write_atomically(path, json.dumps(record, indent=2) + "\n")
     if in_sweep:

@@ -71,6 +71,10 @@ class Monitor:
             log.info(message)
             self.bar.refresh()
 
+    def flush(self) -> None:
+        """Write the pending TensorBoard events to disk."""
+        self.writer.flush()
+
     def close(self) -> None:
         """Flush events and close the bar."""
         self.bar.close()

@@ -1,5 +1,6 @@
 """A run directory read back: its config and checkpoint, to sample from, evaluate or resume."""
 
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +20,10 @@ from gan.errors import UserError, first_line
 from gan.models import Generator
 
 CONFIG_NAME = "config.yaml"  # the run's config with every interpolation resolved
-# What a resumed run may change: when it stops, how it reports. Not what it computes.
+# What a resumed run may change: when it stops, how it reports, where its data is. Not what
+# it computes.
 RESUME_FIXED = ("train.seed", "train.batch_size", "train.n_samples")
+RESUME_FREE = ("train.", "eval.", "dataset.root", "dataset.download")
 
 
 @dataclass
@@ -81,15 +84,24 @@ def resumed_config(run_dir: Path, overrides: Sequence[str]) -> DictConfig:
         key = override.key_or_group
         if key == "resume":
             continue
-        if not key.startswith(("train.", "eval.")) or key in RESUME_FIXED:
+        if not key.startswith(RESUME_FREE) or key in RESUME_FIXED:
             raise UserError(f"resume={run_dir} continues that run with its saved config; "
                             f"{override.input_line} would make it another run (only train.* "
-                            f"and eval.* settings other than {', '.join(RESUME_FIXED)} may "
-                            "change)")
+                            f"and eval.* settings other than {', '.join(RESUME_FIXED)}, and "
+                            "dataset.root, may change)")
         OmegaConf.update(cfg, key, override.value())  # typed: a bad value fails here
     steps_done(state, cfg.train.steps)
     cfg.resume = str(run_dir)
     return cfg
+
+
+def resume_command(run_dir: Path) -> str:
+    """The shell command that resumes run_dir: quoted for Hydra where a sweep job's name has
+    `=` or `,` in it, and for the shell."""
+    value = str(run_dir)
+    if any(character in value for character in "=,[]{}()'\" "):
+        value = "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return f"python train.py {shlex.quote(f'resume={value}')}"
 
 
 def rebuild(config_path: Path, make: Callable[[], Any]) -> Any:

@@ -22,6 +22,7 @@ from gan.checkpoint import (
 from gan.config import TrainConfig
 from gan.data import DeviceBatcher
 from gan.divergence import DivergenceGuard
+from gan.errors import UserError
 from gan.hparams import HParam
 from gan.interrupts import Interrupted, InterruptWatch
 from gan.metrics.chart import histogram_chart
@@ -33,6 +34,7 @@ from gan.samples import generate, save_digits, save_grid
 from gan.step import AdversarialStep, StepOutput
 
 log = logging.getLogger(__name__)
+Event = Callable[[int, StepOutput, bool], None]  # (step, its output, whether it is the last)
 
 
 @dataclass
@@ -171,6 +173,7 @@ class Recorder:
 
     def checkpoint(self, step: int, output: StepOutput) -> None:
         """Everything needed to sample from or continue the run after `step`."""
+        self.monitor.flush()  # the logged steps it covers are on disk before it is
         adversarial = self.experiment.step
         state = {
             "step": step + 1,  # steps completed
@@ -187,14 +190,15 @@ class Recorder:
         state |= {} if sampler is None else {"sampler": sampler.state_dict()}
         save_checkpoint(state, self.run_dir / CHECKPOINT_NAME)
 
-    def stop_if_interrupted(self, step: int, output: StepOutput) -> None:
-        """After a SIGINT or SIGTERM: checkpoint this step, then stop the run."""
-        if self.interrupts.received is not None:
+    def stop_if_interrupted(self, step: int, output: StepOutput, last: bool) -> None:
+        """After a SIGINT or SIGTERM: checkpoint this step, then stop the run (unless this
+        was its last step: then it ends as usual)."""
+        if self.interrupts.received is not None and not last:
             self.guard(step, output)
             self.checkpoint(step, output)
             raise Interrupted(step + 1, self.interrupts.received)
 
-    def events(self, settings: TrainConfig) -> list[Periodic | BeforeAny]:
+    def events(self, settings: TrainConfig) -> list[Event]:
         """The periodic actions at their configured intervals."""
         events = [
             Periodic(settings.log_every, self.log_scalars),
@@ -206,7 +210,7 @@ class Recorder:
         # The guard goes first wherever anything reads or saves the networks: nothing is
         # logged, scored or checkpointed from NaNs, and the last checkpoint stays a good one.
         return [BeforeAny(events, self.guard), *events,
-                Periodic(1, self.stop_if_interrupted)]  # a flag read: no device work unless set
+                self.stop_if_interrupted]  # a flag read: no device work unless set
 
 
 def train(experiment: Experiment, settings: TrainConfig, run_dir: Path,
@@ -265,6 +269,8 @@ def restore(experiment: Experiment, batcher: DeviceBatcher, state: dict[str, Any
     for name in ("generator", "discriminator", "g_optimizer", "d_optimizer"):
         getattr(step, name).load_state_dict(state[name])
     if experiment.sampler is not None:
+        if "sampler" not in state:
+            raise UserError("the checkpoint holds no EMA weights (sampler) for the ema remedy")
         experiment.sampler.load_state_dict(state["sampler"])
     for remedy, remedy_state in zip(step.remedies, state["remedies"], strict=True):
         remedy.load_state_dict(remedy_state)

@@ -31,7 +31,7 @@ def start(run_dir: Path, *args: str, data_root: Path) -> subprocess.Popen:
     """`python train.py ...` writing into run_dir, in the background."""
     env = {**os.environ, "GAN_DATA_DIR": str(data_root), "HYDRA_FULL_ERROR": "0"}
     return subprocess.Popen([sys.executable, str(REPO / "train.py"), *args,
-                             f"hydra.run.dir={run_dir}"], cwd=run_dir.parent, env=env,
+                             f"hydra.run.dir='{run_dir}'"], cwd=run_dir.parent, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -124,7 +124,7 @@ def test_a_run_killed_at_any_point_resumes_to_the_same_run(reference: Path, data
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupt_checkpoints_says_how_to_resume_and_exits_non_zero(
         reference: Path, data_root: Path, tmp_path: Path, signum: int) -> None:
-    run_dir = tmp_path / "run"
+    run_dir = tmp_path / "3_optimizer.lr=0.0002,train.seed=0"  # named like a sweep's job
     process = start(run_dir, f"train.steps={STEPS}", *RUN, data_root=data_root)
     wait_for_checkpoint(run_dir, process, 100)
     process.send_signal(signum)
@@ -134,12 +134,17 @@ def test_an_interrupt_checkpoints_says_how_to_resume_and_exits_non_zero(
     assert 100 <= done < STEPS
     name = signal.Signals(signum).name
     assert f"interrupted by {name} after {done} steps" in result.stderr
-    assert f"python train.py resume={run_dir}" in result.stderr
     assert "Traceback" not in result.stderr
     status = json.loads((run_dir / "metrics.json").read_text())["status"]
     assert status == "interrupted"
     if signum == signal.SIGINT:  # one of the two is enough to show the resume
-        assert resume(run_dir, data_root=data_root).returncode == 0
+        command = result.stderr.split("Resume with:")[1].strip()  # as printed, shell-quoted
+        assert command.startswith("python train.py ")
+        command = command.replace("python train.py", f"{sys.executable} {REPO / 'train.py'}", 1)
+        env = {**os.environ, "GAN_DATA_DIR": str(data_root)}
+        resumed = subprocess.run(command, shell=True, cwd=tmp_path, env=env, timeout=300,
+                                 capture_output=True, text=True)
+        assert resumed.returncode == 0, resumed.stderr
         assert_same_run(run_dir, reference)
 
 
@@ -152,8 +157,10 @@ def test_a_finished_run_extends_to_the_longer_run(reference: Path, data_root: Pa
     assert refused.stderr.strip() == ("error: the run has done 300 steps and train.steps=300: "
                                       "nothing to resume (raise train.steps to extend it)")
     assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
+    assert not list((run_dir / ".hydra").glob("resumed-*"))  # a refused resume leaves no trace
     result = resume(run_dir, f"train.steps={STEPS}", data_root=data_root)
     assert result.returncode == 0, result.stderr
+    assert len(list((run_dir / ".hydra").glob("resumed-*"))) == 1
     # The first part's last step was logged too, as every run's is.
     logged = [*range(0, 300, 10), 299, *range(300, STEPS, 10), STEPS - 1]
     assert_same_run(run_dir, reference, logged)

@@ -28,6 +28,8 @@ def test_a_run_resumes_with_its_own_config_and_new_stopping_point(run_dir: Path)
     assert cfg.discriminator._target_.endswith("CNNDiscriminator")  # saved, not the default fc
     assert (cfg.train.steps, cfg.eval.every, cfg.train.print_every) == (8, 4, 1)
     assert cfg.resume == str(run_dir)
+    moved = resumed_config(run_dir, ["dataset.root=/data/elsewhere", "train.steps=8"])
+    assert moved.dataset.root == "/data/elsewhere"  # where the data is may change
 
 
 @pytest.mark.parametrize("override", ["discriminator=fc", "optimizer.lr=0.1", "train.seed=1",

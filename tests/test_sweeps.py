@@ -62,6 +62,8 @@ def test_joblib_runs_jobs_in_parallel_processes_sharing_the_cores(joblib_sweep: 
     # Two workers, each with its share of the cores: 2 jobs x threads <= cores.
     cores = len(os.sched_getaffinity(0))
     assert [m["threads"] for m in job_metrics(joblib_sweep)] == [max(1, cores // 2)] * 2
+    for config in joblib_sweep.glob("*/config.yaml"):  # saved, so a resume uses the same
+        assert yaml.safe_load(config.read_text())["train"]["threads"] == max(1, cores // 2)
     writers = {path.name.split(".")[-2] for path in joblib_sweep.glob("*/events.out.tfevents.*")}
     assert len(writers) == 2  # the event files' names end in their process ids
 
