@@ -10,6 +10,7 @@ RUNS=/tmp/gpu-check-runs
 mkdir -p "$OUT" "$RUNS"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -m pytest -q -p no:cacheprovider tests/test_acceleration.py tests/test_layers.py \
+  tests/test_checkpoint.py \
   > "$OUT/tests.txt" 2>&1 || status=1
 tail -4 "$OUT/tests.txt"
 python3 bench/speed.py device=cuda steps=500 rounds=3 | tee "$OUT/speed.md" || status=1

@@ -231,8 +231,8 @@ def train(experiment: Experiment, settings: TrainConfig, run_dir: Path,
     batcher = DeviceBatcher(experiment.images, settings.batch_size * step.real_batches)
     noise = UniformNoise(settings.batch_size * step.noise_batches, noise_dim, device)
     fixed_z = uniform_noise(settings.n_samples, noise_dim, device)
-    start = 0 if checkpoint is None else restore(experiment, batcher, checkpoint, settings.steps)
-    fixed_z = fixed_z if checkpoint is None else checkpoint["fixed_z"]
+    start, fixed_z = ((0, fixed_z) if checkpoint is None else
+                      restore(experiment, batcher, checkpoint, settings.steps))
     with Monitor(run_dir, settings.steps, start) as monitor, InterruptWatch() as interrupts:
         monitor.hyperparameters(hyperparameters or {}, new_session=checkpoint is None)
         recorder = Recorder(experiment, batcher, monitor, run_dir, fixed_z, evaluation,
@@ -261,9 +261,9 @@ def train(experiment: Experiment, settings: TrainConfig, run_dir: Path,
 
 
 def restore(experiment: Experiment, batcher: DeviceBatcher, state: dict[str, Any],
-            steps: int) -> int:
+            steps: int) -> tuple[int, torch.Tensor]:
     """Put a checkpoint back, in place: weights, optimizers, remedies, the data order and every
-    RNG; returns the steps it had done, where the loop goes on."""
+    RNG; returns the steps it had done, where the loop goes on, and its fixed noise."""
     done = steps_done(state, steps)
     step = experiment.step
     for name in ("generator", "discriminator", "g_optimizer", "d_optimizer"):
@@ -276,4 +276,4 @@ def restore(experiment: Experiment, batcher: DeviceBatcher, state: dict[str, Any
         remedy.load_state_dict(remedy_state)
     batcher.load_state_dict(state["batcher"])
     set_rng_states(state["rng"])  # last: building the objects above drew from them
-    return done
+    return done, state["fixed_z"]

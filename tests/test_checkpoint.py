@@ -1,11 +1,15 @@
-"""Checkpoints: atomic writes, safe loads, RNG states."""
+"""Checkpoints: atomic writes, safe loads, RNG states, and a run resumed from one."""
 
 from pathlib import Path
 
 import pytest
 import torch
 
+from gan.builder import run
 from gan.checkpoint import load_checkpoint, rng_states, save_checkpoint, set_rng_states
+from gan.saved import resumed_config
+from tests.conftest import compose_config
+from tests.fakes import use_fake_data
 
 
 def test_save_then_load_round_trips(tmp_path: Path) -> None:
@@ -37,3 +41,25 @@ def test_rng_states_restore_the_same_draws() -> None:
     first = torch.rand(5)
     set_rng_states(states)
     assert torch.equal(torch.rand(5), first)
+
+
+@pytest.mark.parametrize("device", [
+    "cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(),
+                                                         reason="needs a CUDA GPU"))])
+def test_a_run_resumes_in_process_on_its_device(tmp_path: Path, device: str) -> None:
+    # Random images, so this runs where there is no dataset (the GPU machine).
+    overrides = ("train.steps=30", "train.batch_size=16", "train.checkpoint_every=10",
+                 f"train.device={device}",
+                 "remedy=[ema,historical_averaging]")
+    whole, first = compose_config(*overrides), compose_config(*overrides)
+    for cfg in (whole, first):
+        use_fake_data(cfg)
+    expected = run(whole, tmp_path / "whole")
+    first.train.steps = 21
+    run(first, tmp_path / "part")  # its last checkpoint: after 21 steps
+    resumed = resumed_config(tmp_path / "part", ["train.steps=30"])
+    metrics = run(resumed, tmp_path / "part")
+    assert metrics["status"] == "completed" and metrics["steps"] == 30
+    if device == "cpu":  # CUDA's arithmetic is not promised bit-identical
+        assert (metrics["final_loss_g"], metrics["final_loss_d"]) == (
+            expected["final_loss_g"], expected["final_loss_d"])

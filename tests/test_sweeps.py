@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import compose_config
+from tests.conftest import REPO, compose_config
 from tests.test_train import train
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("data_root")]
@@ -129,6 +129,29 @@ def test_slurm_presets_compose(launcher: str) -> None:
     if launcher == "slurm":  # ours: a GPU, four cores and four hours per job
         assert (settings.gpus_per_node, settings.cpus_per_task, settings.timeout_min) == (
             1, 4, 240)
+
+
+def test_the_slurm_preset_reaches_sbatch(data_root: Path, tmp_path: Path) -> None:
+    # No cluster here: a stand-in `sbatch` keeps the job script submitit wrote, then refuses.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = tmp_path / "job.sbatch"
+    (bin_dir / "sbatch").write_text(f'#!/usr/bin/env bash\ncp "${{@: -1}}" {script}\n'
+                                    'echo "sbatch: error: not a cluster" >&2\nexit 1\n')
+    (bin_dir / "srun").write_text("#!/usr/bin/env bash\nexit 1\n")  # only looked for
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    env = {**os.environ, "GAN_DATA_DIR": str(data_root),
+           "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(
+        [sys.executable, str(REPO / "train.py"), "-m", "hydra/launcher=slurm",
+         "hydra.launcher.partition=gpu", "hydra.launcher.timeout_min=30", "train.seed=0,1",
+         f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert "sbatch: error: not a cluster" in result.stderr
+    directives = set(re.findall(r"#SBATCH (\S+)", script.read_text()))
+    assert {"--partition=gpu", "--gpus-per-node=1", "--cpus-per-task=4", "--mem=16GB",
+            "--time=30", "--array=0-1%2"} <= directives  # two jobs, both at once
 
 
 def free_port() -> int:
