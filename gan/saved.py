@@ -88,7 +88,7 @@ def resumed_config(run_dir: Path, overrides: Sequence[str]) -> DictConfig:
             raise UserError(f"resume={run_dir} continues that run with its saved config; "
                             f"{override.input_line} would make it another run (only train.* "
                             f"and eval.* settings other than {', '.join(RESUME_FIXED)}, and "
-                            "dataset.root, may change)")
+                            "dataset.root and dataset.download, may change)")
         OmegaConf.update(cfg, key, override.value())  # typed: a bad value fails here
     steps_done(state, cfg.train.steps)
     cfg.resume = str(run_dir)
