@@ -11,12 +11,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from gan.builder import hyperparameters, run
-from gan.config import register_configs
-from gan.errors import one_line_errors
-from gan.interrupts import Interrupted
-from gan.job import record_failure, threads_per_job
-from gan.saved import resume_command, resumed_config
+from gan.cli import one_line_errors
+from gan.run.compose import run
+from gan.run.config import register_configs
+from gan.run.hparams import hyperparameters
+from gan.run.interrupts import Interrupted
+from gan.run.saved import resume_command, resumed_config
+from gan.sweep.job import record_failure, threads_per_job
 
 register_configs()
 

@@ -14,25 +14,25 @@ from pathlib import Path
 import torch
 from hydra import compose, initialize_config_dir
 
-from gan.acceleration import configure_process
-from gan.builder import build, build_evaluation, eval_settings, train_settings
-from gan.config import register_configs
-from gan.data import DeviceBatcher
-from gan.noise import UniformNoise
+from gan.core.noise import UniformNoise
+from gan.run.acceleration import configure_process
+from gan.run.compose import build, build_evaluation, eval_settings, train_settings
+from gan.run.config import register_configs
+from gan.run.data import DeviceBatcher
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
-def seconds_per_step(experiment, batch_size: int, steps: int) -> float:
+def seconds_per_step(setup, batch_size: int, steps: int) -> float:
     """Mean wall time of the training step (batch and noise included), after a warm-up."""
-    batcher = DeviceBatcher(experiment.images, batch_size)
-    noise = UniformNoise(batch_size, experiment.generator.noise_dim, experiment.device)
+    batcher = DeviceBatcher(setup.images, batch_size)
+    noise = UniformNoise(batch_size, setup.generator.noise_dim, setup.device)
     for _ in range(20):
-        output = experiment.step(batcher.next(), noise.next())
+        output = setup.adversarial(batcher.next(), noise.next())
     output.g_loss.item()  # the step is asynchronous on a GPU: wait before timing
     started = time.perf_counter()
     for _ in range(steps):
-        output = experiment.step(batcher.next(), noise.next())
+        output = setup.adversarial(batcher.next(), noise.next())
     output.g_loss.item()
     return (time.perf_counter() - started) / steps
 
@@ -47,26 +47,27 @@ def main(argv: list[str]) -> None:
     settings, evaluation_settings = train_settings(cfg), eval_settings(cfg)
     configure_process(settings.threads)  # as train.py's run does
     torch.manual_seed(0)
-    experiment = build(cfg, torch.device("cuda" if torch.cuda.is_available() else "cpu"))
-    step = seconds_per_step(experiment, settings.batch_size, int(options.get("steps", 500)))
-    evaluation = build_evaluation(cfg, evaluation_settings, experiment)
-    setup = evaluation.seconds
+    setup = build(cfg, torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+    step = seconds_per_step(setup, settings.batch_size, int(options.get("steps", 500)))
+    evaluation = build_evaluation(cfg, evaluation_settings, setup)
+    setup_seconds = evaluation.seconds
     timings = []
     for _ in range(5):
         started = time.perf_counter()
-        evaluation.evaluator.score_generator(experiment.generator, evaluation.z)
+        evaluation.evaluator.score_generator(setup.generator, evaluation.z)
         timings.append(time.perf_counter() - started)
     once = min(timings)
     evals = len(range(0, settings.steps, evaluation_settings.every)) + (
         (settings.steps - 1) % evaluation_settings.every != 0)
-    total_eval = setup + evals * once
+    total_eval = setup_seconds + evals * once
     share = total_eval / (settings.steps * step + total_eval)
-    print(f"device {experiment.device}, {torch.get_num_threads()} threads, "
+    print(f"device {setup.device}, {torch.get_num_threads()} threads, "
           f"discriminator={options.get('discriminator', 'fc')}")
     print(f"training step:                {step * 1e3:8.2f} ms")
     print(f"evaluation of {evaluation_settings.n} samples:  {once:8.3f} s "
           f"(= {once / step:.0f} training steps)")
-    print(f"evaluation set-up (once):     {setup:8.3f} s (test-set statistics, real reference)")
+    print(f"evaluation set-up (once):     {setup_seconds:8.3f} s (test-set statistics, real "
+          "reference)")
     print(f"default run: {settings.steps} steps, {evals} evaluations (eval.every="
           f"{evaluation_settings.every}): evaluation is {share:.1%} of the run")
 

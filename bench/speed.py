@@ -5,7 +5,7 @@
 For `discriminator=fc` and `discriminator=cnn`, each with the default simultaneous step and
 with `step=alternating` (the naive loop's order, so the same work per step), and the default
 config otherwise (batch 128, Adam 2e-4), times gan-lab's step as the loop runs it (device-resident
-batches, in-place noise, the fast path of `gan.builder.build_step`) and the naive loop of
+batches, in-place noise, the fast path of `gan.run.build.build_step`) and the naive loop of
 `bench/reference.py`, each in its own process (so each has its own process settings: gan-lab
 keeps freed memory as `train.py` does, the naive loop runs on the defaults), in alternating
 blocks, on random images of MNIST's shape (speed does not depend on pixel values). Prints
@@ -30,11 +30,12 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/reference.py
 from reference import NaiveLoop  # noqa: E402
 
-from gan.acceleration import configure_process  # noqa: E402
-from gan.builder import build_step, resolve_device  # noqa: E402
-from gan.config import register_configs  # noqa: E402
-from gan.data import DeviceBatcher  # noqa: E402
-from gan.noise import UniformNoise  # noqa: E402
+from gan.core.noise import UniformNoise  # noqa: E402
+from gan.run.acceleration import configure_process  # noqa: E402
+from gan.run.build import build_step  # noqa: E402
+from gan.run.config import register_configs  # noqa: E402
+from gan.run.data import DeviceBatcher  # noqa: E402
+from gan.run.device import resolve_device  # noqa: E402
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 N_IMAGES, BATCH = 60_000, 128

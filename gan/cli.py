@@ -1,9 +1,12 @@
-"""`key=value` arguments for the small commands (gan.sample, gan.evaluate), checked by type."""
+"""The commands' edge: `key=value` arguments for the small commands (gan.sample, gan.evaluate),
+checked by type, and one-line errors for `train.py`'s Hydra entry."""
 
+import os
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from omegaconf.errors import (
     ConfigKeyError,
@@ -12,7 +15,7 @@ from omegaconf.errors import (
     ValidationError,
 )
 
-from gan.errors import UserError
+from gan.errors import UserError, first_line, message_lines
 
 Args = TypeVar("Args")
 
@@ -37,8 +40,8 @@ def _explain(error: OmegaConfBaseException) -> str:
     if isinstance(error, ConfigKeyError):
         return f"unknown argument {key}"
     if isinstance(error, ValidationError):
-        return f"{key}: {str(error).splitlines()[0]}"
-    return str(error).splitlines()[0]
+        return f"{key}: {first_line(error)}"
+    return first_line(error)
 
 
 def run_command(command: Callable[[list[str]], None], usage: str, doc: str) -> None:
@@ -51,3 +54,49 @@ def run_command(command: Callable[[list[str]], None], usage: str, doc: str) -> N
         command(argv)
     except UserError as error:
         sys.exit(f"error: {error}")
+
+
+def one_line_errors(entry: Callable[[], Any]) -> None:
+    """Run a `@hydra.main` entry so that a command Hydra cannot compose (an unknown option, a
+    wrongly typed value, an unknown key) or an output directory it cannot create ends with one
+    `error:` line and exit code 1. With HYDRA_FULL_ERROR=1 the traceback shows, as usual."""
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        entry()
+        return
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra then raises what it would print in pieces
+    try:
+        entry()
+    except (HydraException, OmegaConfBaseException) as error:
+        ours = _user_error(error)  # raised by one of our resolvers: its message says it all
+        sys.exit(f"error: {ours if ours is not None else compose_message(error)}")
+    except OSError as error:  # creating the run directory, say
+        where = "" if error.filename is None else f" {error.filename}"
+        sys.exit(f"error: cannot write{where}: {error.strerror or error}")
+    except KeyboardInterrupt:  # before training started or after it ended: nothing to save
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+def _user_error(error: BaseException | None) -> UserError | None:
+    """The first UserError in an exception's chain of causes, if any."""
+    while error is not None and not isinstance(error, UserError):
+        error = error.__cause__ or error.__context__
+    return error
+
+
+def compose_message(error: BaseException) -> str:
+    """Hydra's multi-line message and its cause's first line as one line, a listing such as
+    "Available options in 'discriminator':" joined with commas."""
+    text = str(error).split("Config search path:")[0]  # where Hydra looked: not the mistake
+    lines = message_lines(text)
+    if error.__cause__ is not None:
+        lines.append(first_line(error.__cause__))
+    sentences: list[str] = []
+    listing = False
+    for line in lines:
+        if listing and ":" not in line:  # an item of the listing above
+            sentences[-1] += (" " if sentences[-1].endswith(":") else ", ") + line
+        else:
+            sentences.append(line.rstrip("."))
+            listing = line.endswith(":")
+    return ". ".join(sentences)

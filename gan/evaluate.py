@@ -15,14 +15,16 @@ from typing import Any
 from omegaconf import MISSING, OmegaConf
 from torchvision.utils import save_image
 
-from gan.builder import build_evaluator, build_source, resolve_device
 from gan.cli import parse_args, run_command
-from gan.config import EvalConfig
-from gan.data import DATA_ENV
 from gan.errors import ConfigError, UserError
 from gan.metrics.chart import histogram_chart
-from gan.metrics.evaluator import SCORE_NAMES, evaluation_noise, real_subset
-from gan.saved import SavedRun, load_run, rebuild
+from gan.metrics.evaluator import evaluation_noise, real_subset
+from gan.metrics.names import SCORE_NAMES
+from gan.run.build import build_evaluator, build_source
+from gan.run.config import EvalConfig
+from gan.run.data import DATA_ENV
+from gan.run.device import resolve_device
+from gan.run.saved import SavedRun, load_run, rebuild
 
 USAGE = ("python -m gan.evaluate run_dir=DIR [n=N] [seed=S] [device=auto] "
          "[data_root=PATH]")
@@ -68,7 +70,7 @@ def settings(args: EvaluateArgs, run: SavedRun) -> EvalConfig:
 def main(argv: list[str]) -> None:
     """Parse, load the run and the evaluator, score, print, write eval.json."""
     args = parse_args(EvaluateArgs, argv, USAGE)
-    device = resolve_device(args.device)
+    device = resolve_device(args.device, "device")
     run_dir = Path(args.run_dir)
     run = load_run(run_dir, device)
     chosen = settings(args, run)

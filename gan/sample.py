@@ -12,13 +12,13 @@ import numpy as np
 import torch
 from omegaconf import MISSING
 
-from gan.builder import resolve_device
 from gan.cli import parse_args, run_command
+from gan.core.networks import Generator, generate
 from gan.errors import UserError
 from gan.metrics.evaluator import evaluation_noise
-from gan.models import Generator
-from gan.samples import generate, save_grid
-from gan.saved import load_run
+from gan.run.device import resolve_device
+from gan.run.pictures import save_grid
+from gan.run.saved import load_run
 
 USAGE = "python -m gan.sample run_dir=DIR [n=10000] [out=FILE] [seed=0] [device=auto]"
 GRID_SIZE = 100  # images in FILE.png
@@ -61,7 +61,7 @@ def main(argv: list[str]) -> None:
     if args.n <= 0 or args.batch_size <= 0:
         raise UserError(f"n and batch_size must be positive, got n={args.n}, "
                         f"batch_size={args.batch_size}")
-    device = resolve_device(args.device)
+    device = resolve_device(args.device, "device")
     run = load_run(Path(args.run_dir), device)
     images = sample(run.generator, args.n, args.seed, args.batch_size, device)  # (n, 1, H, W)
     array_path, grid_path = output_paths(args)

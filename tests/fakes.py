@@ -1,7 +1,13 @@
-"""Stand-ins for real data, so unit tests need nothing on disk."""
+"""Stand-ins for real data and for parts a config may name, so unit tests need nothing on disk."""
+
+from collections.abc import Sequence
 
 import torch
 from omegaconf import DictConfig
+from torch import nn
+
+from gan.core.networks import FCGenerator
+from gan.core.records import Forward
 
 
 class FakeMNIST:
@@ -18,3 +24,35 @@ class FakeMNIST:
 def use_fake_data(cfg: DictConfig) -> None:
     """Point a composed config's dataset at FakeMNIST (in place)."""
     cfg.dataset.make_dataset = {"_target_": "tests.fakes.FakeMNIST", "_partial_": True}
+
+
+def forward_of(real_logits: torch.Tensor | None = None,
+               fake_logits: torch.Tensor | None = None) -> Forward:
+    """A `Forward` holding just D's logits (B,), for the losses that read only them."""
+    empty = torch.empty(0)
+    return Forward(empty, empty, empty, empty,
+                   empty if real_logits is None else real_logits,
+                   empty if fake_logits is None else fake_logits, nn.Identity())
+
+
+class ScoreLoss:
+    """An adversarial loss with no `real_target` option, whose D outputs a score (a hinge)."""
+
+    probability = None
+
+    def discriminator_loss(self, forward: Forward) -> torch.Tensor:
+        """mean(relu(1 - D(x))) + mean(relu(1 + D(G(z))))."""
+        return (torch.relu(1 - forward.real_logits).mean()
+                + torch.relu(1 + forward.fake_logits).mean())
+
+    def generator_loss(self, forward: Forward) -> torch.Tensor:
+        """-mean(D(G(z)))."""
+        return -forward.fake_logits.mean()
+
+
+class PlainGenerator(FCGenerator):
+    """A generator with no `batch_norm` option."""
+
+    def __init__(self, noise_dim: int = 100, hidden_dim: int = 256,
+                 image_shape: Sequence[int] = (1, 28, 28)) -> None:
+        super().__init__(noise_dim, hidden_dim, image_shape)

@@ -13,8 +13,8 @@ import torch
 from PIL import Image
 
 from gan import evaluate, sample
-from gan.builder import run
 from gan.errors import UserError
+from gan.run.compose import run
 from tests.conftest import REPO, compose_config
 
 pytestmark = pytest.mark.usefixtures("data_root")
@@ -118,10 +118,11 @@ def test_checkpoint_from_an_incompatible_config_is_refused(main, broken: Path) -
 def test_a_dataset_config_from_another_version_stops_evaluate_only(broken: Path,
                                                                    tmp_path: Path) -> None:
     config = broken / "config.yaml"
-    config.write_text(config.read_text().replace("gan.data.ImageSource", "gan.data.load_images"))
+    config.write_text(config.read_text().replace("gan.run.data.ImageSource",
+                                                 "gan.run.data.load_images"))
     sample.main([f"run_dir={broken}", "n=2", f"out={tmp_path / 'two'}"])  # needs only G
     assert np.load(tmp_path / "two.npy").shape == (2, 28, 28)
-    with pytest.raises(UserError, match="cannot build .*'gan.data.load_images'$"):
+    with pytest.raises(UserError, match="cannot build .*'gan.run.data.load_images'$"):
         evaluate.main([f"run_dir={broken}"])
 
 

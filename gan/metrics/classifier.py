@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from gan.errors import UserError
+from gan.errors import UserError, first_line
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 FEATURE_DIM = 128  # the penultimate layer, whose statistics the Fréchet distance compares
@@ -55,17 +55,16 @@ def load_classifier(dataset: str, device: torch.device | str = "cpu",
         shipped = sorted(p.stem for p in weights_dir.glob("*.pt"))
         raise UserError(f"no evaluator classifier for dataset {dataset!r} ({path} is missing; "
                         f"shipped: {', '.join(shipped) or 'none'}). Train one with "
-                        f"`python -m gan.metrics.train_classifier dataset={dataset}`")
+                        f"`python -m gan.train_classifier dataset={dataset}`")
     with torch.device("meta"):  # no random initialisation: it would move the global RNG
         classifier = Classifier()
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         classifier.load_state_dict(state, assign=True)
     except Exception as error:  # corrupt file, or weights of another architecture
-        detail = (str(error).strip() or type(error).__name__).splitlines()[0]
-        retrain = f"python -m gan.metrics.train_classifier dataset={dataset}"
-        raise UserError(f"the evaluator weights {path} do not load ({detail}); retrain them "
-                        f"with `{retrain}`") from None
+        retrain = f"python -m gan.train_classifier dataset={dataset}"
+        raise UserError(f"the evaluator weights {path} do not load ({first_line(error)}); "
+                        f"retrain them with `{retrain}`") from None
     # Channels-last convolutions run about twice as fast on the CPU (oneDNN) as NCHW ones.
     classifier = classifier.to(device, memory_format=torch.channels_last)
     return classifier.eval().requires_grad_(False)

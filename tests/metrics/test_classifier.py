@@ -7,7 +7,6 @@ import pytest
 import torch
 import torchvision
 
-from gan.data import ImageSource
 from gan.errors import UserError
 from gan.metrics.classifier import (
     FEATURE_DIM,
@@ -16,7 +15,8 @@ from gan.metrics.classifier import (
     load_classifier,
     recorded_accuracy,
 )
-from gan.metrics.train_classifier import accuracy
+from gan.metrics.fitting import accuracy
+from gan.run.data import ImageSource
 
 PROMISED = {"mnist": 0.99, "fashion_mnist": 0.90}
 TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
@@ -55,5 +55,5 @@ def test_corrupt_weights_name_the_command_that_retrains_them(tmp_path: Path) -> 
 
 
 def test_unknown_dataset_names_the_command_that_trains_one(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="gan.metrics.train_classifier dataset=cifar"):
+    with pytest.raises(UserError, match="gan.train_classifier dataset=cifar"):
         load_classifier("cifar", weights_dir=tmp_path)

@@ -8,9 +8,9 @@ import pytest
 import torch
 import torchvision
 
-from gan.data import ImageSource
 from gan.metrics.classifier import load_classifier
 from gan.metrics.evaluator import Evaluator, evaluation_noise, real_subset
+from gan.run.data import ImageSource
 
 CPU = torch.device("cpu")
 

@@ -1,0 +1,151 @@
+"""Networks: the `Generator` and `Discriminator` interfaces the step and the metrics use, and
+the seed's fully connected generator and FC or CNN discriminators. A new architecture is a
+subclass of either, here or in a module of its own beside this one."""
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from gan.core.layers import FlattenHWC, SameConv2d
+
+
+def seed_normal_(layer: nn.Linear | nn.Conv2d) -> None:
+    """Initialise as the seed: weights normal(0, 1/sqrt(n/2)), biases zero.
+
+    The seed's `weight_init(shape)` divides by `shape[0]` of the TensorFlow-shaped weight: that
+    is fan_in for a dense layer ([in, out]), but the kernel height for a convolution
+    ([kh, kw, in, out]); we keep that literally so the CNN starts where the seed's did.
+    """
+    n = layer.in_features if isinstance(layer, nn.Linear) else layer.kernel_size[0]
+    nn.init.normal_(layer.weight, mean=0.0, std=1.0 / math.sqrt(n / 2.0))
+    nn.init.zeros_(layer.bias)
+
+
+def _init_all(module: nn.Module) -> None:
+    """Apply the seed's initialisation to every dense and convolutional layer."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear | nn.Conv2d):
+            seed_normal_(layer)
+
+
+class Generator(nn.Module):
+    """Maps noise (B, noise_dim) to images (B, C, H, W) in [0, 1]; the loop reads noise_dim."""
+
+    def __init__(self, noise_dim: int, image_shape: Sequence[int]) -> None:
+        super().__init__()
+        self.noise_dim = noise_dim
+        self.image_shape = tuple(image_shape)
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """Images (n, C, H, W) in [0, 1] from noise (n, noise_dim), in eval mode."""
+    was_training = generator.training
+    generator.eval()
+    images = generator(z)
+    generator.train(was_training)
+    return images
+
+
+def hidden_norm(hidden_dim: int, batch_norm: bool) -> list[nn.Module]:
+    """Batch normalization of a hidden layer (the batch_norm remedy), or nothing."""
+    return [nn.BatchNorm1d(hidden_dim)] if batch_norm else []
+
+
+class FCGenerator(Generator):
+    """Noise (B, noise_dim) -> image (B, C, H, W) in [0, 1]: Linear, [BatchNorm], ReLU, Linear,
+    Sigmoid."""
+
+    def __init__(self, noise_dim: int = 100, hidden_dim: int = 256,
+                 image_shape: Sequence[int] = (1, 28, 28), batch_norm: bool = False) -> None:
+        super().__init__(noise_dim, image_shape)
+        self.net = nn.Sequential(
+            nn.Linear(noise_dim, hidden_dim),
+            *hidden_norm(hidden_dim, batch_norm),
+            nn.ReLU(),
+            nn.Linear(hidden_dim, math.prod(self.image_shape)),
+            nn.Sigmoid(),
+        )
+        _init_all(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Map noise (B, noise_dim) to images (B, C, H, W)."""
+        return self.net(z).view(-1, *self.image_shape)
+
+
+class Discriminator(nn.Module):
+    """A feature body then one linear logit; D(x) = sigmoid(logit) is left to the loss."""
+
+    def __init__(self, body: nn.Module, feature_dim: int) -> None:
+        super().__init__()
+        self.body = body
+        self.feature_dim = feature_dim
+        self.batch_layer: nn.Module = nn.Identity()  # minibatch features, when a remedy adds them
+        self.head = nn.Linear(feature_dim, 1)
+        _init_all(self)
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's activations, (B, feature_dim)."""
+        return self.body(images)
+
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits (B,) from the last hidden layer's activations (B, feature_dim)."""
+        return self.head(self.batch_layer(features)).squeeze(1)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits (B,) for images (B, C, H, W)."""
+        return self.classify(self.features(images))
+
+
+class FCDiscriminator(Discriminator):
+    """Image -> flatten -> Linear -> [BatchNorm] -> ReLU -> logit."""
+
+    def __init__(self, hidden_dim: int = 256, image_shape: Sequence[int] = (1, 28, 28),
+                 batch_norm: bool = False) -> None:
+        body = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(math.prod(image_shape), hidden_dim),
+            *hidden_norm(hidden_dim, batch_norm),
+            nn.ReLU(),
+        )
+        super().__init__(body, hidden_dim)
+
+
+class CNNDiscriminator(Discriminator):
+    """Image -> conv k x k (SAME, stride 1) -> max-pool 2x2/2 -> ReLU -> Linear -> [BatchNorm] ->
+    ReLU -> logit.
+
+    The seed applies ReLU before the pooling; max and ReLU commute, so pooling first gives the
+    same output on a quarter of the elements. Features are flattened in (H, W, C) order, as
+    the seed's TensorFlow flattens its NHWC tensors.
+    """
+
+    def __init__(self, filters: int = 16, kernel_size: int = 5, hidden_dim: int = 256,
+                 image_shape: Sequence[int] = (1, 28, 28), batch_norm: bool = False) -> None:
+        channels, height, width = image_shape
+        body = nn.Sequential(
+            SameConv2d(channels, filters, kernel_size),  # (B, F, H, W), stride 1, SAME
+            nn.MaxPool2d(kernel_size=2, stride=2),  # (B, F, H/2, W/2)
+            nn.ReLU(),
+            FlattenHWC(),  # (B, H/2 * W/2 * F), 3136 for the seed
+            nn.Linear(filters * (height // 2) * (width // 2), hidden_dim),
+            *hidden_norm(hidden_dim, batch_norm),
+            nn.ReLU(),
+        )
+        super().__init__(body, hidden_dim)
+        self.pooled_shape = (filters, height // 2, width // 2)
+
+    # Version 2 flattens in (H, W, C) order; version 1 (no version recorded) in (C, H, W).
+    _version = 2
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict,
+                              *args: object) -> None:
+        """Read a version-1 state dict by permuting its hidden layer's columns to (H, W, C)."""
+        key = f"{prefix}body.4.weight"
+        if local_metadata.get("version", 1) < 2 and key in state_dict:
+            filters, height, width = self.pooled_shape
+            columns = torch.arange(filters * height * width).view(filters, height, width)
+            state_dict[key] = state_dict[key][:, columns.permute(1, 2, 0).flatten()]
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, *args)

@@ -1,0 +1,100 @@
+"""The objective: the adversarial loss and every extra term, on one `Forward`, as one interface.
+
+Each network's loss is the adversarial loss's value plus every term's named values, summed in
+order. A term is any object with `discriminator_terms` and `generator_terms` (a remedy, a
+regulariser): it sees the same context as the adversarial loss, both networks' outputs, the
+real and generated images and the discriminator itself, and returns named device scalars,
+which the run logs as `loss/<name>` at its log points.
+"""
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
+
+import torch
+
+from gan.core.records import Forward
+
+Terms = dict[str, torch.Tensor]  # name -> () device scalar, as added to a network's loss
+
+
+class AdversarialLoss(Protocol):
+    """What the step asks of an adversarial loss (`gan.core.losses`)."""
+
+    # Maps D's logits to D(x) where the loss makes D's output a probability (BCE: sigmoid), so
+    # the run logs the mean D(x) on real and generated batches; None where it does not.
+    probability: Callable[[torch.Tensor], torch.Tensor] | None
+
+    def discriminator_loss(self, forward: Forward) -> torch.Tensor:
+        """D's adversarial loss, a () tensor."""
+        ...
+
+    def generator_loss(self, forward: Forward) -> torch.Tensor:
+        """G's adversarial loss, a () tensor."""
+        ...
+
+
+class Term(Protocol):
+    """An extra part of the objective: named () tensors added to D's and to G's loss.
+
+    Values stay on the device (no host read: the step may be captured as a CUDA graph), and a
+    term's names are unique across both networks (they become TensorBoard tags).
+    `replaces_generator_loss`: G's loss is the terms alone, without the adversarial loss
+    (feature matching as Salimans et al. 2016 define it).
+    """
+
+    replaces_generator_loss: bool
+
+    def discriminator_terms(self, forward: Forward) -> Terms:
+        """What this term adds to D's loss, by name (empty: nothing)."""
+        ...
+
+    def generator_terms(self, forward: Forward) -> Terms:
+        """What this term adds to G's loss, by name (empty: nothing)."""
+        ...
+
+
+class Objective:
+    """Both networks' losses: the adversarial loss, then each term's values, in order."""
+
+    def __init__(self, loss: AdversarialLoss, terms: Sequence[Term] = ()) -> None:
+        self.loss = loss
+        self.terms = list(terms)
+        self.adversarial_g = not any(term.replaces_generator_loss for term in self.terms)
+
+    def discriminator_loss(self, forward: Forward) -> tuple[torch.Tensor, Terms]:
+        """D's whole loss (a () tensor) and its extra terms by name."""
+        terms = _named(term.discriminator_terms(forward) for term in self.terms)
+        return _total([self.loss.discriminator_loss(forward), *terms.values()]), terms
+
+    def generator_loss(self, forward: Forward) -> tuple[torch.Tensor, Terms]:
+        """G's whole loss (a () tensor) and its extra terms by name."""
+        terms = _named(term.generator_terms(forward) for term in self.terms)
+        adversarial = [self.loss.generator_loss(forward)] if self.adversarial_g else []
+        return _total([*adversarial, *terms.values()]), terms
+
+
+def _named(parts: Iterable[Terms]) -> Terms:
+    """The terms' values in one mapping; a name given twice is a mistake in a term."""
+    merged: Terms = {}
+    for part in parts:
+        repeated = merged.keys() & part.keys()
+        if repeated:
+            raise ValueError(f"two terms of the objective are named {', '.join(sorted(repeated))}")
+        merged |= part
+    return merged
+
+
+def _total(values: Sequence[torch.Tensor]) -> torch.Tensor:
+    """values[0] + values[1] + ..., left to right (the order fixes the float rounding)."""
+    if not values:
+        raise ValueError("the generator's loss is empty: a term replaces the adversarial loss "
+                         "but adds nothing")
+    total = values[0]
+    for value in values[1:]:
+        total = total + value
+    return total
+
+
+def combined(d_terms: Terms, g_terms: Terms) -> Terms:
+    """Both networks' terms in one mapping (a name on both sides is a mistake in a term)."""
+    return _named([d_terms, g_terms])

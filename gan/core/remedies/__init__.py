@@ -1,0 +1,19 @@
+"""The report's remedies for mode collapse, each a small object plugged in at fixed points
+(`Remedy`); every node of the `remedy` config group names one as its `_target_`."""
+
+from gan.core.remedies.balance import Balance
+from gan.core.remedies.base import PARTS, Remedy
+from gan.core.remedies.batch_norm import BatchNorm
+from gan.core.remedies.ema import EMA
+from gan.core.remedies.feature_matching import FeatureMatching
+from gan.core.remedies.historical_averaging import HistoricalAveraging
+from gan.core.remedies.label_smoothing import LabelSmoothing
+from gan.core.remedies.minibatch import (
+    MinibatchDiscrimination,
+    MinibatchFeatures,
+    MinibatchStddev,
+)
+
+__all__ = ["EMA", "PARTS", "Balance", "BatchNorm", "FeatureMatching", "HistoricalAveraging",
+           "LabelSmoothing", "MinibatchDiscrimination", "MinibatchFeatures", "MinibatchStddev",
+           "Remedy"]

@@ -1,0 +1,62 @@
+"""What a remedy may change: each hook leaves things as they are unless a remedy overrides it."""
+
+from typing import Any
+
+from gan.core.networks import Discriminator, Generator
+from gan.core.objective import Terms
+from gan.core.records import Forward
+
+PARTS = ("generator", "discriminator", "loss")  # the components a remedy may ask options of
+
+
+class Remedy:
+    """A trick against mode collapse, plugged in at fixed points; every node of the `remedy`
+    config group is one (its `_target_` a subclass), selected as `remedy=[a,b]`.
+
+    In the order they are used: `options` (constructor settings it needs of the networks or
+    the loss), `discriminator` (layers it adds to D), `attach` (state read from the built
+    networks), `discriminator_terms`/`generator_terms` (its part of the objective, see
+    `gan.core.objective.Term`), `after_update` (after each step's updates), `sampler` (a
+    generator to sample from instead of the trained one), and `state_dict`/`load_state_dict`
+    (what a checkpoint keeps). Hooks run inside the captured CUDA-graph step, so they keep to
+    tensor work (no host reads).
+    """
+
+    d_steps: int = 1  # D updates per call (balance)
+    g_steps: int = 1  # G updates per call (balance)
+    replaces_generator_loss: bool = False  # G's loss is this remedy's terms alone
+
+    def options(self) -> dict[str, dict[str, Any]]:
+        """Constructor settings this remedy needs, by part ("generator", "discriminator",
+        "loss"), e.g. {"loss": {"real_target": 0.9}}; a part whose constructor does not take
+        one refuses the remedy when the run is built."""
+        return {}
+
+    def discriminator(self, discriminator: Discriminator) -> Discriminator:
+        """The discriminator with this remedy's layers (before the optimizers are made)."""
+        return discriminator
+
+    def attach(self, generator: Generator, discriminator: Discriminator) -> None:
+        """Set up state that reads the built networks' parameters."""
+
+    def discriminator_terms(self, forward: Forward) -> Terms:
+        """What this remedy adds to D's loss, by name."""
+        return {}
+
+    def generator_terms(self, forward: Forward) -> Terms:
+        """What this remedy adds to G's loss, by name."""
+        return {}
+
+    def after_update(self) -> None:
+        """Run after each call's updates (in place: running averages)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """State a checkpoint must keep to continue the run exactly (tensors, lists, numbers)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore `state_dict`'s state, in place (a captured CUDA graph holds the tensors)."""
+
+    def sampler(self) -> Generator | None:
+        """A generator to draw samples and metrics from instead of the trained one, if any."""
+        return None

@@ -1,0 +1,153 @@
+"""One adversarial training step: how the D and G updates of a step are ordered."""
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import torch
+
+from gan.core.networks import Discriminator, Generator
+from gan.core.objective import Objective, combined
+from gan.core.records import Forward, StepOutput
+from gan.core.remedies.base import Remedy
+
+
+class AdversarialStep(ABC):
+    """D and G updates on a batch; subclasses order the joint update.
+
+    The objective (`gan.core.objective`) gives each network's loss: the adversarial loss plus
+    every term. Remedies (`gan.core.remedies`) update their state after each call's updates.
+    With `d_steps`/`g_steps` above 1 (the balance remedy) a call takes `d_steps` real batches
+    and `d_steps + g_steps - 1` noise batches, concatenated: D-only updates first, then the
+    joint update, then G-only updates.
+
+    On CUDA the whole call is captured once as a graph and replayed (`gan.run.acceleration`),
+    so a subclass keeps to tensor work: no host reads, no Python branches on tensor values,
+    fixed shapes. One that cannot sets `capturable = False` and runs eager, with a logged reason.
+    """
+
+    capturable: bool = True
+
+    def __init__(self, generator: Generator, discriminator: Discriminator,
+                 g_optimizer: torch.optim.Optimizer, d_optimizer: torch.optim.Optimizer,
+                 objective: Objective, remedies: Sequence[Remedy] = (), d_steps: int = 1,
+                 g_steps: int = 1) -> None:
+        self.generator = generator
+        self.discriminator = discriminator
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        self.objective = objective
+        self.remedies = list(remedies)
+        self.d_steps, self.g_steps = d_steps, g_steps
+        self.g_parameters = list(generator.parameters())
+        self.d_parameters = list(discriminator.parameters())
+
+    @property
+    def real_batches(self) -> int:
+        """Real batches one call consumes."""
+        return self.d_steps
+
+    @property
+    def noise_batches(self) -> int:
+        """Noise batches one call consumes."""
+        return self.d_steps + self.g_steps - 1
+
+    def forward(self, real: torch.Tensor, fake: torch.Tensor,
+                real_features: torch.Tensor | None = None) -> Forward:
+        """D's features and logits on real and generated images (real features reused when
+        given: a G update reads them only for terms such as feature matching)."""
+        if real_features is None:
+            real_features = self.discriminator.features(real)
+        fake_features = self.discriminator.features(fake)
+        return Forward(real, fake, real_features, fake_features,
+                       self.discriminator.classify(real_features),
+                       self.discriminator.classify(fake_features), self.discriminator)
+
+    def update_d(self, real: torch.Tensor, z: torch.Tensor) -> None:
+        """One D-only update on real (B, C, H, W) and G(z) held fixed."""
+        with torch.no_grad():
+            fake = self.generator(z)
+        loss, _ = self.objective.discriminator_loss(self.forward(real, fake))
+        self.d_optimizer.zero_grad(set_to_none=True)
+        loss.backward(inputs=self.d_parameters)
+        self.d_optimizer.step()
+
+    def update_g(self, real: torch.Tensor, z: torch.Tensor) -> None:
+        """One G-only update (real images feed terms such as feature matching)."""
+        loss, _ = self.objective.generator_loss(self.forward(real, self.generator(z)))
+        self.g_optimizer.zero_grad(set_to_none=True)
+        loss.backward(inputs=self.g_parameters)
+        self.g_optimizer.step()
+
+    def __call__(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
+        """All of a call's updates on real (d_steps*B, C, H, W) and z (noise_batches*B, nz)."""
+        reals, zs = real.chunk(self.real_batches), z.chunk(self.noise_batches)
+        for index in range(self.d_steps - 1):
+            self.update_d(reals[index], zs[index])
+        output = self.joint(reals[-1], zs[self.d_steps - 1])
+        for index in range(self.g_steps - 1):
+            self.update_g(reals[-1], zs[self.d_steps + index])
+        for remedy in self.remedies:
+            remedy.after_update()
+        return output
+
+    @abstractmethod
+    def joint(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
+        """The D and G update on one batch real (B, C, H, W) and noise z (B, noise_dim)."""
+
+    @torch.no_grad()
+    def losses(self, real: torch.Tensor, z: torch.Tensor) -> tuple[float, float]:
+        """(G loss, D loss) of the current networks on a batch, without updating them."""
+        forward = self.forward(real, self.generator(z))
+        g_loss, _ = self.objective.generator_loss(forward)
+        d_loss, _ = self.objective.discriminator_loss(forward)
+        g_value, d_value = torch.stack([g_loss, d_loss]).tolist()
+        return g_value, d_value
+
+
+class SimultaneousStep(AdversarialStep):
+    """The seed's step: both gradients from one forward pass, then both updates.
+
+    The seed runs `sess.run([optimizer_gen, optimizer_dis, loss_gen, loss_dis])`: D and G each
+    descend their own loss at the same parameters, and the reported losses are those before the
+    updates. One G forward and one D forward per batch serve both.
+    """
+
+    def joint(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
+        """Update D and G together on real (B, C, H, W) and noise z (B, noise_dim)."""
+        forward = self.forward(real, self.generator(z))
+        # D: maximise log D(x) + log(1 - D(G(z))); G: maximise log D(G(z)) (non-saturating).
+        d_loss, d_terms = self.objective.discriminator_loss(forward)
+        g_loss, g_terms = self.objective.generator_loss(forward)
+        self.d_optimizer.zero_grad(set_to_none=True)
+        self.g_optimizer.zero_grad(set_to_none=True)
+        # Each loss reaches only its own network's parameters: no D weight gradients from the
+        # G loss, no G gradients from the D loss.
+        d_loss.backward(inputs=self.d_parameters, retain_graph=True)
+        g_loss.backward(inputs=self.g_parameters)
+        self.d_optimizer.step()
+        self.g_optimizer.step()
+        return StepOutput.detached(g_loss, d_loss, forward.real_logits, forward.fake_logits,
+                                   combined(d_terms, g_terms))
+
+
+class AlternatingStep(AdversarialStep):
+    """Goodfellow et al.'s Algorithm 1: update D, then update G through the updated D."""
+
+    def joint(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
+        """Update D then G on real (B, C, H, W) and noise z (B, noise_dim)."""
+        fake = self.generator(z)  # (B, C, H, W)
+        # Update D: maximise log D(x) + log(1 - D(G(z))); G is held fixed by the detach.
+        d_forward = self.forward(real, fake.detach())
+        d_loss, d_terms = self.objective.discriminator_loss(d_forward)
+        self.d_optimizer.zero_grad(set_to_none=True)
+        d_loss.backward(inputs=self.d_parameters)
+        self.d_optimizer.step()
+        # Update G: maximise log D(G(z)) (non-saturating) through the freshly updated D; the
+        # backward pass reaches G's parameters only (D's weight gradients are not needed).
+        g_forward = self.forward(real, fake, real_features=d_forward.real_features.detach())
+        g_loss, g_terms = self.objective.generator_loss(g_forward)
+        self.g_optimizer.zero_grad(set_to_none=True)
+        g_loss.backward(inputs=self.g_parameters)
+        self.g_optimizer.step()
+        return StepOutput.detached(g_loss, d_loss, d_forward.real_logits, d_forward.fake_logits,
+                                   combined(d_terms, g_terms))

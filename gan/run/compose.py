@@ -1,0 +1,83 @@
+"""The composition root of a run: typed settings, the seed, the objects (`gan.run.build`), then
+the training loop into the run directory."""
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from gan.metrics.evaluator import evaluation_noise, real_subset
+from gan.metrics.names import SCORE_NAMES
+from gan.run.acceleration import configure_process
+from gan.run.build import build_evaluator, build_source, build_step
+from gan.run.checkpoint import CHECKPOINT_NAME, RESUME_KEYS, read_checkpoint
+from gan.run.config import EvalConfig, TrainConfig
+from gan.run.device import resolve_device
+from gan.run.evaluation import Evaluation, NoEvaluation
+from gan.run.files import write_atomically
+from gan.run.hparams import HParam, hyperparameters
+from gan.run.loop import train
+from gan.run.setup import TrainingSetup
+
+log = logging.getLogger(__name__)
+
+
+def train_settings(cfg: DictConfig) -> TrainConfig:
+    """The typed loop settings; `TrainConfig.__post_init__` refuses impossible values."""
+    return OmegaConf.to_object(cfg.train)
+
+
+def eval_settings(cfg: DictConfig) -> EvalConfig:
+    """The typed evaluation settings, checked the same way."""
+    return OmegaConf.to_object(cfg.eval)
+
+
+def build(cfg: DictConfig, device: torch.device) -> TrainingSetup:
+    """The step (see `gan.run.build.build_step`) and the device-resident training images."""
+    adversarial = build_step(cfg, device, cuda_graph=train_settings(cfg).cuda_graph)
+    sampler = next((s for r in adversarial.remedies if (s := r.sampler()) is not None), None)
+    return TrainingSetup(adversarial=adversarial, images=build_source(cfg.dataset).images(device),
+                         sampler=sampler)
+
+
+def build_evaluation(cfg: DictConfig, settings: EvalConfig,
+                     setup: TrainingSetup) -> Evaluation | NoEvaluation:
+    """Scoring during training, or none when `eval.every=0` turns it off."""
+    if settings.every == 0:
+        if settings.objective in SCORE_NAMES:
+            log.warning(f"eval.every=0: no evaluation, so this run returns no "
+                        f"eval.objective={settings.objective} (a sweeper needs eval.every > 0 "
+                        "or eval.objective=final_loss_g/final_loss_d)")
+        return NoEvaluation()
+    started = time.perf_counter()
+    device = setup.device
+    evaluator = build_evaluator(build_source(cfg.dataset), device, settings.batch_size)
+    z = evaluation_noise(settings.n, setup.generator.noise_dim, settings.seed, device)
+    real = evaluator.score(real_subset(setup.images, settings.n, settings.seed))
+    return Evaluation(evaluator, z, real, settings.every, time.perf_counter() - started)
+
+
+def run(cfg: DictConfig, run_dir: Path, threads: int = 0,
+        hparams: dict[str, HParam] | None = None) -> dict[str, Any]:
+    """Settings, seed, objects, then the training loop into run_dir; returns the metrics.
+    `threads` applies where `train.threads` is 0 (a launcher's share of the cores); `hparams`
+    default to `hyperparameters(cfg)`."""
+    started = time.perf_counter()
+    settings, evaluation_settings = train_settings(cfg), eval_settings(cfg)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if threads and not settings.threads:  # a launcher's share: saved, so a resume uses it too
+        cfg.train.threads = settings.threads = threads
+    # The config with every interpolation (data root, ...) resolved, beside Hydra's raw copy.
+    write_atomically(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    torch.manual_seed(settings.seed)
+    configure_process(settings.threads)  # process-wide: this process is the run
+    device = resolve_device(settings.device)
+    checkpoint = (None if cfg.get("resume") is None else  # continue it (gan.run.saved)
+                  read_checkpoint(Path(cfg.resume) / CHECKPOINT_NAME, device, RESUME_KEYS))
+    setup = build(cfg, device)
+    evaluation = build_evaluation(cfg, evaluation_settings, setup)
+    return train(setup, settings, run_dir, started, evaluation,
+                 hyperparameters(cfg) if hparams is None else hparams, checkpoint)

@@ -1,0 +1,71 @@
+"""The training loop: steps, the recorder's events at their intervals, the final results."""
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gan.core.networks import generate
+from gan.core.noise import UniformNoise, uniform_noise
+from gan.run.checkpoint import restore
+from gan.run.config import TrainConfig
+from gan.run.data import DeviceBatcher
+from gan.run.evaluation import Evaluation, NoEvaluation
+from gan.run.files import write_atomically
+from gan.run.hparams import HParam
+from gan.run.interrupts import InterruptWatch
+from gan.run.monitor import Monitor
+from gan.run.pictures import save_digits
+from gan.run.recorder import Recorder
+from gan.run.setup import TrainingSetup
+
+log = logging.getLogger(__name__)
+
+
+def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
+          started: float | None = None, evaluation: Evaluation | NoEvaluation | None = None,
+          hyperparameters: dict[str, HParam] | None = None,
+          checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train up to `settings.steps` steps, fill `run_dir`, and return the final metrics.
+
+    `started` is the `time.perf_counter()` at which the run began (set-up included); default now.
+    `evaluation`, when given, scores the generator at its interval and after the last step.
+    `hyperparameters` are recorded for TensorBoard's HParams dashboard.
+    `checkpoint`, a run's saved state, continues that run exactly where it was written.
+    """
+    started = time.perf_counter() if started is None else started
+    evaluation = evaluation or NoEvaluation()
+    noise_dim, device = setup.generator.noise_dim, setup.device
+    adversarial = setup.adversarial  # a call may take several batches (the balance remedy)
+    batcher = DeviceBatcher(setup.images, settings.batch_size * adversarial.real_batches)
+    noise = UniformNoise(settings.batch_size * adversarial.noise_batches, noise_dim, device)
+    fixed_z = uniform_noise(settings.n_samples, noise_dim, device)
+    start, fixed_z = ((0, fixed_z) if checkpoint is None else
+                      restore(adversarial, setup.sampler, batcher, checkpoint, settings.steps))
+    with Monitor(run_dir, settings.steps, start) as monitor, InterruptWatch() as interrupts:
+        monitor.hyperparameters(hyperparameters or {}, new_session=checkpoint is None)
+        recorder = Recorder(setup, batcher, monitor, run_dir, fixed_z, evaluation, interrupts)
+        events = recorder.events(settings)
+        loop_start = time.perf_counter()
+        for step in range(start, settings.steps):
+            real, z = batcher.next(), noise.next()  # (B, C, H, W), (B, noise_dim)
+            output = adversarial(real, z)
+            monitor.advance()
+            for event in events:
+                event(step, output, last=step == settings.steps - 1)
+    loop_seconds = time.perf_counter() - loop_start
+    final_g, final_d = adversarial.losses(real, z)  # after the last update, as the seed
+    log.info(f"Final: Generator Loss:{final_g} Discriminator Loss:{final_d}")
+    save_digits(generate(setup.generator, uniform_noise(10, noise_dim, device)),
+                run_dir / "samples" / "final")
+    metrics = {"status": "completed", "final_loss_g": final_g, "final_loss_d": final_d,
+               "steps": settings.steps, "wall_seconds": time.perf_counter() - started,
+               "loop_seconds": loop_seconds,
+               "steps_per_second": (settings.steps - start) / loop_seconds,
+               "device": str(device), "threads": torch.get_num_threads()}
+    metrics |= evaluation.results()
+    write_atomically(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    return metrics

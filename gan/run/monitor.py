@@ -1,0 +1,82 @@
+"""What a run shows while it trains: TensorBoard scalars and images, console lines, progress."""
+
+import logging
+import sys
+from pathlib import Path
+from types import TracebackType
+
+import torch
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+from gan.run.hparams import HParam, session_end, session_start
+
+log = logging.getLogger(__name__)
+
+
+class Monitor:
+    """Writes a run's TensorBoard events into its directory and reports progress."""
+
+    def __init__(self, run_dir: Path, total_steps: int, start_step: int = 0) -> None:
+        # A resumed run first marks its start step: TensorBoard then drops what the interrupted
+        # run logged from that step on, so each curve goes on once, with no duplicated steps.
+        self.writer = SummaryWriter(log_dir=str(run_dir), purge_step=start_step or None)
+        # A bar only on a terminal: non-interactive logs get the seed's periodic lines instead.
+        self.bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True,
+                        disable=not sys.stderr.isatty())
+        self.session = False  # whether hyper-parameters were recorded, so an end is due
+
+    def __enter__(self) -> "Monitor":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        """Record how the run ended (for the HParams dashboard), then close."""
+        if self.session:
+            status = "STATUS_SUCCESS" if kind is None else "STATUS_FAILURE"
+            self.writer.file_writer.add_summary(session_end(status))
+        self.close()
+
+    def hyperparameters(self, values: dict[str, HParam], new_session: bool = True) -> None:
+        """This run's hyper-parameters, for TensorBoard's HParams dashboard, which then compares
+        every run under a logdir (a sweep) by them and by the runs' scalars. A resumed run
+        (`new_session` false) keeps the ones it recorded first and only records its end."""
+        if new_session:
+            self.writer.file_writer.add_summary(session_start(values))
+        self.session = True
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        """Log each scalar under its tag at this step."""
+        for tag, value in values.items():
+            self.writer.add_scalar(tag, value, step)
+
+    def image(self, tag: str, picture: torch.Tensor, step: int) -> None:
+        """Log a (C, H, W) picture in [0, 1]."""
+        self.writer.add_image(tag, picture, step)
+
+    def advance(self, steps: int = 1) -> None:
+        """Move the progress bar on."""
+        self.bar.update(steps)
+
+    def losses(self, g_loss: float, d_loss: float) -> None:
+        """Show the latest losses beside the bar's steps/s."""
+        self.bar.set_postfix(g_loss=f"{g_loss:.4f}", d_loss=f"{d_loss:.4f}", refresh=False)
+
+    def print(self, message: str) -> None:
+        """A console (and run log) line that does not tear the progress bar."""
+        if self.bar.disable:
+            log.info(message)
+        else:
+            self.bar.clear()
+            log.info(message)
+            self.bar.refresh()
+
+    def flush(self) -> None:
+        """Write the pending TensorBoard events to disk."""
+        self.writer.flush()
+
+    def close(self) -> None:
+        """Flush events and close the bar."""
+        self.bar.close()
+        self.writer.flush()
+        self.writer.close()

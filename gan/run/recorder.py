@@ -1,0 +1,83 @@
+"""What a run leaves in its directory while it trains: scalars, console lines, sample grids,
+checkpoints, each at its interval, with the divergence guard and the interrupt check."""
+
+from pathlib import Path
+
+import torch
+
+from gan.core.networks import generate
+from gan.core.records import StepOutput
+from gan.run.checkpoint import CHECKPOINT_NAME, checkpoint_state, save_checkpoint
+from gan.run.config import TrainConfig
+from gan.run.data import DeviceBatcher
+from gan.run.divergence import DivergenceGuard
+from gan.run.evaluation import Evaluation, NoEvaluation
+from gan.run.interrupts import Interrupted, InterruptWatch
+from gan.run.monitor import Monitor
+from gan.run.pictures import save_grid
+from gan.run.schedule import BeforeAny, Event, Periodic
+from gan.run.setup import TrainingSetup
+
+
+class Recorder:
+    """The run directory's contents: scalars, console lines, sample grids, checkpoints."""
+
+    def __init__(self, setup: TrainingSetup, batcher: DeviceBatcher, monitor: Monitor,
+                 run_dir: Path, fixed_z: torch.Tensor, evaluation: Evaluation | NoEvaluation,
+                 interrupts: InterruptWatch) -> None:
+        self.setup = setup
+        self.evaluation = evaluation
+        self.batcher = batcher
+        self.monitor = monitor
+        self.run_dir = run_dir
+        self.fixed_z = fixed_z  # (n_samples, noise_dim), drawn once so grids compare over time
+        adversarial = setup.adversarial
+        self.probability = adversarial.objective.loss.probability  # None: D's output is a score
+        self.guard = DivergenceGuard(adversarial.generator, adversarial.discriminator)
+        self.interrupts = interrupts
+
+    def log_scalars(self, step: int, output: StepOutput) -> None:
+        """Losses, the objective's terms and mean D outputs to TensorBoard (one device read)."""
+        values = output.scalars(self.probability)
+        self.monitor.scalars(step, values)
+        self.monitor.losses(values["loss/generator"], values["loss/discriminator"])
+
+    def print_losses(self, step: int, output: StepOutput) -> None:
+        """The seed's console line."""
+        g_loss, d_loss = torch.stack([output.g_loss, output.d_loss]).tolist()
+        self.monitor.print(f"Epoch:{step} Generator Loss:{g_loss} Discriminator Loss:{d_loss}")
+
+    def sample(self, step: int, output: StepOutput) -> None:
+        """A grid from the fixed noise, as a PNG and in TensorBoard."""
+        images = generate(self.setup.generator, self.fixed_z)
+        picture = save_grid(images, self.run_dir / "samples" / f"step_{step:06d}.png")
+        self.monitor.image("samples", picture, step)
+
+    def checkpoint(self, step: int, output: StepOutput) -> None:
+        """Everything needed to sample from or continue the run after `step`."""
+        self.monitor.flush()  # the logged steps it covers are on disk before it is
+        state = checkpoint_state(self.setup.adversarial, self.setup.sampler, self.batcher,
+                                 self.fixed_z, steps=step + 1)
+        save_checkpoint(state, self.run_dir / CHECKPOINT_NAME)
+
+    def stop_if_interrupted(self, step: int, output: StepOutput, last: bool) -> None:
+        """After a SIGINT or SIGTERM: checkpoint this step, then stop the run (unless this
+        was its last step: then it ends as usual)."""
+        if self.interrupts.received is not None and not last:
+            self.guard(step, output)
+            self.checkpoint(step, output)
+            raise Interrupted(step + 1, self.interrupts.received)
+
+    def events(self, settings: TrainConfig) -> list[Event]:
+        """The periodic actions at their configured intervals."""
+        events = [
+            Periodic(settings.log_every, self.log_scalars),
+            Periodic(settings.print_every, self.print_losses),
+            Periodic(settings.sample_every, self.sample),
+            *self.evaluation.events(self.setup.generator, self.monitor),
+            Periodic(settings.checkpoint_every, self.checkpoint),
+        ]
+        # The guard goes first wherever anything reads or saves the networks: nothing is
+        # logged, scored or checkpointed from NaNs, and the last checkpoint stays a good one.
+        return [BeforeAny(events, self.guard), *events,
+                self.stop_if_interrupted]  # a flag read: no device work unless set

@@ -1,0 +1,195 @@
+"""The fast path computes what the plain eager step computes, on the CPU and (when there is
+one) as a replayed CUDA graph."""
+
+import sys
+from collections.abc import Callable
+from functools import partial
+
+import pytest
+import torch
+from omegaconf import DictConfig
+from torch import nn
+
+from gan.core.layers import SameConv2d
+from gan.core.step import AdversarialStep
+from gan.run.acceleration import CudaGraphStep, fast_optimizer, keep_freed_memory, set_threads
+from gan.run.build import build_step
+
+CPU = torch.device("cpu")
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def plain_copy(step: AdversarialStep) -> AdversarialStep:
+    """The same networks and weights, with PyTorch's own Conv2d and an unfused optimizer."""
+    generator, discriminator = (_plain(network) for network in (step.generator,
+                                                                step.discriminator))
+    optimizer = type(step.g_optimizer)
+    options = {key: step.g_optimizer.defaults[key] for key in ("lr", "betas", "momentum")
+               if key in step.g_optimizer.defaults}
+    return type(step)(generator, discriminator,
+                      optimizer(generator.parameters(), foreach=False, **options),
+                      optimizer(discriminator.parameters(), foreach=False, **options),
+                      step.objective)
+
+
+def _plain(network: nn.Module) -> nn.Module:
+    """A deep copy in NCHW with each SameConv2d replaced by an nn.Conv2d of the same weights."""
+    copy = _deepcopy(network).to(memory_format=torch.contiguous_format)
+    for name, module in list(copy.named_modules()):
+        if isinstance(module, SameConv2d):
+            plain = nn.Conv2d(module.in_channels, module.out_channels, module.kernel_size,
+                              padding="same").to(module.weight.device)
+            plain.load_state_dict(module.state_dict())
+            parent, _, child = name.rpartition(".")
+            setattr(copy.get_submodule(parent), child, plain)
+    return copy
+
+
+def _deepcopy(network: nn.Module) -> nn.Module:
+    """copy.deepcopy, kept beside its one use."""
+    import copy
+
+    return copy.deepcopy(network)
+
+
+def batches(count: int, device: torch.device) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """count seeded (real (8, 1, 28, 28), z (8, 100)) pairs."""
+    generator = torch.Generator().manual_seed(1)
+    return [(torch.rand(8, 1, 28, 28, generator=generator).to(device),
+             (torch.rand(8, 100, generator=generator) * 2 - 1).to(device))
+            for _ in range(count)]
+
+
+def run(step: Callable, inputs: list[tuple[torch.Tensor, torch.Tensor]]) -> list[list[float]]:
+    """The (G, D) losses of each step."""
+    return [torch.stack([out.g_loss, out.d_loss]).tolist()
+            for out in (step(real, z) for real, z in inputs)]
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+@pytest.mark.parametrize("overrides", [("discriminator=fc",), ("discriminator=cnn",),
+                                       ("discriminator=cnn", "step=alternating")])
+def test_fast_cpu_step_matches_the_plain_eager_step(make_cfg: Callable[..., DictConfig],
+                                                    overrides: tuple[str, ...],
+                                                    optimizer: str) -> None:
+    torch.manual_seed(0)
+    fast = build_step(make_cfg(*overrides, f"optimizer={optimizer}", "optimizer.lr=0.001"), CPU)
+    plain = plain_copy(fast)
+    assert fast.g_optimizer.defaults["fused"] and not plain.g_optimizer.defaults["fused"]
+    inputs = batches(6, CPU)
+    torch.testing.assert_close(run(fast, inputs), run(plain, inputs), rtol=1e-4, atol=1e-5)
+    if optimizer == "sgd":  # Adam's first steps amplify rounding in near-zero gradients
+        for ours, theirs in zip(fast.generator.parameters(), plain.generator.parameters(),
+                                strict=True):
+            torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-6)
+
+
+def test_fast_optimizer_fuses_unless_the_config_says_otherwise() -> None:
+    parameters = [nn.Parameter(torch.zeros(3))]
+    assert fast_optimizer(partial(torch.optim.Adam, lr=1.0), parameters, False).defaults["fused"]
+    explicit = fast_optimizer(partial(torch.optim.Adam, foreach=True), parameters, False)
+    assert explicit.defaults["foreach"] and not explicit.defaults["fused"]
+    assert fast_optimizer(partial(torch.optim.SGD, lr=0.1), parameters, False).defaults["fused"]
+    capturable = fast_optimizer(partial(torch.optim.Adam), parameters, True)
+    assert capturable.defaults["capturable"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_freed_memory_is_kept_on_linux() -> None:
+    assert keep_freed_memory()
+
+
+def test_threads_setting() -> None:
+    before = torch.get_num_threads()
+    try:
+        assert set_threads(1) == 1 and torch.get_num_threads() == 1
+        assert set_threads(0) == 1  # 0 leaves PyTorch's choice alone
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_cpu_step_is_not_wrapped_for_replay(make_cfg: Callable[..., DictConfig]) -> None:
+    assert not isinstance(build_step(make_cfg(), CPU), CudaGraphStep)
+
+
+@needs_cuda
+@pytest.mark.parametrize("overrides", [("discriminator=fc",), ("discriminator=cnn",),
+                                       ("discriminator=fc", "step=alternating")])
+def test_cuda_graph_replay_matches_the_eager_cuda_step(make_cfg: Callable[..., DictConfig],
+                                                       overrides: tuple[str, ...]) -> None:
+    cuda = torch.device("cuda")
+    cfg = make_cfg(*overrides, "optimizer.lr=0.001")
+    torch.manual_seed(0)
+    replayed = build_step(cfg, cuda)
+    torch.manual_seed(0)
+    eager = build_step(cfg, cuda, cuda_graph=False)
+    assert isinstance(replayed, CudaGraphStep)
+    inputs = batches(10, cuda)
+    real, z = (torch.empty_like(t) for t in inputs[0])  # the loop's reused buffers
+    replayed_losses = []
+    for batch, noise in inputs:
+        real.copy_(batch)
+        z.copy_(noise)
+        out = replayed(real, z)
+        replayed_losses.append(torch.stack([out.g_loss, out.d_loss]).tolist())
+    assert replayed.graph is not None  # captured after the warm-up, replayed since
+    torch.testing.assert_close(replayed_losses, run(eager, inputs), rtol=1e-3, atol=1e-4)
+    for ours, theirs in zip(replayed.generator.parameters(), eager.generator.parameters(),
+                            strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=1e-3, atol=1e-4)
+    other = torch.rand_like(real)  # a tensor that is not the static input is copied in
+    replayed(other, z)
+    assert torch.equal(replayed.inputs[0], other)
+
+
+@needs_cuda
+def test_a_step_that_cannot_be_captured_runs_eager(make_cfg: Callable[..., DictConfig],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from gan.core.step import SimultaneousStep
+
+    monkeypatch.setattr(SimultaneousStep, "capturable", False)
+    step = build_step(make_cfg(), torch.device("cuda"))
+    assert isinstance(step, SimultaneousStep)
+
+
+def test_graph_step_delegates_and_forgets_its_graph_when_state_changes(
+        make_cfg: Callable[..., DictConfig]) -> None:
+    step = build_step(make_cfg(), CPU)  # the wrapper's bookkeeping needs no GPU
+    wrapper = CudaGraphStep(step, torch.device("cuda"))
+    assert wrapper.generator is step.generator and wrapper.objective is step.objective
+    wrapper.calls, wrapper.graph = 9, object()
+    step.g_optimizer.load_state_dict(step.g_optimizer.state_dict())  # new state tensors
+    assert (wrapper.calls, wrapper.graph) == (0, None)
+    wrapper.calls, wrapper.graph = 9, object()
+    wrapper.objective = "another objective"  # set on the wrapped step, and the graph is stale
+    assert step.objective == "another objective" and wrapper.graph is None
+
+
+def test_graph_step_refuses_inputs_of_another_shape(make_cfg: Callable[..., DictConfig]) -> None:
+    wrapper = CudaGraphStep(build_step(make_cfg(), CPU), torch.device("cuda"))
+    wrapper.inputs = (torch.zeros(8, 1, 28, 28), torch.zeros(8, 100))
+    real, z = torch.rand(8, 1, 28, 28), torch.rand(8, 100)
+    wrapper._load(real, z)
+    assert torch.equal(wrapper.inputs[0], real) and wrapper.inputs[0] is not real
+    with pytest.raises(ValueError, match="takes \\(8, 1, 28, 28\\)"):
+        wrapper._load(torch.rand(1, 1, 28, 28), z)
+
+
+@needs_cuda
+@pytest.mark.parametrize("remedy", ["feature_matching", "minibatch_discrimination",
+                                    "label_smoothing", "historical_averaging", "batch_norm",
+                                    "balance", "ema"])
+def test_every_remedy_keeps_capture(make_cfg: Callable[..., DictConfig], remedy: str) -> None:
+    cuda = torch.device("cuda")
+    cfg = make_cfg(f"remedy=[{remedy}]", "discriminator=cnn", "optimizer.lr=0.001")
+    torch.manual_seed(0)
+    replayed = build_step(cfg, cuda)
+    torch.manual_seed(0)
+    eager = build_step(cfg, cuda, cuda_graph=False)
+    assert isinstance(replayed, CudaGraphStep)
+    k_real, k_noise = eager.real_batches, eager.noise_batches
+    inputs = [(real.repeat(k_real, 1, 1, 1), z.repeat(k_noise, 1)) for real, z in batches(8, cuda)]
+    replayed_losses = [torch.stack([out.g_loss, out.d_loss]).tolist()
+                       for out in (replayed(real, z) for real, z in inputs)]
+    assert replayed.graph is not None
+    torch.testing.assert_close(replayed_losses, run(eager, inputs), rtol=1e-3, atol=1e-4)

@@ -1,0 +1,130 @@
+"""Every option of every config group composes and builds; presets are the seed's set-ups."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import DictConfig
+
+from gan.core.losses import BCELoss
+from gan.core.networks import CNNDiscriminator, FCDiscriminator, FCGenerator
+from gan.core.step import AlternatingStep, SimultaneousStep
+from gan.errors import ConfigError
+from gan.run.compose import build
+from gan.run.device import resolve_device
+from gan.run.setup import TrainingSetup
+from tests.conftest import CONF_DIR
+from tests.fakes import use_fake_data
+
+CPU = torch.device("cpu")
+
+
+def options(group: str) -> list[str]:
+    """The option names of a config group, from its folder."""
+    return sorted(path.stem for path in (CONF_DIR / group).glob("*.yaml"))
+
+
+def build_without_data(cfg: DictConfig) -> TrainingSetup:
+    """Build the run's objects with random images standing in for the dataset."""
+    use_fake_data(cfg)
+    return build(cfg, CPU)
+
+
+def count(module: torch.nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_groups_hold_at_least_the_promised_options() -> None:
+    promised = {"generator": {"fc"}, "discriminator": {"fc", "cnn"},
+                "optimizer": {"adam", "sgd"}, "dataset": {"mnist", "fashion_mnist"},
+                "loss": {"bce"}, "step": {"simultaneous", "alternating"},
+                "experiment": {"seed_fc", "seed_cnn"}}
+    for group, names in promised.items():
+        assert names <= set(options(group)), group
+
+
+@pytest.mark.parametrize("discriminator", options("discriminator"))
+@pytest.mark.parametrize("optimizer", options("optimizer"))
+@pytest.mark.parametrize("generator", options("generator"))
+@pytest.mark.parametrize("loss", options("loss"))
+@pytest.mark.parametrize("step", options("step"))
+def test_every_model_option_builds_and_steps(make_cfg: Callable[..., DictConfig], generator: str,
+                                             discriminator: str, optimizer: str, loss: str,
+                                             step: str) -> None:
+    cfg = make_cfg(f"generator={generator}", f"discriminator={discriminator}",
+                   f"optimizer={optimizer}", f"loss={loss}", f"step={step}")
+    setup = build_without_data(cfg)
+    adversarial = setup.adversarial
+    z = torch.rand(4, setup.generator.noise_dim) * 2 - 1
+    output = adversarial(torch.rand(4, 1, 28, 28), z)
+    assert torch.isfinite(torch.stack([output.g_loss, output.d_loss])).all()
+    # Each optimizer holds exactly its own network's parameters.
+    for optimizer_, network in ((adversarial.g_optimizer, adversarial.generator),
+                                (adversarial.d_optimizer, adversarial.discriminator)):
+        held = [p for group in optimizer_.param_groups for p in group["params"]]
+        assert [id(p) for p in held] == [id(p) for p in network.parameters()]
+        assert optimizer_.param_groups[0]["lr"] == cfg.optimizer.lr
+
+
+@pytest.mark.parametrize("dataset", options("dataset"))
+def test_every_dataset_builds_on_the_device(make_cfg: Callable[..., DictConfig],
+                                            data_root: Path, dataset: str) -> None:
+    images = build(make_cfg(f"dataset={dataset}"), CPU).images
+    assert images.dim() == 4 and len(images) > 0 and images.device == CPU
+    assert images.min() >= 0 and images.max() <= 1
+
+
+def test_defaults_are_the_seeds_part_one(make_cfg: Callable[..., DictConfig]) -> None:
+    setup = build_without_data(make_cfg())
+    adversarial = setup.adversarial
+    assert type(adversarial) is SimultaneousStep
+    assert type(adversarial.generator) is FCGenerator
+    assert type(adversarial.discriminator) is FCDiscriminator
+    assert isinstance(adversarial.objective.loss, BCELoss)
+    # The YAML sizes are the seed's: the exact parameter counts.
+    assert (count(adversarial.generator), count(adversarial.discriminator)) == (227_344, 201_217)
+    adam = adversarial.d_optimizer
+    assert isinstance(adam, torch.optim.Adam)
+    assert adam.param_groups[0]["lr"] == 2e-4 and adam.param_groups[0]["betas"] == (0.9, 0.999)
+
+
+def test_cnn_yaml_is_the_seeds_cnn(make_cfg: Callable[..., DictConfig]) -> None:
+    discriminator = build_without_data(make_cfg("discriminator=cnn")).adversarial.discriminator
+    assert type(discriminator) is CNNDiscriminator and count(discriminator) == 803_745
+
+
+@pytest.mark.parametrize(("preset", "equivalent"), [
+    ("seed_fc", ()), ("seed_cnn", ("discriminator=cnn",)),
+    ("stable_fc", ("remedy=[feature_matching]",)),
+    ("stable_cnn", ("discriminator=cnn", "remedy=[feature_matching,historical_averaging]"))])
+def test_presets_are_the_seed_setups(make_cfg: Callable[..., DictConfig], preset: str,
+                                     equivalent: tuple[str, ...]) -> None:
+    # A preset composes to exactly the seed's defaults (plus its discriminator and remedies).
+    assert make_cfg(f"experiment={preset}") == make_cfg(*equivalent)
+
+
+def test_alternating_step_is_an_option(make_cfg: Callable[..., DictConfig]) -> None:
+    assert type(build_without_data(make_cfg("step=alternating")).adversarial) is AlternatingStep
+
+
+def test_auto_device_is_cpu_without_cuda() -> None:
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    assert resolve_device("cpu") == CPU
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a CUDA-less host")
+def test_cuda_without_cuda_is_refused() -> None:
+    with pytest.raises(ConfigError, match="CUDA is not available"):
+        resolve_device("cuda")
+
+
+@pytest.mark.parametrize("preset", options("experiment"))
+def test_every_preset_composes_and_builds(make_cfg: Callable[..., DictConfig],
+                                          preset: str) -> None:
+    setup = build_without_data(make_cfg(f"experiment={preset}"))
+    real = torch.rand(4 * setup.adversarial.real_batches, 1, 28, 28)
+    z = torch.rand(4 * setup.adversarial.noise_batches, setup.generator.noise_dim)
+    setup.adversarial(real, z)

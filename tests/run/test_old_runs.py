@@ -1,0 +1,60 @@
+"""Run directories written before the layered layout still sample, evaluate and resume: their
+config names classes at old module paths and gives label smoothing and batch norm no class,
+and their checkpoint keeps no state entry for those two remedies."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gan import sample
+from gan.run.checkpoint import load_checkpoint, save_checkpoint
+from gan.run.compose import run
+from gan.run.saved import read_config, resumed_config
+from tests.conftest import compose_config
+
+pytestmark = pytest.mark.usefixtures("data_root")
+OLD_CONFIG = Path(__file__).parent / "data" / "old_layout_config.yaml"
+REMEDIES = "remedy=[label_smoothing,batch_norm,ema]"
+
+
+def old_run(run_dir: Path, data_root: Path) -> Path:
+    """A 3-step run made to look as the earlier gan-lab wrote it: its config.yaml, and a
+    checkpoint whose remedy states cover only the remedies that were objects then (ema)."""
+    run(compose_config(REMEDIES, "train.steps=3", "train.device=cpu"), run_dir)
+    state = load_checkpoint(run_dir / "checkpoint.pt")
+    state["remedies"] = [{}]
+    save_checkpoint(state, run_dir / "checkpoint.pt")
+    (run_dir / "config.yaml").write_text(
+        OLD_CONFIG.read_text().replace("DATA_ROOT", str(data_root)))
+    return run_dir
+
+
+def test_an_old_config_reads_in_todays_terms(data_root: Path, tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text(OLD_CONFIG.read_text())
+    cfg = read_config(tmp_path)
+    assert cfg.generator._target_ == "gan.core.networks.FCGenerator"
+    assert cfg.dataset._target_ == "gan.run.data.ImageSource"
+    assert cfg.remedy.label_smoothing._target_ == "gan.core.remedies.LabelSmoothing"
+    assert cfg.remedy.batch_norm._target_ == "gan.core.remedies.BatchNorm"
+    assert cfg.remedy.ema._target_ == "gan.core.remedies.EMA"
+
+
+def test_an_old_run_samples_as_it_did(data_root: Path, tmp_path: Path) -> None:
+    new = tmp_path / "new"
+    run(compose_config(REMEDIES, "train.steps=3", "train.device=cpu"), new)
+    old = old_run(tmp_path / "old", data_root)
+    for run_dir in (new, old):
+        sample.main([f"run_dir={run_dir}", "n=20", f"out={run_dir / 'drawn'}", "device=cpu"])
+    np.testing.assert_array_equal(np.load(old / "drawn.npy"), np.load(new / "drawn.npy"))
+
+
+def test_an_old_run_resumes_to_the_uninterrupted_run(data_root: Path, tmp_path: Path) -> None:
+    whole = run(compose_config(REMEDIES, "train.steps=5", "train.device=cpu"), tmp_path / "whole")
+    old = old_run(tmp_path / "old", data_root)
+    resumed = run(resumed_config(old, ["train.steps=5"]), old)
+    assert (resumed["final_loss_g"], resumed["final_loss_d"]) == (whole["final_loss_g"],
+                                                                  whole["final_loss_d"])
+    for key, value in load_checkpoint(tmp_path / "whole" / "checkpoint.pt")["generator"].items():
+        assert torch.equal(load_checkpoint(old / "checkpoint.pt")["generator"][key], value)

@@ -1,0 +1,72 @@
+"""Reading a run back to resume it: its own config, and every way a resume is refused."""
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from gan.errors import UserError
+from gan.run.compose import run
+from gan.run.saved import resumed_config
+from tests.conftest import compose_config
+
+pytestmark = pytest.mark.usefixtures("data_root")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished 5-step run."""
+    directory = tmp_path_factory.mktemp("run")
+    run(compose_config("train.steps=5", "train.device=cpu", "discriminator=cnn"), directory)
+    return directory
+
+
+def test_a_run_resumes_with_its_own_config_and_new_stopping_point(run_dir: Path) -> None:
+    cfg = resumed_config(run_dir, ["resume=x", "train.steps=8", "eval.every=4",
+                                   "train.print_every=1"])
+    assert cfg.discriminator._target_.endswith("CNNDiscriminator")  # saved, not the default fc
+    assert (cfg.train.steps, cfg.eval.every, cfg.train.print_every) == (8, 4, 1)
+    assert cfg.resume == str(run_dir)
+    moved = resumed_config(run_dir, ["dataset.root=/data/elsewhere", "train.steps=8"])
+    assert moved.dataset.root == "/data/elsewhere"  # where the data is may change
+
+
+@pytest.mark.parametrize("override", ["discriminator=fc", "optimizer.lr=0.1", "train.seed=1",
+                                      "train.batch_size=64", "remedy=[ema]"])
+def test_what_would_make_another_run_is_refused(run_dir: Path, override: str) -> None:
+    with pytest.raises(UserError, match=f"{re.escape(override)} would make it another run"):
+        resumed_config(run_dir, [override, "train.steps=8"])
+
+
+def test_nothing_left_to_do_is_refused(run_dir: Path) -> None:
+    with pytest.raises(UserError, match="has done 5 steps and train.steps=5: nothing to resume"):
+        resumed_config(run_dir, [])
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    ("missing", "has no checkpoint.pt yet"),
+    ("truncated", "is not a readable checkpoint .corrupt or truncated"),
+    ("foreign", "is not a gan-lab checkpoint .* it holds no step, generator"),
+    ("older", "it holds no remedies")])
+def test_a_checkpoint_that_cannot_be_continued_is_refused(run_dir: Path, tmp_path: Path,
+                                                          damage: str, message: str) -> None:
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "config.yaml").write_bytes((run_dir / "config.yaml").read_bytes())
+    data = (run_dir / "checkpoint.pt").read_bytes()
+    if damage == "truncated":
+        (copy / "checkpoint.pt").write_bytes(data[:len(data) // 3])
+    elif damage == "foreign":
+        torch.save({"weights": torch.ones(3)}, copy / "checkpoint.pt")
+    elif damage == "older":  # written before remedies kept state
+        state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+        del state["remedies"]
+        torch.save(state, copy / "checkpoint.pt")
+    with pytest.raises(UserError, match=message):
+        resumed_config(copy, ["train.steps=10"])
+
+
+def test_a_missing_run_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="does not exist"):
+        resumed_config(tmp_path / "nothing", [])

@@ -1,0 +1,119 @@
+"""The sweep summary: one row per job, completed jobs best first, failures last with reasons."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from gan.sweep.summary import SweepSummary, summarise
+
+
+def job(sweep_dir: Path, num: int, overrides: list[str], metrics: dict | None) -> None:
+    """A job directory as Hydra and train.py leave it (metrics None: the job left none)."""
+    directory = sweep_dir / f"{num}_{','.join(overrides)}"
+    (directory / ".hydra").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create({"hydra": {"job": {"num": num}}}),
+                   directory / ".hydra" / "hydra.yaml")
+    OmegaConf.save(OmegaConf.create(overrides), directory / ".hydra" / "overrides.yaml")
+    if metrics is not None:
+        (directory / "metrics.json").write_text(json.dumps(metrics))
+
+
+def completed(fid: float, modes: int) -> dict:
+    """A completed job's metrics.json."""
+    return {"status": "completed", "final_loss_g": 1.0, "final_loss_d": 0.5, "fid": fid,
+            "class_kl": 0.1, "modes_covered": modes, "classifier_score": 9.0,
+            "wall_seconds": 12.0}
+
+
+@pytest.fixture
+def sweep_dir(tmp_path: Path) -> Path:
+    """Five jobs: three completed, one diverged, one killed before it wrote anything."""
+    job(tmp_path, 0, ["lr=1", "steps=5"], completed(fid=30.0, modes=9))
+    job(tmp_path, 1, ["lr=2", "steps=5"], {"status": "diverged", "wall_seconds": 2.0,
+                                           "reason": "training diverged at step 100: ..."})
+    job(tmp_path, 2, ["lr=3", "steps=5"], completed(fid=10.0, modes=7))
+    job(tmp_path, 3, ["lr=4", "steps=5"], None)
+    job(tmp_path, 4, ["lr=5", "steps=5"], completed(fid=20.0, modes=10))
+    (tmp_path / ".submitit").mkdir()  # a launcher's own folder is not a job
+    return tmp_path
+
+
+def test_rows_are_sorted_by_the_objective_failures_last(sweep_dir: Path) -> None:
+    rows = summarise(sweep_dir, "fid")
+    assert [row["job"] for row in rows] == [2, 4, 0, 1, 3]
+    assert [row["status"] for row in rows] == ["completed"] * 3 + ["diverged", "unknown"]
+    assert rows[3]["reason"].startswith("training diverged at step 100")
+    assert "no metrics.json" in rows[4]["reason"]
+
+
+def test_a_higher_is_better_objective_sorts_descending(sweep_dir: Path) -> None:
+    assert [row["job"] for row in summarise(sweep_dir, "modes_covered")][:3] == [4, 0, 2]
+
+
+def test_csv_and_markdown_hold_every_job(sweep_dir: Path) -> None:
+    summarise(sweep_dir, "fid")
+    with open(sweep_dir / "summary.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [row["job"] for row in rows] == ["2", "4", "0", "1", "3"]
+    assert rows[0]["overrides"] == "lr=3 steps=5" and float(rows[0]["fid"]) == 10.0
+    assert rows[0]["directory"] == "2_lr=3,steps=5" and rows[0]["wall_seconds"] == "12.0"
+    text = (sweep_dir / "summary.md").read_text()
+    assert "5 jobs: 3 completed, 1 diverged, 1 unknown" in text
+    assert "Every job: `steps=5`" in text  # said once, not in every row
+    table = [line for line in text.splitlines() if line.startswith("| ")][1:]
+    assert [line.split(" | ")[2] for line in table] == [
+        "`lr=3`", "`lr=5`", "`lr=1`", "`lr=2`", "`lr=4`"]
+
+
+def test_the_callback_fails_the_sweep_when_a_job_failed(sweep_dir: Path) -> None:
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep_dir)}},
+                               "eval": {"objective": "fid"}})
+    with pytest.raises(SystemExit, match="2 of 5 jobs did not complete"):
+        SweepSummary().on_multirun_end(config)
+    assert (sweep_dir / "summary.md").exists()
+
+
+def test_the_callback_passes_a_sweep_without_failures(tmp_path: Path) -> None:
+    job(tmp_path, 0, ["lr=1"], completed(fid=1.0, modes=10))
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}},
+                               "eval": {"objective": "fid"}})
+    SweepSummary().on_multirun_end(config)
+    assert (tmp_path / "summary.csv").exists()
+
+
+def test_each_job_end_rewrites_the_summary_so_an_aborted_sweep_keeps_one(tmp_path: Path) -> None:
+    from hydra.types import RunMode
+
+    job(tmp_path, 0, ["lr=1"], completed(fid=1.0, modes=10))
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)},
+                                         "mode": RunMode.MULTIRUN},
+                               "eval": {"objective": "fid"}})
+    SweepSummary().on_job_end(config)
+    assert "| 0 | completed |" in (tmp_path / "summary.md").read_text()
+    job(tmp_path, 1, ["lr=2"], completed(fid=0.5, modes=10))
+    SweepSummary().on_job_end(config)
+    lines = (tmp_path / "summary.csv").read_text().splitlines()
+    assert [row["job"] for row in csv.DictReader(lines)] == ["1", "0"]
+    config.hydra.mode = RunMode.RUN  # a single run writes no summary
+    (tmp_path / "summary.md").unlink()
+    SweepSummary().on_job_end(config)
+    assert not (tmp_path / "summary.md").exists()
+
+
+def test_an_unreadable_metrics_file_and_a_pipe_do_not_break_the_summary(tmp_path: Path) -> None:
+    job(tmp_path, 0, ["remedy=[a|b]"], None)
+    job(tmp_path, 1, ["remedy=[]"], completed(fid=1.0, modes=10))
+    (tmp_path / "0_remedy=[a|b]" / "metrics.json").write_text('{"status": "comp')
+    rows = summarise(tmp_path, "fid")
+    assert rows[1]["status"] == "unknown" and "unreadable metrics.json" in rows[1]["reason"]
+    assert "`remedy=[a\\|b]`" in (tmp_path / "summary.md").read_text()
+
+
+def test_no_sweep_directory_means_no_summary_and_no_error(tmp_path: Path) -> None:
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "never")}},
+                               "eval": {"objective": "fid"}})
+    SweepSummary().on_multirun_end(config)
+    assert not (tmp_path / "never").exists()

@@ -1,0 +1,57 @@
+"""The package's layers: the import contract holds, the shared records import nothing else of
+the package, and a command that only samples loads neither the loop nor TensorBoard."""
+
+import ast
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+PACKAGE = REPO / "gan"
+
+
+def gan_imports(path) -> set[str]:
+    """The gan modules a source file imports (at any depth, TYPE_CHECKING blocks included)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {name for name in names if name == "gan" or name.startswith("gan.")}
+
+
+@pytest.mark.skipif(shutil.which("lint-imports") is None, reason="import-linter not installed")
+def test_the_layer_contracts_hold() -> None:
+    result = subprocess.run(["lint-imports"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_the_shared_records_import_nothing_else_from_the_package() -> None:
+    assert gan_imports(PACKAGE / "core" / "records.py") == set()
+
+
+def test_nothing_hides_an_import_behind_type_checking() -> None:
+    hidden = [str(path.relative_to(REPO)) for path in PACKAGE.rglob("*.py")
+              if "TYPE_CHECKING" in path.read_text()]
+    assert hidden == []
+
+
+def test_sampling_loads_neither_the_loop_nor_tensorboard() -> None:
+    probe = ("import sys, gan.sample, gan.evaluate; print(sorted(m for m in sys.modules if "
+             "m.startswith(('gan.run.loop', 'gan.run.compose', 'gan.run.monitor', 'tensorboard', "
+             "'torch.utils.tensorboard'))))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_every_module_is_small() -> None:
+    sizes = {str(path.relative_to(REPO)): len(path.read_text().splitlines())
+             for path in PACKAGE.rglob("*.py")}
+    assert {path: lines for path, lines in sizes.items() if lines > 300} == {}

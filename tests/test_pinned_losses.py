@@ -1,0 +1,36 @@
+"""Behaviour pinned across refactors: short same-seed CPU runs end on exactly the final losses
+they reached before the package was split into layers (2 threads, this machine's kind; the
+values are float.hex of metrics.json's final_loss_g and final_loss_d)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+PINNED = {  # overrides -> (final_loss_g, final_loss_d), taken before the move
+    ("train.steps=300",): ("0x1.288d240000000p+1", "0x1.929c300000000p-2"),
+    ("discriminator=cnn", "train.steps=40"): ("0x1.ac76f40000000p+2", "0x1.18de560000000p-9"),
+    ("remedy=[feature_matching,historical_averaging,ema]", "train.steps=200"):
+        ("0x1.3ec3680000000p+5", "0x1.2ab01a0000000p-3"),
+    ("step=alternating", "remedy=[balance]", "train.steps=100"):
+        ("0x1.690bee0000000p+2", "0x1.0b9c840000000p-6"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("overrides", list(PINNED), ids=" ".join)
+def test_final_losses_are_bit_identical_to_the_pinned_ones(overrides: tuple[str, ...],
+                                                          data_root: Path,
+                                                          tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "train.py"), *overrides, "train.device=cpu",
+         "train.threads=2", "train.seed=0", "eval.every=0", f"dataset.root={data_root}",
+         f"hydra.run.dir={tmp_path / 'run'}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert (metrics["final_loss_g"].hex(), metrics["final_loss_d"].hex()) == PINNED[overrides]
