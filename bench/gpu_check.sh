@@ -9,8 +9,8 @@ OUT=${OUT:-/tmp/gpu-check}
 RUNS=/tmp/gpu-check-runs
 mkdir -p "$OUT" "$RUNS"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-python3 -m pytest -q -p no:cacheprovider tests/test_acceleration.py tests/test_layers.py \
-  tests/test_checkpoint.py \
+python3 -m pytest -q -p no:cacheprovider tests/run/test_acceleration.py tests/core/test_layers.py \
+  tests/run/test_checkpoint.py tests/core/test_step.py \
   > "$OUT/tests.txt" 2>&1 || status=1
 tail -4 "$OUT/tests.txt"
 python3 bench/speed.py device=cuda steps=500 rounds=3 | tee "$OUT/speed.md" || status=1

@@ -53,6 +53,24 @@ def test_tensorboard_has_every_scalar_at_each_log_point(short_run: Path) -> None
     assert [image.step for image in events.Images("samples")] == [0, 100, 200, 299]
 
 
+def test_each_term_of_the_objective_is_logged_under_its_name(
+        make_cfg: Callable[..., DictConfig], tmp_path: Path) -> None:
+    run(make_cfg("remedy=[feature_matching,historical_averaging]", "train.steps=5",
+                 "train.log_every=2", "train.device=cpu",
+                 "remedy.historical_averaging.networks=both"), tmp_path)
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    terms = {"loss/feature_matching", "loss/historical_averaging_d",
+             "loss/historical_averaging_g"}
+    assert set(events.Tags()["scalars"]) == SCALARS | terms
+    for tag in terms:
+        assert [v.step for v in events.Scalars(tag)] == [0, 2, 4]
+    # The whole G loss holds its terms: with feature matching it is above the term alone.
+    g_loss, matching = (events.Scalars(tag)[0].value for tag in ("loss/generator",
+                                                                 "loss/feature_matching"))
+    assert g_loss > matching > 0
+
+
 def test_evaluation_logs_scores_reference_and_histogram(short_run: Path) -> None:
     events = EventAccumulator(str(short_run))
     events.Reload()
