@@ -125,7 +125,7 @@ def build_step(cfg: DictConfig, device: torch.device,
     discriminator = _discriminator(cfg, device, options, remedies)
     for remedy in remedies:
         remedy.attach(generator, discriminator)
-    step = make_step(
+    adversarial = make_step(
         generator=generator, discriminator=discriminator,
         objective=Objective(build_part(cfg, "loss", options), remedies),
         g_optimizer=fast_optimizer(partial(optimizer, lr=lr.generator),
@@ -134,7 +134,7 @@ def build_step(cfg: DictConfig, device: torch.device,
                                    discriminator.parameters(), capture),
         remedies=remedies, d_steps=max([1, *(r.d_steps for r in remedies)]),
         g_steps=max([1, *(r.g_steps for r in remedies)]))
-    return CudaGraphStep(step, device) if capture else step
+    return CudaGraphStep(adversarial, device) if capture else adversarial
 
 
 def _discriminator(cfg: DictConfig, device: torch.device, options: Options,
