@@ -15,7 +15,7 @@ from gan.run.saved import read_config, resumed_config
 from tests.conftest import compose_config
 
 pytestmark = pytest.mark.usefixtures("data_root")
-OLD_CONFIG = Path(__file__).parent / "data" / "old_layout_config.yaml"
+OLD_CONFIG = Path(__file__).parent / "fixtures" / "old_layout_config.yaml"
 REMEDIES = "remedy=[label_smoothing,batch_norm,ema]"
 
 
