@@ -16,14 +16,15 @@ from hydra import compose, initialize_config_dir
 
 from gan.core.noise import UniformNoise
 from gan.run.acceleration import configure_process
-from gan.run.compose import build, build_evaluation, eval_settings, train_settings
+from gan.run.compose import build_evaluation, build_setup, eval_settings, train_settings
 from gan.run.config import register_configs
 from gan.run.data import DeviceBatcher
+from gan.run.setup import TrainingSetup
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
-def seconds_per_step(setup, batch_size: int, steps: int) -> float:
+def seconds_per_step(setup: TrainingSetup, batch_size: int, steps: int) -> float:
     """Mean wall time of the training step (batch and noise included), after a warm-up."""
     batcher = DeviceBatcher(setup.images, batch_size)
     noise = UniformNoise(batch_size, setup.generator.noise_dim, setup.device)
@@ -47,8 +48,8 @@ def main(argv: list[str]) -> None:
     settings, evaluation_settings = train_settings(cfg), eval_settings(cfg)
     configure_process(settings.threads)  # as train.py's run does
     torch.manual_seed(0)
-    setup = build(cfg, torch.device("cuda" if torch.cuda.is_available() else "cpu"))
-    step = seconds_per_step(setup, settings.batch_size, int(options.get("steps", 500)))
+    setup = build_setup(cfg, torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+    step_seconds = seconds_per_step(setup, settings.batch_size, int(options.get("steps", 500)))
     evaluation = build_evaluation(cfg, evaluation_settings, setup)
     setup_seconds = evaluation.seconds
     timings = []
@@ -60,12 +61,12 @@ def main(argv: list[str]) -> None:
     evals = len(range(0, settings.steps, evaluation_settings.every)) + (
         (settings.steps - 1) % evaluation_settings.every != 0)
     total_eval = setup_seconds + evals * once
-    share = total_eval / (settings.steps * step + total_eval)
+    share = total_eval / (settings.steps * step_seconds + total_eval)
     print(f"device {setup.device}, {torch.get_num_threads()} threads, "
           f"discriminator={options.get('discriminator', 'fc')}")
-    print(f"training step:                {step * 1e3:8.2f} ms")
+    print(f"training step:                {step_seconds * 1e3:8.2f} ms")
     print(f"evaluation of {evaluation_settings.n} samples:  {once:8.3f} s "
-          f"(= {once / step:.0f} training steps)")
+          f"(= {once / step_seconds:.0f} training steps)")
     print(f"evaluation set-up (once):     {setup_seconds:8.3f} s (test-set statistics, real "
           "reference)")
     print(f"default run: {settings.steps} steps, {evals} evaluations (eval.every="

@@ -70,12 +70,13 @@ def project_step(cfg: DictConfig, device: torch.device,
                  images: torch.Tensor) -> tuple[Callable[[], object], float]:
     """gan-lab's step as the loop drives it, and its MFLOP (counted on one eager CPU step)."""
     torch.manual_seed(0)
-    step = build_step(cfg, device)  # first after seeding: the same weights as the naive loop's
+    # First after seeding: the same weights as the naive loop's.
+    adversarial = build_step(cfg, device)
     batcher, noise = DeviceBatcher(images, BATCH), UniformNoise(BATCH, 100, device)
     cpu = torch.device("cpu")
     with FlopCounterMode(display=False) as counter:  # on the CPU: no GPU memory for it
         build_step(cfg, cpu)(torch.rand(BATCH, 1, 28, 28), torch.rand(BATCH, 100))
-    return lambda: step(batcher.next(), noise.next()), counter.get_total_flops() / 1e6
+    return lambda: adversarial(batcher.next(), noise.next()), counter.get_total_flops() / 1e6
 
 
 def reference_step(cfg: DictConfig, device: torch.device,

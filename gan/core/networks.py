@@ -83,7 +83,7 @@ class Discriminator(nn.Module):
         self.body = body
         self.feature_dim = feature_dim
         self.batch_layer: nn.Module = nn.Identity()  # minibatch features, when a remedy adds them
-        self.head = nn.Linear(feature_dim, 1)
+        self.head = nn.Linear(feature_dim, out_features=1)
         _init_all(self)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:

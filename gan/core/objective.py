@@ -15,6 +15,7 @@ import torch
 from gan.core.records import Forward
 
 Terms = dict[str, torch.Tensor]  # name -> () device scalar, as added to a network's loss
+RESERVED = ("generator", "discriminator")  # the whole losses' names (loss/generator, ...)
 
 
 class AdversarialLoss(Protocol):
@@ -38,8 +39,8 @@ class Term(Protocol):
 
     Values stay on the device (no host read: the step may be captured as a CUDA graph), and a
     term's names are unique across both networks (they become TensorBoard tags).
-    `replaces_generator_loss`: G's loss is the terms alone, without the adversarial loss
-    (feature matching as Salimans et al. 2016 define it).
+    `replaces_generator_loss`: G's loss is the terms alone, every term's, without the
+    adversarial loss (feature matching as Salimans et al. 2016 define it).
     """
 
     replaces_generator_loss: bool
@@ -77,9 +78,10 @@ def _named(parts: Iterable[Terms]) -> Terms:
     """The terms' values in one mapping; a name given twice is a mistake in a term."""
     merged: Terms = {}
     for part in parts:
-        repeated = merged.keys() & part.keys()
+        repeated = (merged.keys() | set(RESERVED)) & part.keys()
         if repeated:
-            raise ValueError(f"two terms of the objective are named {', '.join(sorted(repeated))}")
+            raise ValueError(f"two terms of the objective are named {', '.join(sorted(repeated))}"
+                             f" (generator and discriminator name the whole losses)")
         merged |= part
     return merged
 

@@ -5,7 +5,6 @@ from torch import nn
 
 from gan.core.networks import generate
 from gan.metrics.classifier import Classifier
-from gan.metrics.names import SCORE_NAMES
 from gan.metrics.scores import (
     class_histogram,
     class_kl,
@@ -14,8 +13,6 @@ from gan.metrics.scores import (
     frechet_distance,
     modes_covered,
 )
-
-__all__ = ["SCORE_NAMES", "Evaluator", "evaluation_noise", "real_subset"]
 
 
 def evaluation_noise(n: int, noise_dim: int, seed: int, device: torch.device) -> torch.Tensor:

@@ -83,27 +83,27 @@ class CudaGraphStep:
     the graph updates: that forgets the graph, and the step warms up and captures again.
     """
 
-    _OWN = frozenset({"step", "device", "warmup", "calls", "graph", "inputs", "output"})
+    _OWN = frozenset({"adversarial", "device", "warmup", "calls", "graph", "inputs", "output"})
 
-    def __init__(self, step: AdversarialStep, device: torch.device,
+    def __init__(self, adversarial: AdversarialStep, device: torch.device,
                  warmup: int = WARMUP_STEPS) -> None:
-        self.__dict__.update(step=step, device=device, warmup=warmup)
+        self.__dict__.update(adversarial=adversarial, device=device, warmup=warmup)
         self.invalidate()
-        for optimizer in (step.g_optimizer, step.d_optimizer):
+        for optimizer in (adversarial.g_optimizer, adversarial.d_optimizer):
             optimizer.register_load_state_dict_post_hook(lambda _: self.invalidate())
 
     def __getattr__(self, name: str) -> Any:
         """generator, discriminator, optimizers, losses(): those of the wrapped step."""
         if name in CudaGraphStep._OWN:  # not yet set (copying, unpickling): no recursion
             raise AttributeError(name)
-        return getattr(self.step, name)
+        return getattr(self.adversarial, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         """Own state stays here; anything else changes the wrapped step, and the graph."""
         if name in CudaGraphStep._OWN:
             self.__dict__[name] = value
         else:
-            setattr(self.step, name, value)
+            setattr(self.adversarial, name, value)
             self.invalidate()
 
     def __call__(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
@@ -134,7 +134,7 @@ class CudaGraphStep:
         side = torch.cuda.Stream(device=self.device)
         side.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(side):
-            output = self.step(real, z)
+            output = self.adversarial(real, z)
         torch.cuda.current_stream(self.device).wait_stream(side)
         return output
 
@@ -145,7 +145,7 @@ class CudaGraphStep:
         graph = torch.cuda.CUDAGraph()
         torch.cuda.synchronize(self.device)
         with torch.cuda.graph(graph, stream=torch.cuda.Stream(device=self.device)):
-            self.output = self.step(*self.inputs)
+            self.output = self.adversarial(*self.inputs)
         self.graph = graph
         graph.replay()  # capture records without running: this call's step runs here
         log.info(f"training step captured as a CUDA graph on {self.device}")

@@ -12,14 +12,14 @@ from typing import Any
 
 import torch
 from hydra.errors import InstantiationException
-from hydra.utils import get_class, instantiate
+from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from gan.core.networks import Discriminator, Generator
 from gan.core.objective import Objective
 from gan.core.remedies import PARTS, Remedy
 from gan.core.step import AdversarialStep
-from gan.errors import ConfigError, UserError
+from gan.errors import ConfigError, UserError, first_line
 from gan.metrics.classifier import load_classifier
 from gan.metrics.evaluator import Evaluator
 from gan.run.acceleration import CudaGraphStep, fast_layout, fast_optimizer
@@ -65,6 +65,9 @@ def remedy_options(remedies: dict[str, Remedy]) -> Options:
     options: Options = {part: {} for part in PARTS}
     for name, remedy in remedies.items():
         for part, asked in remedy.options().items():
+            if part not in options:
+                raise ConfigError(f"remedy={name} asks an option of {part!r}; a remedy may ask "
+                                  f"only the {', '.join(PARTS)}")
             for option, value in asked.items():
                 other = options[part].get(option)
                 if other is not None and other[1] != value:
@@ -76,19 +79,26 @@ def remedy_options(remedies: dict[str, Remedy]) -> Options:
 
 def build_part(cfg: DictConfig, part: str, options: Options) -> Any:
     """A generator, discriminator or loss from its config node with what the remedies ask of
-    it; a constructor that does not take an option refuses it in one line, naming it."""
-    node = cfg[part]
-    accepted = _arguments(node)
-    for option, (remedy, _) in options[part].items():
+    it; a constructor that does not take an option, or a value the config sets otherwise,
+    refuses the remedy in one line, naming the option."""
+    node, asked = cfg[part], options[part]
+    accepted = _arguments(node) if asked else None
+    for option, (remedy, value) in asked.items():
         if accepted is not None and option not in accepted:
             raise ConfigError(f"remedy={remedy} needs the {part}'s {option} option, which "
                               f"{part} {node._target_} does not have")
-    return _instantiate(node, **{option: value for option, (_, value) in options[part].items()})
+        if option in node and node[option] != value:
+            raise ConfigError(f"remedy={remedy} sets {part}.{option}={value!r}, but the config "
+                              f"sets {part}.{option}={node[option]!r}; drop one of them")
+    return _instantiate(node, **{option: value for option, (_, value) in asked.items()})
 
 
 def _arguments(node: DictConfig) -> set[str] | None:
     """The keyword arguments a node's `_target_` takes (None: any, it has **kwargs)."""
-    parameters = inspect.signature(get_class(node._target_)).parameters.values()
+    try:
+        parameters = inspect.signature(get_object(node._target_)).parameters.values()
+    except Exception as error:  # no such module or name, or not a callable
+        raise ConfigError(f"cannot build {node._target_}: {first_line(error)}") from None
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
         return None
     return {p.name for p in parameters}

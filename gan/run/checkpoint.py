@@ -10,6 +10,7 @@ from gan.core.networks import Generator
 from gan.core.remedies import Remedy
 from gan.core.step import AdversarialStep
 from gan.errors import UserError, first_line
+from gan.run.acceleration import CudaGraphStep
 from gan.run.data import DeviceBatcher
 from gan.run.files import write_bytes_atomically
 
@@ -20,7 +21,7 @@ RESUME_KEYS = ("step", *NETWORKS, "fixed_z", "batcher", "rng",
 SAMPLE_KEYS = ("generator",)  # what it must hold to be sampled from; "sampler" (EMA) if any
 
 
-def checkpoint_state(adversarial: AdversarialStep, sampler: Generator | None,
+def checkpoint_state(adversarial: AdversarialStep | CudaGraphStep, sampler: Generator | None,
                      batcher: DeviceBatcher, fixed_z: torch.Tensor, steps: int) -> dict[str, Any]:
     """Everything needed to sample from or continue a run that has completed `steps` steps."""
     state = {"step": steps, **{name: getattr(adversarial, name).state_dict() for name in NETWORKS},
@@ -30,8 +31,8 @@ def checkpoint_state(adversarial: AdversarialStep, sampler: Generator | None,
     return state | ({} if sampler is None else {"sampler": sampler.state_dict()})
 
 
-def restore(adversarial: AdversarialStep, sampler: Generator | None, batcher: DeviceBatcher,
-            state: dict[str, Any], steps: int) -> tuple[int, torch.Tensor]:
+def restore(adversarial: AdversarialStep | CudaGraphStep, sampler: Generator | None,
+            batcher: DeviceBatcher, state: dict[str, Any], steps: int) -> tuple[int, torch.Tensor]:
     """Put a checkpoint back, in place: weights, optimizers, remedies, the data order and every
     RNG; returns the steps it had done, where the loop goes on, and its fixed noise."""
     done = steps_done(state, steps)

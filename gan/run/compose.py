@@ -35,7 +35,7 @@ def eval_settings(cfg: DictConfig) -> EvalConfig:
     return OmegaConf.to_object(cfg.eval)
 
 
-def build(cfg: DictConfig, device: torch.device) -> TrainingSetup:
+def build_setup(cfg: DictConfig, device: torch.device) -> TrainingSetup:
     """The step (see `gan.run.build.build_step`) and the device-resident training images."""
     adversarial = build_step(cfg, device, cuda_graph=train_settings(cfg).cuda_graph)
     sampler = next((s for r in adversarial.remedies if (s := r.sampler()) is not None), None)
@@ -77,7 +77,7 @@ def run(cfg: DictConfig, run_dir: Path, threads: int = 0,
     device = resolve_device(settings.device)
     checkpoint = (None if cfg.get("resume") is None else  # continue it (gan.run.saved)
                   read_checkpoint(Path(cfg.resume) / CHECKPOINT_NAME, device, RESUME_KEYS))
-    setup = build(cfg, device)
+    setup = build_setup(cfg, device)
     evaluation = build_evaluation(cfg, evaluation_settings, setup)
     return train(setup, settings, run_dir, started, evaluation,
                  hyperparameters(cfg) if hparams is None else hparams, checkpoint)

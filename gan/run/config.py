@@ -123,7 +123,7 @@ class Config:
 
 @dataclass
 class ClassifierConfig:
-    """How `python -m gan.metrics.train_classifier` fits a dataset's evaluator classifier."""
+    """How `python -m gan.train_classifier` fits a dataset's evaluator classifier."""
 
     epochs: int = 10
     batch_size: int = 128

@@ -25,6 +25,18 @@ from gan.run.setup import TrainingSetup
 log = logging.getLogger(__name__)
 
 
+def finish(setup: TrainingSetup, real: torch.Tensor, z: torch.Tensor,
+           run_dir: Path) -> tuple[float, float]:
+    """The seed's ending: the losses on the last batch after the last update, and ten digits
+    from fresh noise; returns (G loss, D loss)."""
+    final_g, final_d = setup.adversarial.losses(real, z)
+    log.info(f"Final: Generator Loss:{final_g} Discriminator Loss:{final_d}")
+    save_digits(generate(setup.generator, uniform_noise(10, setup.generator.noise_dim,
+                                                        setup.device)),
+                run_dir / "samples" / "final")
+    return final_g, final_d
+
+
 def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
           started: float | None = None, evaluation: Evaluation | NoEvaluation | None = None,
           hyperparameters: dict[str, HParam] | None = None,
@@ -57,10 +69,7 @@ def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
             for event in events:
                 event(step, output, last=step == settings.steps - 1)
     loop_seconds = time.perf_counter() - loop_start
-    final_g, final_d = adversarial.losses(real, z)  # after the last update, as the seed
-    log.info(f"Final: Generator Loss:{final_g} Discriminator Loss:{final_d}")
-    save_digits(generate(setup.generator, uniform_noise(10, noise_dim, device)),
-                run_dir / "samples" / "final")
+    final_g, final_d = finish(setup, real, z, run_dir)
     metrics = {"status": "completed", "final_loss_g": final_g, "final_loss_d": final_d,
                "steps": settings.steps, "wall_seconds": time.perf_counter() - started,
                "loop_seconds": loop_seconds,

@@ -32,7 +32,8 @@ class Recorder:
         self.run_dir = run_dir
         self.fixed_z = fixed_z  # (n_samples, noise_dim), drawn once so grids compare over time
         adversarial = setup.adversarial
-        self.probability = adversarial.objective.loss.probability  # None: D's output is a score
+        # D(x) from D's logits where the loss makes it a probability; None: D outputs a score.
+        self.probability = getattr(adversarial.objective.loss, "probability", None)
         self.guard = DivergenceGuard(adversarial.generator, adversarial.discriminator)
         self.interrupts = interrupts
 

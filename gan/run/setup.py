@@ -1,4 +1,4 @@
-"""What the training loop trains, as `gan.run.build` makes it from the config."""
+"""What the training loop trains, as `gan.run.compose.build_setup` makes it from the config."""
 
 from dataclasses import dataclass
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from gan.errors import UserError
+from gan.errors import UserError, message_lines
 from gan.run.checkpoint import CHECKPOINT_NAME
 from gan.run.divergence import Diverged
 from gan.run.files import write_atomically
@@ -31,7 +31,7 @@ class Failure:
 
 def classify(error: Exception) -> Failure:
     """The status and reason of an exception that ended a job."""
-    text = " ".join(str(error).split()) or type(error).__name__  # one line
+    text = " ".join(message_lines(error)) or type(error).__name__  # all of it, on one line
     if isinstance(error, Interrupted):
         return Failure("interrupted", text, expected=True)
     if isinstance(error, Diverged):

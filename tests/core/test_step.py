@@ -150,3 +150,22 @@ def test_two_terms_of_one_name_are_refused() -> None:
     step.objective = Objective(BCELoss(), [Penalty(), Penalty()])
     with pytest.raises(ValueError, match="two terms of the objective are named penalty"):
         step(*batch())
+
+
+class Named:
+    """A term that takes a whole loss's name."""
+
+    replaces_generator_loss = False
+
+    def discriminator_terms(self, forward: Forward) -> dict[str, torch.Tensor]:
+        return {"generator": forward.real_logits.mean()}
+
+    def generator_terms(self, forward: Forward) -> dict[str, torch.Tensor]:
+        return {}
+
+
+def test_a_term_may_not_take_a_whole_losss_name() -> None:
+    step = make_step(SimultaneousStep)
+    step.objective = Objective(BCELoss(), [Named()])
+    with pytest.raises(ValueError, match="generator and discriminator name the whole losses"):
+        step(*batch())

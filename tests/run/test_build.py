@@ -11,7 +11,7 @@ from gan.core.losses import BCELoss
 from gan.core.networks import CNNDiscriminator, FCDiscriminator, FCGenerator
 from gan.core.step import AlternatingStep, SimultaneousStep
 from gan.errors import ConfigError
-from gan.run.compose import build
+from gan.run.compose import build_setup
 from gan.run.device import resolve_device
 from gan.run.setup import TrainingSetup
 from tests.conftest import CONF_DIR
@@ -28,7 +28,7 @@ def options(group: str) -> list[str]:
 def build_without_data(cfg: DictConfig) -> TrainingSetup:
     """Build the run's objects with random images standing in for the dataset."""
     use_fake_data(cfg)
-    return build(cfg, CPU)
+    return build_setup(cfg, CPU)
 
 
 def count(module: torch.nn.Module) -> int:
@@ -71,7 +71,7 @@ def test_every_model_option_builds_and_steps(make_cfg: Callable[..., DictConfig]
 @pytest.mark.parametrize("dataset", options("dataset"))
 def test_every_dataset_builds_on_the_device(make_cfg: Callable[..., DictConfig],
                                             data_root: Path, dataset: str) -> None:
-    images = build(make_cfg(f"dataset={dataset}"), CPU).images
+    images = build_setup(make_cfg(f"dataset={dataset}"), CPU).images
     assert images.dim() == 4 and len(images) > 0 and images.device == CPU
     assert images.min() >= 0 and images.max() <= 1
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from gan import sample
 from gan.run.checkpoint import load_checkpoint, save_checkpoint
@@ -50,6 +51,28 @@ def test_an_old_run_samples_as_it_did(data_root: Path, tmp_path: Path) -> None:
     np.testing.assert_array_equal(np.load(old / "drawn.npy"), np.load(new / "drawn.npy"))
 
 
+def downgraded(run_dir: Path, object_remedies: list[int]) -> None:
+    """Rewrite a run as the earlier gan-lab wrote it: old module paths, label smoothing and batch
+    norm as settings written into the loss and networks, remedy states only for the remedies
+    that were objects (their positions in the config's list)."""
+    cfg = OmegaConf.load(run_dir / "config.yaml")
+    for node in (cfg.generator, cfg.discriminator, cfg.loss, cfg.step, cfg.dataset,
+                 *cfg.remedy.values()):
+        for new, old in (("gan.core.networks.", "gan.models."), ("gan.core.losses.", "gan.losses."),
+                         ("gan.core.step.", "gan.step."), ("gan.core.remedies.", "gan.remedies."),
+                         ("gan.run.data.", "gan.data.")):
+            node._target_ = node._target_.replace(new, old)
+    cfg.loss.real_target = cfg.remedy.label_smoothing.real_target
+    del cfg.remedy.label_smoothing["_target_"]
+    for network in ("generator", "discriminator"):
+        cfg[network].batch_norm = cfg.remedy.batch_norm[network]
+    del cfg.remedy.batch_norm["_target_"]
+    OmegaConf.save(cfg, run_dir / "config.yaml")
+    state = load_checkpoint(run_dir / "checkpoint.pt")
+    state["remedies"] = [state["remedies"][index] for index in object_remedies]
+    save_checkpoint(state, run_dir / "checkpoint.pt")
+
+
 def test_an_old_run_resumes_to_the_uninterrupted_run(data_root: Path, tmp_path: Path) -> None:
     whole = run(compose_config(REMEDIES, "train.steps=5", "train.device=cpu"), tmp_path / "whole")
     old = old_run(tmp_path / "old", data_root)
@@ -58,3 +81,16 @@ def test_an_old_run_resumes_to_the_uninterrupted_run(data_root: Path, tmp_path: 
                                                                   whole["final_loss_d"])
     for key, value in load_checkpoint(tmp_path / "whole" / "checkpoint.pt")["generator"].items():
         assert torch.equal(load_checkpoint(old / "checkpoint.pt")["generator"][key], value)
+
+
+def test_an_old_run_with_remedy_state_resumes_to_the_uninterrupted_run(tmp_path: Path) -> None:
+    remedies = ("remedy=[label_smoothing,historical_averaging,batch_norm,ema]",
+                "remedy.historical_averaging.networks=both", "train.device=cpu")
+    whole = run(compose_config(*remedies, "train.steps=5"), tmp_path / "whole")
+    old = tmp_path / "old"
+    run(compose_config(*remedies, "train.steps=3"), old)
+    downgraded(old, object_remedies=[1, 3])  # historical averaging (with state) and ema
+    assert len(load_checkpoint(old / "checkpoint.pt")["remedies"]) == 2
+    resumed = run(resumed_config(old, ["train.steps=5"]), old)
+    assert (resumed["final_loss_g"], resumed["final_loss_d"]) == (whole["final_loss_g"],
+                                                                  whole["final_loss_d"])

@@ -12,8 +12,9 @@ import torch
 from omegaconf import DictConfig
 
 from gan.core.losses import BCELoss
+from gan.core.remedies import Remedy
 from gan.errors import ConfigError
-from gan.run.build import build_generator, build_step
+from gan.run.build import build_generator, build_step, remedy_options
 from tests.conftest import CONF_DIR, REPO
 
 CPU = torch.device("cpu")
@@ -94,3 +95,35 @@ def test_the_refusal_is_one_line_from_the_command_line(data_root: Path, tmp_path
     assert result.stderr.strip().splitlines()[-1] == (
         "error: remedy=label_smoothing needs the loss's real_target option, which loss "
         "tests.fakes.ScoreLoss does not have")
+
+
+def test_a_value_the_config_sets_otherwise_is_refused_not_overridden(
+        make_cfg: Callable[..., DictConfig]) -> None:
+    with pytest.raises(ConfigError, match=r"remedy=label_smoothing sets loss.real_target=0.9, "
+                                          r"but the config sets loss.real_target=0.8"):
+        build_step(make_cfg("remedy=label_smoothing", "+loss.real_target=0.8"), CPU)
+    with pytest.raises(ConfigError, match="remedy=batch_norm sets generator.batch_norm=True"):
+        build_generator(make_cfg("remedy=batch_norm", "+generator.batch_norm=false"), CPU)
+    # The same value twice is no conflict (run directories written before this layout).
+    assert build_step(make_cfg("remedy=label_smoothing", "+loss.real_target=0.9"), CPU)
+
+
+def test_targets_are_looked_up_only_when_a_remedy_asks(
+        make_cfg: Callable[..., DictConfig]) -> None:
+    # A factory function is a valid _target_; with no option asked, nothing inspects it.
+    assert build_step(make_cfg("loss._target_=tests.fakes.make_score_loss"), CPU)
+    with pytest.raises(ConfigError, match="^cannot build tests.fakes.NoSuchLoss: "):
+        build_step(make_cfg("remedy=label_smoothing", "loss._target_=tests.fakes.NoSuchLoss"),
+                   CPU)
+
+
+class AsksTheOptimizer(Remedy):
+    """A remedy that asks an option of a part remedies may not ask."""
+
+    def options(self) -> dict[str, dict[str, object]]:
+        return {"optimizer": {"lr": 1.0}}
+
+
+def test_a_remedy_may_ask_only_the_networks_and_the_loss() -> None:
+    with pytest.raises(ConfigError, match="remedy=odd asks an option of 'optimizer'"):
+        remedy_options({"odd": AsksTheOptimizer()})

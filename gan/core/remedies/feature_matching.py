@@ -9,7 +9,8 @@ from gan.core.remedies.base import Remedy
 
 class FeatureMatching(Remedy):
     """G's loss gains `feature_matching` = weight * ||mean f(x) - mean f(G(z))||^2 over D's last
-    hidden layer f; with `replace`, it is G's whole loss, as in the paper."""
+    hidden layer f; with `replace`, it takes the adversarial loss's place, as in the paper (other
+    remedies' terms still count)."""
 
     def __init__(self, weight: float = 1.0, replace: bool = False) -> None:
         self.weight = weight

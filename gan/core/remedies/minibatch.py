@@ -54,6 +54,7 @@ class MinibatchDiscrimination(Remedy):
                  if self.kind == "learned" else MinibatchStddev())
         device = discriminator.head.weight.device
         discriminator.batch_layer = layer.to(device)
-        discriminator.head = nn.Linear(discriminator.feature_dim + layer.extra, 1).to(device)
+        head = nn.Linear(discriminator.feature_dim + layer.extra, out_features=1)
+        discriminator.head = head.to(device)
         seed_normal_(discriminator.head)
         return discriminator

@@ -159,6 +159,15 @@ def test_feature_matching_adds_to_or_replaces_the_generator_loss() -> None:
     assert {name: float(value) for name, value in added[1].items()} == {"feature_matching": 6.0}
     replaced, terms = Objective(BCELoss(), [FeatureMatching(replace=True)]).generator_loss(forward)
     assert float(replaced) == 3.0 and list(terms) == ["feature_matching"]
+    # replace takes the adversarial loss's place only: another remedy's term still counts,
+    # whatever the order the remedies are listed in.
+    averaging = HistoricalAveraging(weight=0.5, networks="generator")
+    averaging.averages["generator"] = [(torch.tensor([3.0]), torch.tensor([1.0]))]
+    for order in ([averaging, FeatureMatching(replace=True)],
+                  [FeatureMatching(replace=True), averaging]):
+        total, terms = Objective(BCELoss(), order).generator_loss(forward)
+        assert float(total) == 3.0 + 2.0
+        assert set(terms) == {"feature_matching", "historical_averaging_g"}
     assert FeatureMatching().discriminator_terms(forward) == {}
 
 
