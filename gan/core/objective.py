@@ -12,7 +12,7 @@ from typing import Protocol
 
 import torch
 
-from gan.core.records import Forward
+from gan.core.records import Forward, Loss
 
 Terms = dict[str, torch.Tensor]  # name -> () device scalar, as added to a network's loss
 RESERVED = ("generator", "discriminator")  # the whole losses' names (loss/generator, ...)
@@ -62,16 +62,19 @@ class Objective:
         self.terms = list(terms)
         self.adversarial_g = not any(term.replaces_generator_loss for term in self.terms)
 
-    def discriminator_loss(self, forward: Forward) -> tuple[torch.Tensor, Terms]:
-        """D's whole loss (a () tensor) and its extra terms by name."""
+    def discriminator_loss(self, forward: Forward) -> Loss:
+        """D's loss: whole, adversarial alone, and its extra terms by name."""
         terms = _named(term.discriminator_terms(forward) for term in self.terms)
-        return _total([self.loss.discriminator_loss(forward), *terms.values()]), terms
+        adversarial = self.loss.discriminator_loss(forward)
+        return Loss(_total([adversarial, *terms.values()]), adversarial, terms)
 
-    def generator_loss(self, forward: Forward) -> tuple[torch.Tensor, Terms]:
-        """G's whole loss (a () tensor) and its extra terms by name."""
+    def generator_loss(self, forward: Forward) -> Loss:
+        """G's loss: whole, adversarial alone (reported even where a term replaces it), and its
+        extra terms by name."""
         terms = _named(term.generator_terms(forward) for term in self.terms)
-        adversarial = [self.loss.generator_loss(forward)] if self.adversarial_g else []
-        return _total([*adversarial, *terms.values()]), terms
+        adversarial = self.loss.generator_loss(forward)
+        counted = [adversarial] if self.adversarial_g else []
+        return Loss(_total([*counted, *terms.values()]), adversarial, terms)
 
 
 def _named(parts: Iterable[Terms]) -> Terms:
@@ -96,7 +99,3 @@ def _total(values: Sequence[torch.Tensor]) -> torch.Tensor:
         total = total + value
     return total
 
-
-def combined(d_terms: Terms, g_terms: Terms) -> Terms:
-    """Both networks' terms in one mapping (a name on both sides is a mistake in a term)."""
-    return _named([d_terms, g_terms])

@@ -28,34 +28,52 @@ class Forward(NamedTuple):
     discriminator: nn.Module
 
 
+class Loss(NamedTuple):
+    """One network's loss on a batch: the whole of it (what the network descends), the
+    adversarial part alone, and the objective's extra terms by name, each as added."""
+
+    total: torch.Tensor  # ()
+    adversarial: torch.Tensor  # ()
+    terms: dict[str, torch.Tensor]  # name -> ()
+
+
 class StepOutput(NamedTuple):
     """What a step leaves behind, detached and still on the device (reading them syncs).
 
-    `terms` are the objective's named extra terms (feature matching, a penalty, ...), each the
-    value it added to its network's loss; `g_loss` and `d_loss` are the whole losses.
+    `g_loss`, `d_loss` are the whole losses; `g_adversarial`, `d_adversarial` the adversarial
+    losses alone, comparable between runs whatever their extra terms; `terms` the objective's
+    named extra terms (feature matching, a penalty, ...) of both networks.
     """
 
     g_loss: torch.Tensor  # ()
     d_loss: torch.Tensor  # ()
+    g_adversarial: torch.Tensor  # ()
+    d_adversarial: torch.Tensor  # ()
     real_logits: torch.Tensor  # (B,)
     fake_logits: torch.Tensor  # (B,)
     terms: dict[str, torch.Tensor]  # name -> ()
 
     @classmethod
-    def detached(cls, g_loss: torch.Tensor, d_loss: torch.Tensor, real_logits: torch.Tensor,
-                 fake_logits: torch.Tensor,
-                 terms: dict[str, torch.Tensor] | None = None) -> "StepOutput":
-        """The step's tensors cut from the graph, so holding them keeps no activations alive."""
-        return cls(g_loss.detach(), d_loss.detach(), real_logits.detach(), fake_logits.detach(),
-                   {name: value.detach() for name, value in (terms or {}).items()})
+    def detached(cls, g_loss: Loss, d_loss: Loss, real_logits: torch.Tensor,
+                 fake_logits: torch.Tensor) -> "StepOutput":
+        """The step's tensors cut from the graph, so holding them keeps no activations alive;
+        a term name on both networks' sides is a mistake in a term."""
+        repeated = d_loss.terms.keys() & g_loss.terms.keys()
+        if repeated:
+            raise ValueError(f"two terms of the objective are named {', '.join(sorted(repeated))}")
+        terms = d_loss.terms | g_loss.terms
+        return cls(g_loss.total.detach(), d_loss.total.detach(), g_loss.adversarial.detach(),
+                   d_loss.adversarial.detach(), real_logits.detach(), fake_logits.detach(),
+                   {name: value.detach() for name, value in terms.items()})
 
     def scalars(self, probability: Callable[[torch.Tensor], torch.Tensor] | None = None
                 ) -> dict[str, float]:
-        """The logged values by tag, read from the device in one transfer: `loss/generator`,
-        `loss/discriminator`, `loss/<name>` for each term and, where `probability` maps D's
-        logits to D(x) (a loss whose D outputs a probability), the means `d/real`, `d/fake`."""
+        """The logged values by tag, read from the device in one transfer: the adversarial
+        losses as `loss/generator` and `loss/discriminator` (the same in every run), each term
+        as `loss/<name>` and, where `probability` maps D's logits to D(x) (a loss whose D outputs
+        a probability), the means `d/real` and `d/fake`."""
         tags = ["loss/generator", "loss/discriminator", *(f"loss/{name}" for name in self.terms)]
-        values = [self.g_loss, self.d_loss, *self.terms.values()]
+        values = [self.g_adversarial, self.d_adversarial, *self.terms.values()]
         if probability is not None:
             tags += ["d/real", "d/fake"]
             values += [probability(self.real_logits).mean(), probability(self.fake_logits).mean()]

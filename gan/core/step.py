@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import torch
 
 from gan.core.networks import Discriminator, Generator
-from gan.core.objective import Objective, combined
+from gan.core.objective import Objective
 from gan.core.records import Forward, StepOutput
 from gan.core.remedies.base import Remedy
 
@@ -66,16 +66,16 @@ class AdversarialStep(ABC):
         """One D-only update on real (B, C, H, W) and G(z) held fixed."""
         with torch.no_grad():
             fake = self.generator(z)
-        loss, _ = self.objective.discriminator_loss(self.forward(real, fake))
+        loss = self.objective.discriminator_loss(self.forward(real, fake))
         self.d_optimizer.zero_grad(set_to_none=True)
-        loss.backward(inputs=self.d_parameters)
+        loss.total.backward(inputs=self.d_parameters)
         self.d_optimizer.step()
 
     def update_g(self, real: torch.Tensor, z: torch.Tensor) -> None:
         """One G-only update (real images feed terms such as feature matching)."""
-        loss, _ = self.objective.generator_loss(self.forward(real, self.generator(z)))
+        loss = self.objective.generator_loss(self.forward(real, self.generator(z)))
         self.g_optimizer.zero_grad(set_to_none=True)
-        loss.backward(inputs=self.g_parameters)
+        loss.total.backward(inputs=self.g_parameters)
         self.g_optimizer.step()
 
     def __call__(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
@@ -95,13 +95,14 @@ class AdversarialStep(ABC):
         """The D and G update on one batch real (B, C, H, W) and noise z (B, noise_dim)."""
 
     @torch.no_grad()
-    def losses(self, real: torch.Tensor, z: torch.Tensor) -> tuple[float, float]:
-        """(G loss, D loss) of the current networks on a batch, without updating them."""
+    def losses(self, real: torch.Tensor, z: torch.Tensor) -> dict[str, float]:
+        """The current networks' losses on a batch, without updating them: the adversarial ones
+        as "generator" and "discriminator", and each term by its name."""
         forward = self.forward(real, self.generator(z))
-        g_loss, _ = self.objective.generator_loss(forward)
-        d_loss, _ = self.objective.discriminator_loss(forward)
-        g_value, d_value = torch.stack([g_loss, d_loss]).tolist()
-        return g_value, d_value
+        output = StepOutput.detached(self.objective.generator_loss(forward),
+                                     self.objective.discriminator_loss(forward),
+                                     forward.real_logits, forward.fake_logits)
+        return {tag.removeprefix("loss/"): value for tag, value in output.scalars().items()}
 
 
 class SimultaneousStep(AdversarialStep):
@@ -116,18 +117,17 @@ class SimultaneousStep(AdversarialStep):
         """Update D and G together on real (B, C, H, W) and noise z (B, noise_dim)."""
         forward = self.forward(real, self.generator(z))
         # D: maximise log D(x) + log(1 - D(G(z))); G: maximise log D(G(z)) (non-saturating).
-        d_loss, d_terms = self.objective.discriminator_loss(forward)
-        g_loss, g_terms = self.objective.generator_loss(forward)
+        d_loss = self.objective.discriminator_loss(forward)
+        g_loss = self.objective.generator_loss(forward)
         self.d_optimizer.zero_grad(set_to_none=True)
         self.g_optimizer.zero_grad(set_to_none=True)
         # Each loss reaches only its own network's parameters: no D weight gradients from the
         # G loss, no G gradients from the D loss.
-        d_loss.backward(inputs=self.d_parameters, retain_graph=True)
-        g_loss.backward(inputs=self.g_parameters)
+        d_loss.total.backward(inputs=self.d_parameters, retain_graph=True)
+        g_loss.total.backward(inputs=self.g_parameters)
         self.d_optimizer.step()
         self.g_optimizer.step()
-        return StepOutput.detached(g_loss, d_loss, forward.real_logits, forward.fake_logits,
-                                   combined(d_terms, g_terms))
+        return StepOutput.detached(g_loss, d_loss, forward.real_logits, forward.fake_logits)
 
 
 class AlternatingStep(AdversarialStep):
@@ -138,16 +138,15 @@ class AlternatingStep(AdversarialStep):
         fake = self.generator(z)  # (B, C, H, W)
         # Update D: maximise log D(x) + log(1 - D(G(z))); G is held fixed by the detach.
         d_forward = self.forward(real, fake.detach())
-        d_loss, d_terms = self.objective.discriminator_loss(d_forward)
+        d_loss = self.objective.discriminator_loss(d_forward)
         self.d_optimizer.zero_grad(set_to_none=True)
-        d_loss.backward(inputs=self.d_parameters)
+        d_loss.total.backward(inputs=self.d_parameters)
         self.d_optimizer.step()
         # Update G: maximise log D(G(z)) (non-saturating) through the freshly updated D; the
         # backward pass reaches G's parameters only (D's weight gradients are not needed).
         g_forward = self.forward(real, fake, real_features=d_forward.real_features.detach())
-        g_loss, g_terms = self.objective.generator_loss(g_forward)
+        g_loss = self.objective.generator_loss(g_forward)
         self.g_optimizer.zero_grad(set_to_none=True)
-        g_loss.backward(inputs=self.g_parameters)
+        g_loss.total.backward(inputs=self.g_parameters)
         self.g_optimizer.step()
-        return StepOutput.detached(g_loss, d_loss, d_forward.real_logits, d_forward.fake_logits,
-                                   combined(d_terms, g_terms))
+        return StepOutput.detached(g_loss, d_loss, d_forward.real_logits, d_forward.fake_logits)

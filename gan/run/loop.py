@@ -19,22 +19,22 @@ from gan.run.hparams import HParam
 from gan.run.interrupts import InterruptWatch
 from gan.run.monitor import Monitor
 from gan.run.pictures import save_digits
-from gan.run.recorder import Recorder
+from gan.run.recorder import Recorder, loss_line
 from gan.run.setup import TrainingSetup
 
 log = logging.getLogger(__name__)
 
 
 def finish(setup: TrainingSetup, real: torch.Tensor, z: torch.Tensor,
-           run_dir: Path) -> tuple[float, float]:
-    """The seed's ending: the losses on the last batch after the last update, and ten digits
-    from fresh noise; returns (G loss, D loss)."""
-    final_g, final_d = setup.adversarial.losses(real, z)
-    log.info(f"Final: Generator Loss:{final_g} Discriminator Loss:{final_d}")
+           run_dir: Path) -> dict[str, float]:
+    """The seed's ending: the losses on the last batch after the last update (adversarial as
+    "generator" and "discriminator", then each term), and ten digits from fresh noise."""
+    final = setup.adversarial.losses(real, z)
+    log.info(f"Final: {loss_line(final)}")
     save_digits(generate(setup.generator, uniform_noise(10, setup.generator.noise_dim,
                                                         setup.device)),
                 run_dir / "samples" / "final")
-    return final_g, final_d
+    return final
 
 
 def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
@@ -69,8 +69,9 @@ def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
             for event in events:
                 event(step, output, last=step == settings.steps - 1)
     loop_seconds = time.perf_counter() - loop_start
-    final_g, final_d = finish(setup, real, z, run_dir)
-    metrics = {"status": "completed", "final_loss_g": final_g, "final_loss_d": final_d,
+    final = finish(setup, real, z, run_dir)
+    metrics = {"status": "completed", "final_loss_g": final.pop("generator"),
+               "final_loss_d": final.pop("discriminator"), "final_terms": final,
                "steps": settings.steps, "wall_seconds": time.perf_counter() - started,
                "loop_seconds": loop_seconds,
                "steps_per_second": (settings.steps - start) / loop_seconds,

@@ -19,6 +19,16 @@ from gan.run.schedule import BeforeAny, Event, Periodic
 from gan.run.setup import TrainingSetup
 
 
+def loss_line(values: dict[str, float]) -> str:
+    """The seed's `Generator Loss:g Discriminator Loss:d` (adversarial), then `name:value` for
+    each term, from `StepOutput.scalars()` or `AdversarialStep.losses()` values."""
+    values = {tag.removeprefix("loss/"): value for tag, value in values.items()}
+    terms = " ".join(f"{name}:{value}" for name, value in values.items()
+                     if name not in ("generator", "discriminator") and "/" not in name)
+    line = f"Generator Loss:{values['generator']} Discriminator Loss:{values['discriminator']}"
+    return f"{line} {terms}" if terms else line
+
+
 class Recorder:
     """The run directory's contents: scalars, console lines, sample grids, checkpoints."""
 
@@ -44,9 +54,9 @@ class Recorder:
         self.monitor.losses(values["loss/generator"], values["loss/discriminator"])
 
     def print_losses(self, step: int, output: StepOutput) -> None:
-        """The seed's console line."""
-        g_loss, d_loss = torch.stack([output.g_loss, output.d_loss]).tolist()
-        self.monitor.print(f"Epoch:{step} Generator Loss:{g_loss} Discriminator Loss:{d_loss}")
+        """The seed's console line: the adversarial losses, then each term by its name."""
+        values = output.scalars()
+        self.monitor.print(f"Epoch:{step} {loss_line(values)}")
 
     def sample(self, step: int, output: StepOutput) -> None:
         """A grid from the fixed noise, as a PNG and in TensorBoard."""

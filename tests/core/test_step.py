@@ -96,14 +96,17 @@ def test_g_update_leaves_no_gradient_on_g_from_the_d_loss() -> None:
 def test_losses_measure_without_updating() -> None:
     step = make_step(SimultaneousStep)
     before = [p.clone() for p in step.generator.parameters()]
-    g_loss, d_loss = step.losses(*batch())
-    assert isinstance(g_loss, float) and isinstance(d_loss, float)
+    losses = step.losses(*batch())
+    assert set(losses) == {"generator", "discriminator"}
+    assert all(isinstance(value, float) for value in losses.values())
     for old, new in zip(before, step.generator.parameters(), strict=True):
         assert torch.equal(old, new)
 
 
 def test_output_scalars_are_the_logged_tags() -> None:
-    output = StepOutput(torch.tensor(1.0), torch.tensor(2.0), torch.zeros(4), torch.zeros(4),
+    # The whole losses (1.5 and 2) hold the term; the adversarial ones (1 and 2) are logged.
+    output = StepOutput(torch.tensor(1.5), torch.tensor(2.0), torch.tensor(1.0),
+                        torch.tensor(2.0), torch.zeros(4), torch.zeros(4),
                         {"feature_matching": torch.tensor(0.5)})
     assert output.scalars(torch.sigmoid) == {"loss/generator": 1.0, "loss/discriminator": 2.0,
                                              "loss/feature_matching": 0.5,

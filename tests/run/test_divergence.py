@@ -16,8 +16,8 @@ from tests.conftest import compose_config
 
 def output(g_loss: float = 1.0, d_loss: float = 1.0) -> StepOutput:
     """A step's output with these losses."""
-    return StepOutput(torch.tensor(g_loss), torch.tensor(d_loss), torch.zeros(2), torch.zeros(2),
-                      {})
+    g_loss, d_loss = torch.tensor(g_loss), torch.tensor(d_loss)
+    return StepOutput(g_loss, d_loss, g_loss, d_loss, torch.zeros(2), torch.zeros(2), {})
 
 
 def test_finite_losses_and_weights_pass() -> None:
