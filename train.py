@@ -1,43 +1,60 @@
 """Train a GAN: `python train.py [group=option ...] [key=value ...]` (see README.md)."""
 
-import math
-import shutil
+# Ctrl-C while the heavy imports below load: one line and exit 130, not a traceback of them.
+import os
+import signal
 import sys
-import time
-from pathlib import Path
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+signal.signal(signal.SIGINT, lambda *_: (sys.stderr.write("interrupted\n"), os._exit(130)))
 
-from gan.cli import one_line_errors
-from gan.run.compose import run
-from gan.run.config import register_configs
-from gan.run.hparams import hyperparameters
-from gan.run.interrupts import Interrupted
-from gan.run.saved import resume_command, resumed_config
-from gan.sweep.job import record_failure, threads_per_job
+import math  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
+import hydra  # noqa: E402
+from hydra.core.hydra_config import HydraConfig  # noqa: E402
+from hydra.types import RunMode  # noqa: E402
+from omegaconf import DictConfig, OmegaConf  # noqa: E402
+
+from gan.cli import one_line_errors  # noqa: E402
+from gan.run.compose import run  # noqa: E402
+from gan.run.config import absolute, register_configs  # noqa: E402
+from gan.run.files import remove_traces  # noqa: E402
+from gan.run.help import register_help  # noqa: E402
+from gan.run.hparams import hyperparameters  # noqa: E402
+from gan.run.interrupts import Interrupted  # noqa: E402
+from gan.run.saved import resume_command, resumed_config  # noqa: E402
+from gan.run.validate import check_config  # noqa: E402
+from gan.sweep.job import label_console, record_failure, threads_per_job  # noqa: E402
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on: KeyboardInterrupt
 register_configs()
+register_help()
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
-    """Compose, build, train; every output goes to Hydra's run directory. Returns the metric
-    named by `eval.objective`, for sweepers (None when evaluation is off and it is a score).
+    """Compose, check, build, train; every output goes to Hydra's run directory. Returns the
+    metric named by `eval.objective`, for sweepers (None when evaluation is off and it is a
+    score).
 
     A job of a sweep that fails (diverges, runs out of memory, raises) returns NaN, a failed
     trial, and the sweep goes on; its metrics.json says why, and so does the sweep's summary.
+    A single run refused before its first step leaves nothing behind.
     """
-    started, job = time.perf_counter(), HydraConfig.get()
-    run_dir, in_sweep = Path(job.runtime.output_dir), job.mode == RunMode.MULTIRUN
-    threads = (threads_per_job(OmegaConf.to_container(job.launcher),
-                               OmegaConf.to_container(job.sweeper)) if in_sweep else 0)
+    started, hydra_cfg = time.perf_counter(), HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
+    threads = (threads_per_job(OmegaConf.to_container(hydra_cfg.launcher),
+                               OmegaConf.to_container(hydra_cfg.sweeper),
+                               Path(hydra_cfg.sweep.dir)) if in_sweep else 0)
+    if in_sweep:
+        label_console(hydra_cfg.job.num)
     try:
-        hparams = hyperparameters(cfg, job.runtime.choices, job.overrides.task)
+        check_config(cfg)
+        hparams = hyperparameters(cfg, hydra_cfg.runtime.choices, hydra_cfg.overrides.task)
         if cfg.resume is not None:  # the run's own config, as it was saved
-            cfg = resumed_config(Path(cfg.resume), job.overrides.task)
+            cfg = resumed_config(absolute(cfg.resume), hydra_cfg.overrides.task)
         metrics = run(cfg, run_dir, threads, hparams)
     except Interrupted as stop:  # a sweep stops too: the signal was meant for all of it
         record_failure(stop, run_dir, time.perf_counter() - started, in_sweep)
@@ -45,8 +62,9 @@ def main(cfg: DictConfig) -> float | None:
         sys.exit(stop.exit_code)
     except Exception as error:
         failure = record_failure(error, run_dir, time.perf_counter() - started, in_sweep)
-        if cfg.resume is not None and failure.status == "bad_input":  # refused: leave no trace
-            shutil.rmtree(run_dir / job.output_subdir, ignore_errors=True)
+        if failure.status == "bad_input" and not in_sweep:  # refused: leave no trace
+            remove_traces(run_dir, hydra_cfg.output_subdir, fresh=cfg.get("resume") is None,
+                          start=Path(hydra_cfg.runtime.cwd))
         if in_sweep:
             return math.nan
         if failure.expected:

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from hydra.errors import HydraException
+from hydra.errors import HydraException, MissingConfigException
 from omegaconf import OmegaConf
 from omegaconf.errors import (
     ConfigKeyError,
@@ -16,6 +16,7 @@ from omegaconf.errors import (
 )
 
 from gan.errors import UserError, first_line, message_lines
+from gan.run.config import options
 
 Args = TypeVar("Args")
 
@@ -86,8 +87,13 @@ def _user_error(error: BaseException | None) -> UserError | None:
 
 def compose_message(error: BaseException) -> str:
     """Hydra's multi-line message and its cause's first line as one line, a listing such as
-    "Available options in 'discriminator':" joined with commas."""
+    "Available options in 'discriminator':" joined with commas (added where Hydra gives none,
+    as for an option of a list such as remedy=[feature_match])."""
     text = str(error).split("Config search path:")[0]  # where Hydra looked: not the mistake
+    missing = getattr(error, "missing_cfg_file", None) or ""
+    if isinstance(error, MissingConfigException) and not error.options and "/" in missing:
+        group = missing.rsplit("/", 1)[0]
+        text += f"\nAvailable options in '{group}':\n" + "\n".join(options(group))
     lines = message_lines(text)
     if error.__cause__ is not None:
         lines.append(first_line(error.__cause__))

@@ -22,11 +22,14 @@ SAMPLE_KEYS = ("generator",)  # what it must hold to be sampled from; "sampler" 
 
 
 def checkpoint_state(adversarial: AdversarialStep | CudaGraphStep, sampler: Generator | None,
-                     batcher: DeviceBatcher, fixed_z: torch.Tensor, steps: int) -> dict[str, Any]:
-    """Everything needed to sample from or continue a run that has completed `steps` steps."""
+                     batcher: DeviceBatcher, fixed_z: torch.Tensor, steps: int,
+                     seconds: dict[str, float] | None = None) -> dict[str, Any]:
+    """Everything needed to sample from or continue a run that has completed `steps` steps;
+    `seconds`, the run's wall and loop time so far, lets a resumed run report the whole."""
     state = {"step": steps, **{name: getattr(adversarial, name).state_dict() for name in NETWORKS},
              "fixed_z": fixed_z, "batcher": batcher.state_dict(), "rng": rng_states(),
-             "remedies": [remedy.state_dict() for remedy in adversarial.remedies]}
+             "remedies": [remedy.state_dict() for remedy in adversarial.remedies],
+             "seconds": seconds or {}}
     # A weight average samples come from (ema): saved only when there is one.
     return state | ({} if sampler is None else {"sampler": sampler.state_dict()})
 
@@ -34,7 +37,8 @@ def checkpoint_state(adversarial: AdversarialStep | CudaGraphStep, sampler: Gene
 def restore(adversarial: AdversarialStep | CudaGraphStep, sampler: Generator | None,
             batcher: DeviceBatcher, state: dict[str, Any], steps: int) -> tuple[int, torch.Tensor]:
     """Put a checkpoint back, in place: weights, optimizers, remedies, the data order and every
-    RNG; returns the steps it had done, where the loop goes on, and its fixed noise."""
+    RNG; returns the steps it had done, where the loop goes on, and its fixed noise. (Its
+    `seconds`, absent from checkpoints of earlier versions, are the caller's to read.)"""
     done = steps_done(state, steps)
     for name in NETWORKS:
         getattr(adversarial, name).load_state_dict(state[name])

@@ -14,7 +14,7 @@ from gan.metrics.names import SCORE_NAMES
 from gan.run.acceleration import configure_process
 from gan.run.build import build_evaluator, build_source, build_step
 from gan.run.checkpoint import CHECKPOINT_NAME, RESUME_KEYS, read_checkpoint
-from gan.run.config import EvalConfig, TrainConfig
+from gan.run.config import EvalConfig, TrainConfig, absolute
 from gan.run.device import resolve_device
 from gan.run.evaluation import Evaluation, NoEvaluation
 from gan.run.files import write_atomically
@@ -70,6 +70,9 @@ def run(cfg: DictConfig, run_dir: Path, threads: int = 0,
     run_dir.mkdir(parents=True, exist_ok=True)
     if threads and not settings.threads:  # a launcher's share: saved, so a resume uses it too
         cfg.train.threads = settings.threads = threads
+    # The data root the user meant, wherever the job runs (hydra.job.chdir), as config.yaml
+    # records it for gan.evaluate and resume.
+    cfg.dataset.root = str(absolute(cfg.dataset.root))
     # The config with every interpolation (data root, ...) resolved, beside Hydra's raw copy.
     write_atomically(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     torch.manual_seed(settings.seed)

@@ -1,29 +1,60 @@
 """Typed schema of the composed config, registered in Hydra's ConfigStore."""
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import II, MISSING, OmegaConf
 
 from gan.errors import ConfigError, UserError
 from gan.metrics.names import OBJECTIVES
 from gan.run.checkpoint import CHECKPOINT_NAME
+from gan.run.data import DATA_ENV
 from gan.run.device import check_device_name
+
+CHECKOUT = Path(__file__).resolve().parents[2]  # the repository this package runs from
+CONF_DIR = CHECKOUT / "conf"  # train.py's config groups, one folder each
+
+
+def options(group: str) -> list[str]:
+    """The options of a config group (its YAML files), e.g. options("remedy")."""
+    return sorted(path.stem for path in (CONF_DIR / group).glob("*.yaml"))
+
+
+def absolute(path: str | Path) -> Path:
+    """path against the directory the command was started from (Hydra's `hydra.job.chdir`
+    moves the process into the run directory; a relative path still means the user's)."""
+    start = HydraConfig.get().runtime.cwd if HydraConfig.initialized() else os.getcwd()
+    return Path(os.path.abspath(Path(start, path)))  # symbolic links kept as written
+
+
+def data_root(dataset: str) -> str:
+    """Where a dataset is read from: $GAN_DATA_DIR when set, else the first of ./data and a
+    `shared/data` folder beside the checkout that holds <dataset>/raw, else ./data (where
+    torchvision downloads it). Always an absolute path."""
+    if os.environ.get(DATA_ENV):
+        return str(absolute(os.environ[DATA_ENV]))
+    candidates = [absolute("data"), CHECKOUT.parent / "shared" / "data"]
+    found = next((root for root in candidates if (root / dataset / "raw").is_dir()), None)
+    return str(found or candidates[0])
 
 
 def resumable_run_dir(resume: str | None, fresh: str) -> str:
-    """hydra.run.dir: `fresh`, or with `resume=RUN_DIR` that run's directory, refused before
-    Hydra creates anything in it when it holds no run to continue."""
+    """hydra.run.dir: `fresh`, or with `resume=RUN_DIR` that run's directory (absolute, so it
+    holds wherever the job then runs), refused before Hydra creates anything in it when it
+    holds no run to continue."""
     if resume is None:
         return fresh
-    if not Path(resume).is_dir():
-        raise UserError(f"resume={resume}: run directory {resume} does not exist")
-    if not (Path(resume) / CHECKPOINT_NAME).is_file():
-        raise UserError(f"resume={resume}: {resume} has no {CHECKPOINT_NAME} to continue from")
-    return resume
+    path = absolute(resume)
+    if not path.is_dir():
+        raise UserError(f"resume={resume}: run directory {path} does not exist")
+    if not (path / CHECKPOINT_NAME).is_file():
+        raise UserError(f"resume={resume}: {path} has no {CHECKPOINT_NAME} to continue from")
+    return str(path)
 
 
 def if_set(value: Any, then: Any, otherwise: Any) -> Any:
@@ -35,6 +66,7 @@ def if_set(value: Any, then: Any, otherwise: Any) -> Any:
 # launchers' worker processes import this module with the task, not through train.py.
 OmegaConf.register_new_resolver("run_dir", resumable_run_dir, replace=True)
 OmegaConf.register_new_resolver("if_set", if_set, replace=True)
+OmegaConf.register_new_resolver("data_root", data_root, replace=True)
 
 
 @dataclass
@@ -42,15 +74,15 @@ class TrainConfig:
     """Loop settings: how long, how big, how often to log, sample and save."""
 
     steps: int = 40001  # optimisation steps (the seed's "training_epochs")
-    batch_size: int = 128
-    seed: int = 0
+    batch_size: int = 128  # real images (and noise vectors) per update
+    seed: int = 0  # of the weights, the data order and the noise
     device: str = "auto"  # auto = CUDA when available, else CPU; also cpu, cuda, cuda:N
-    log_every: int = 100  # TensorBoard scalars
-    print_every: int = 2000  # console line, as the seed
-    sample_every: int = 2000  # sample grid from the fixed noise
-    checkpoint_every: int = 5000
+    log_every: int = 100  # steps between TensorBoard scalars
+    print_every: int = 2000  # steps between console lines, as the seed
+    sample_every: int = 2000  # steps between sample grids from the fixed noise
+    checkpoint_every: int = 5000  # steps between checkpoints (and one after the last)
     n_samples: int = 64  # size of the fixed noise batch behind every grid
-    threads: int = 0  # CPU intra-op threads; 0 = PyTorch's default, one per physical core
+    threads: int = 0  # CPU threads; 0 = PyTorch's default, or a sweep launcher's share
     cuda_graph: bool = True  # on CUDA, capture the whole step once and replay it
 
     def __post_init__(self) -> None:
@@ -69,16 +101,15 @@ class TrainConfig:
 class LearningRates:
     """Each network's learning rate; both follow `optimizer.lr` unless set (two time scales)."""
 
-    generator: float = II("optimizer.lr")
-    discriminator: float = II("optimizer.lr")
+    generator: float = II("optimizer.lr")  # G's learning rate; follows optimizer.lr unless set
+    discriminator: float = II("optimizer.lr")  # D's; follows optimizer.lr unless set
 
     def __post_init__(self) -> None:
         """Refuse a rate that cannot train, before any work starts."""
         for name in ("generator", "discriminator"):
             value = getattr(self, name)  # a str while it is the schema's interpolation
             if not isinstance(value, str) and not 0 < value < math.inf:  # NaN too
-                raise ConfigError(f"lr.{name} must be positive and finite, got {value} (it "
-                                  "follows optimizer.lr unless set)")
+                raise ConfigError(f"lr.{name} must be positive and finite, got {value}")
 
 
 @dataclass
@@ -114,7 +145,7 @@ class Config:
     dataset: Any = MISSING
     loss: Any = MISSING
     step: Any = MISSING
-    remedy: Any = field(default_factory=dict)  # the selected remedies, each under its name
+    remedy: Any = field(default_factory=dict)  # group: the selected remedies, each by name
     lr: LearningRates = field(default_factory=LearningRates)
     resume: str | None = None  # a run directory to continue in place, with its saved config
     train: TrainConfig = field(default_factory=TrainConfig)

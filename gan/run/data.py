@@ -34,15 +34,28 @@ class ImageSource:
         return self.labelled(device, train)[0]
 
     def _open(self, train: bool) -> Dataset:
-        """The torchvision dataset, or a message that says where it was looked for."""
+        """The torchvision dataset, or a message that says where it was looked for; a lookup
+        that fails leaves no folders behind (torchvision makes <root>/<Name>/raw to download)."""
+        missing = Path(self.root).resolve() / self._class_name() / "raw"
+        made = []  # the folders a download would make: raw/ and every missing one above it
+        while not missing.exists():
+            made.append(missing)
+            missing = missing.parent
         try:
             return self.make_dataset(root=self.root, train=train, download=self.download)
         except (RuntimeError, OSError) as error:
+            for folder in made:  # deepest first; only those left empty
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
             raise self._not_found(error) from error
+
+    def _class_name(self) -> str:
+        """The torchvision class's name (MNIST, FashionMNIST): its folder under the root."""
+        return getattr(self.make_dataset, "func", self.make_dataset).__name__
 
     def _not_found(self, error: Exception) -> DataNotFoundError:
         """What is missing, where, and the two ways to fix it."""
-        name = getattr(self.make_dataset, "func", self.make_dataset).__name__  # MNIST, ...
+        name = self._class_name()
         cause = first_line(error).rstrip(":")
         return DataNotFoundError(
             f"{name} was not found under {Path(self.root).resolve()} and could not be "

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -35,3 +36,19 @@ def _sync_directory(directory: Path) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+
+
+def remove_traces(run_dir: Path, output_subdir: str | None, fresh: bool, start: Path) -> None:
+    """Undo what a refused run left: Hydra's record of it (`.hydra`, or a resume's own
+    `.hydra/resumed-*`) and, for a fresh run, its log and config and then every folder left
+    empty up to `start`, the directory the command started from. Anything else stays."""
+    if output_subdir:
+        shutil.rmtree(run_dir / output_subdir, ignore_errors=True)
+    if not fresh:
+        return
+    for name in ("train.log", "config.yaml", "metrics.json"):
+        (run_dir / name).unlink(missing_ok=True)
+    start, folder = start.resolve(), run_dir.resolve()
+    while folder != start and start in folder.parents and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent

@@ -11,6 +11,7 @@ import torch
 from gan.core.networks import generate
 from gan.core.noise import UniformNoise, uniform_noise
 from gan.run.checkpoint import restore
+from gan.run.clock import Clock
 from gan.run.config import TrainConfig
 from gan.run.data import DeviceBatcher
 from gan.run.evaluation import Evaluation, NoEvaluation
@@ -48,7 +49,7 @@ def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
     `hyperparameters` are recorded for TensorBoard's HParams dashboard.
     `checkpoint`, a run's saved state, continues that run exactly where it was written.
     """
-    started = time.perf_counter() if started is None else started
+    clock = Clock(time.perf_counter() if started is None else started)
     evaluation = evaluation or NoEvaluation()
     noise_dim, device = setup.generator.noise_dim, setup.device
     adversarial = setup.adversarial  # a call may take several batches (the balance remedy)
@@ -57,25 +58,36 @@ def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
     fixed_z = uniform_noise(settings.n_samples, noise_dim, device)
     start, fixed_z = ((0, fixed_z) if checkpoint is None else
                       restore(adversarial, setup.sampler, batcher, checkpoint, settings.steps))
+    clock.resume({} if checkpoint is None else checkpoint.get("seconds", {}))
+    announce(run_dir, start, settings.steps)
     with Monitor(run_dir, settings.steps, start) as monitor, InterruptWatch() as interrupts:
         monitor.hyperparameters(hyperparameters or {}, new_session=checkpoint is None)
-        recorder = Recorder(setup, batcher, monitor, run_dir, fixed_z, evaluation, interrupts)
+        recorder = Recorder(setup, batcher, monitor, run_dir, fixed_z, evaluation, interrupts,
+                            clock)
         events = recorder.events(settings)
-        loop_start = time.perf_counter()
+        clock.start_loop()
         for step in range(start, settings.steps):
             real, z = batcher.next(), noise.next()  # (B, C, H, W), (B, noise_dim)
             output = adversarial(real, z)
             monitor.advance()
             for event in events:
                 event(step, output, last=step == settings.steps - 1)
-    loop_seconds = time.perf_counter() - loop_start
+    part = clock.part()
     final = finish(setup, real, z, run_dir)
     metrics = {"status": "completed", "final_loss_g": final.pop("generator"),
                "final_loss_d": final.pop("discriminator"), "final_terms": final,
-               "steps": settings.steps, "wall_seconds": time.perf_counter() - started,
-               "loop_seconds": loop_seconds,
-               "steps_per_second": (settings.steps - start) / loop_seconds,
+               "steps": settings.steps, **clock.whole(),
+               "steps_per_second": (settings.steps - start) / part["loop_seconds"],
+               "last_part": {"from_step": start, **clock.part()},
                "device": str(device), "threads": torch.get_num_threads()}
     metrics |= evaluation.results()
     write_atomically(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    log.info(f"Done: {run_dir}")
     return metrics
+
+
+def announce(run_dir: Path, start: int, steps: int) -> None:
+    """Where the run writes, and where a resumed run goes on from (console and train.log)."""
+    log.info(f"Run directory: {run_dir}")
+    if start:
+        log.info(f"resuming from step {start} of {steps}")

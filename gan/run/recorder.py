@@ -8,6 +8,7 @@ import torch
 from gan.core.networks import generate
 from gan.core.records import StepOutput
 from gan.run.checkpoint import CHECKPOINT_NAME, checkpoint_state, save_checkpoint
+from gan.run.clock import Clock
 from gan.run.config import TrainConfig
 from gan.run.data import DeviceBatcher
 from gan.run.divergence import DivergenceGuard
@@ -34,7 +35,7 @@ class Recorder:
 
     def __init__(self, setup: TrainingSetup, batcher: DeviceBatcher, monitor: Monitor,
                  run_dir: Path, fixed_z: torch.Tensor, evaluation: Evaluation | NoEvaluation,
-                 interrupts: InterruptWatch) -> None:
+                 interrupts: InterruptWatch, clock: Clock) -> None:
         self.setup = setup
         self.evaluation = evaluation
         self.batcher = batcher
@@ -46,6 +47,7 @@ class Recorder:
         self.probability = getattr(adversarial.objective.loss, "probability", None)
         self.guard = DivergenceGuard(adversarial.generator, adversarial.discriminator)
         self.interrupts = interrupts
+        self.clock = clock  # the run's time so far goes into each checkpoint
 
     def log_scalars(self, step: int, output: StepOutput) -> None:
         """Losses, the objective's terms and mean D outputs to TensorBoard (one device read)."""
@@ -68,7 +70,7 @@ class Recorder:
         """Everything needed to sample from or continue the run after `step`."""
         self.monitor.flush()  # the logged steps it covers are on disk before it is
         state = checkpoint_state(self.setup.adversarial, self.setup.sampler, self.batcher,
-                                 self.fixed_z, steps=step + 1)
+                                 self.fixed_z, steps=step + 1, seconds=self.clock.whole())
         save_checkpoint(state, self.run_dir / CHECKPOINT_NAME)
 
     def stop_if_interrupted(self, step: int, output: StepOutput, last: bool) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
 
 from gan.errors import UserError, message_lines
 from gan.run.checkpoint import CHECKPOINT_NAME
@@ -60,8 +62,10 @@ def record_failure(error: Exception, run_dir: Path, seconds: float, in_sweep: bo
     failure = classify(error)
     record = {"status": failure.status, "reason": failure.reason, "wall_seconds": seconds}
     path = run_dir / "metrics.json"
-    # A refused command (a resume with nothing to do, say) leaves an existing run as it was.
-    if failure.status != "bad_input" or not (path.exists() or (run_dir / CHECKPOINT_NAME).exists()):
+    # A refused single run leaves nothing (train.py removes its traces); a refused sweep job
+    # keeps its record for the summary unless it would overwrite a run's (a resume refused).
+    existing = path.exists() or (run_dir / CHECKPOINT_NAME).exists()
+    if failure.status != "bad_input" or (in_sweep and not existing):
         with contextlib.suppress(OSError):  # an unwritable run directory may be the failure
             write_atomically(path, json.dumps(record, indent=2) + "\n")
     if in_sweep:
@@ -70,18 +74,62 @@ def record_failure(error: Exception, run_dir: Path, seconds: float, in_sweep: bo
 
 
 def threads_per_job(launcher: Mapping[str, Any], sweeper: Mapping[str, Any] | None = None,
-                    cores: int | None = None) -> int:
-    """CPU threads for each job, so concurrent jobs share the cores instead of fighting over
-    them; 0 (PyTorch's default) where jobs run one at a time."""
+                    sweep_dir: Path | None = None, cores: int | None = None) -> int:
+    """CPU threads for each job, so jobs running at once share the cores instead of fighting
+    over them: what the launcher gives a task (submitit's cpus_per_task), else the cores over
+    the jobs running at once; 0 (PyTorch's default) where jobs run one at a time."""
     cores = cores or _cores()
+    if launcher.get("cpus_per_task"):
+        return int(launcher["cpus_per_task"])
+    concurrent = _at_once(launcher, cores)
+    if concurrent is None:
+        return 0
+    sweeper = sweeper or {}
+    # Fewer jobs at a time where the sweeper hands over smaller batches (Optuna's n_jobs, the
+    # basic sweeper's max_batch_size) or the sweep holds fewer jobs.
+    for cap in (sweeper.get("n_jobs"), sweeper.get("max_batch_size"), jobs_in_sweep(sweep_dir)):
+        concurrent = min(concurrent, cap) if cap else concurrent
+    return max(1, cores // max(1, concurrent))
+
+
+def _at_once(launcher: Mapping[str, Any], cores: int) -> int | None:
+    """How many jobs the launcher runs at once on this machine; None: one at a time, or each
+    on a machine of its own."""
     n_jobs = launcher.get("n_jobs")  # joblib: n_jobs at once; -1 all cores, -2 all but one
     if n_jobs is not None:
-        concurrent = n_jobs if n_jobs > 0 else cores + 1 + n_jobs
-        # A sweeper that hands the launcher fewer jobs at a time caps it (Optuna's n_jobs).
-        batch = (sweeper or {}).get("n_jobs") or (sweeper or {}).get("max_batch_size")
-        concurrent = min(concurrent, batch) if batch else concurrent
-        return max(1, cores // max(1, concurrent))
-    return launcher.get("cpus_per_task") or 0  # submitit: what each task was given
+        return n_jobs if n_jobs > 0 else cores + 1 + n_jobs
+    if str(launcher.get("_target_", "")).endswith(".LocalLauncher"):  # submitit_local: a batch
+        return cores  # at least; capped by the batch and the sweep below
+    return None
+
+
+def jobs_in_sweep(sweep_dir: Path | None) -> int | None:
+    """The number of jobs a basic sweep runs, from the multirun.yaml Hydra writes into the
+    sweep directory before launching; None where it cannot tell."""
+    path = None if sweep_dir is None else sweep_dir / "multirun.yaml"
+    if path is None or not path.is_file():
+        return None
+    try:
+        cfg = OmegaConf.load(path)
+        params = OmegaConf.select(cfg, "hydra.sweeper.params", default=None) or {}
+        words = [*OmegaConf.select(cfg, "hydra.overrides.task", default=[]),
+                 *(f"{key}={value}" for key, value in params.items())]
+        count = 1
+        for override in OverridesParser.create().parse_overrides(words):
+            if override.is_sweep_override():
+                count *= len(list(override.sweep_string_iterator()))
+        return count
+    except Exception:  # another sweeper's settings, or an unreadable file: no cap
+        return None
+
+
+def label_console(job: int) -> None:
+    """Put the job's number in front of its console lines: jobs running at once (joblib,
+    submitit) share one terminal. Hydra sets the handlers up anew for every job."""
+    for handler in logging.getLogger().handlers:
+        if type(handler) is logging.StreamHandler:  # the console, not train.log
+            pattern = handler.formatter._fmt if handler.formatter else "%(message)s"
+            handler.setFormatter(logging.Formatter(f"[job {job}] {pattern}"))
 
 
 def _cores() -> int:

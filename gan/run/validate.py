@@ -1,0 +1,129 @@
+"""The composed config checked before anything runs: every key is one that something reads,
+and every typed value has its type, reported at the key the user wrote."""
+
+import difflib
+import inspect
+from dataclasses import fields
+from typing import Any
+
+from hydra.utils import get_object
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from gan.errors import ConfigError
+from gan.run.config import Config, EvalConfig, LearningRates, TrainConfig
+
+TYPED = {"train": TrainConfig, "eval": EvalConfig, "lr": LearningRates}
+SPECIAL = ("_target_", "_partial_", "_recursive_", "_convert_", "_args_")  # Hydra's own keys
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Refuse, in one line, a key that no schema or constructor declares (naming the closest
+    valid key) and a typed value of the wrong type or range (naming the key the user set)."""
+    valid = valid_keys(cfg)
+    for key in sorted(all_keys(cfg)):
+        if key not in valid:
+            close = closest(key, valid)
+            hint = f" (did you mean {close}?)" if close else ""
+            raise ConfigError(f"{key} is not a setting gan-lab reads{hint}")
+    for group, schema in TYPED.items():
+        _check_typed(cfg, group, schema)
+
+
+def closest(key: str, valid: set[str]) -> str | None:
+    """The valid key most like `key`: a sibling with a similar name, else a key elsewhere with
+    a similar name (eval.n_samples -> train.n_samples); None when nothing is close."""
+    parent, _, leaf = key.rpartition(".")
+    siblings = {k.rpartition(".")[2]: k for k in valid if k.rpartition(".")[0] == parent}
+    by_leaf = {}
+    for k in sorted(valid, key=len, reverse=True):  # the shortest path wins a tie
+        by_leaf[k.rpartition(".")[2]] = k
+    for names, cutoff in ((siblings, 0.5), (by_leaf, 0.8)):
+        match = difflib.get_close_matches(leaf, sorted(names), n=1, cutoff=cutoff)
+        if match:
+            return names[match[0]]
+    return None
+
+
+def all_keys(cfg: DictConfig, prefix: str = "") -> set[str]:
+    """Every key of the config, as dotted paths, down to the leaves and the nodes with a class."""
+    keys = set()
+    for key in cfg:
+        path, child = f"{prefix}{key}", cfg._get_node(key)
+        keys.add(path)
+        if isinstance(child, DictConfig) and not child._is_none():
+            keys |= all_keys(child, f"{path}.")
+    return keys
+
+
+def valid_keys(cfg: DictConfig) -> set[str]:
+    """The keys something reads: the schema's fields, each node's class's arguments (with its
+    own nested classes), and every key under a node whose class takes **kwargs."""
+    valid = {item.name for item in fields(Config)}
+    valid |= {f"{group}.{item.name}" for group, schema in TYPED.items() for item in fields(schema)}
+    for group in ("generator", "discriminator", "optimizer", "dataset", "loss", "step"):
+        valid |= _class_keys(cfg, group)
+    for name in (cfg.get("remedy") or {}):
+        valid |= {f"remedy.{name}"} | _class_keys(cfg, f"remedy.{name}")
+    return valid
+
+
+def _class_keys(cfg: DictConfig, path: str) -> set[str]:
+    """The keys under a node with a `_target_` that its class or function takes."""
+    node = OmegaConf.select(cfg, path, throw_on_resolution_failure=False)
+    if not isinstance(node, DictConfig) or "_target_" not in node:
+        return set()
+    accepted = _arguments(node._target_)
+    keys = {f"{path}.{key}" for key in SPECIAL}
+    for key in node:
+        if accepted is None or key in accepted:
+            keys.add(f"{path}.{key}")
+            keys |= _class_keys(cfg, f"{path}.{key}")
+            if accepted is None:  # **kwargs: anything below is passed on
+                keys |= {f"{path}.{sub}" for sub in all_keys(node)}
+    return keys
+
+
+def _arguments(target: str) -> set[str] | None:
+    """The argument names a `_target_` takes; None where it takes **kwargs or cannot be looked
+    up (building it then says what is wrong)."""
+    try:
+        parameters = inspect.signature(get_object(target)).parameters.values()
+    except Exception:  # no such module or name: the builder reports it in one line
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters}
+
+
+def _check_typed(cfg: DictConfig, group: str, schema: type) -> Any:
+    """The group as its dataclass; a wrong type names the key that holds the value, the one
+    an interpolation (lr.generator: ${optimizer.lr}) points at where there is one."""
+    node = cfg[group]
+    for item in fields(schema):
+        source = _source(node, item.name) or f"{group}.{item.name}"
+        follows = "" if source == f"{group}.{item.name}" else (
+            f" ({group}.{item.name} follows it unless set)")
+        try:
+            value = node[item.name]
+        except OmegaConfBaseException:
+            raw = OmegaConf.select(node._get_root(), source, throw_on_resolution_failure=False)
+            raise ConfigError(f"{source} must be {_type_name(item.type)}, got {raw!r}"
+                              f"{follows}") from None
+        if follows and group == "lr" and not 0 < value < float("inf"):
+            raise ConfigError(f"{source} must be positive and finite, got {value}{follows}")
+    return OmegaConf.to_object(node)
+
+
+def _source(node: DictConfig, key: str) -> str | None:
+    """The key an interpolation `${a.b}` at node[key] refers to, if it is one."""
+    if not OmegaConf.is_interpolation(node, key):
+        return None
+    text = str(node._get_node(key)._value())
+    return text[2:-1] if text.startswith("${") and text.endswith("}") else None
+
+
+def _type_name(kind: Any) -> str:
+    """'an int', 'a float', 'a string', 'true or false' for a field's type."""
+    names = {int: "an int", float: "a float", str: "a string", bool: "true or false"}
+    return names.get(kind, f"a {getattr(kind, '__name__', kind)}")
