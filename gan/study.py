@@ -1,5 +1,5 @@
-"""`python -m gan.study SWEEP_DIR OUT.md`: a remedies study's runs as a results page (tables,
-verdicts against no remedy, sample grids); see `gan.sweep.study`."""
+"""`python -m gan.study SWEEP_DIR OUT.md`: a sweep's runs as a results page (set-ups pooled
+over seeds, verdicts against no remedy, sample grids); see `gan.sweep.study`."""
 
 import sys
 from pathlib import Path

@@ -24,40 +24,54 @@ HEADINGS = ("#", "status", "overrides", *(LABELS.get(name, "time (s)") for name 
             "reason")
 
 
-def read_job(directory: Path, sweep_dir: Path) -> dict[str, Any]:
-    """A job directory's row: its number, overrides, and how it ended (its metrics.json)."""
+def read_job(directory: Path, sweep_dir: Path,
+             metrics: tuple[str, ...] = METRICS) -> dict[str, Any]:
+    """A job directory's row: its number, overrides, and how it ended (its metrics.json); the
+    values of `metrics` are copied from that file (None where it has none)."""
     hydra_dir = directory / ".hydra"
-    hydra = OmegaConf.load(hydra_dir / "hydra.yaml") if (hydra_dir / "hydra.yaml").is_file() else {}
-    metrics = _metrics(directory / "metrics.json")
+    hydra_file = hydra_dir / "hydra.yaml"
+    hydra = OmegaConf.load(hydra_file) if hydra_file.is_file() else OmegaConf.create()
+    recorded = read_metrics(directory / "metrics.json")
     return {"job": OmegaConf.select(hydra, "hydra.job.num", default=-1),
-            "overrides": [str(o) for o in OmegaConf.load(hydra_dir / "overrides.yaml")],
-            "status": metrics.get("status", "completed"), "reason": metrics.get("reason", ""),
+            "overrides": read_overrides(hydra_dir),
+            "status": recorded.get("status", "completed"), "reason": recorded.get("reason", ""),
             "directory": str(directory.relative_to(sweep_dir))
-            } | {name: metrics.get(name) for name in METRICS}
+            } | {name: recorded.get(name) for name in metrics}
 
 
-def _metrics(path: Path) -> dict[str, Any]:
+def read_overrides(hydra_dir: Path) -> list[str]:
+    """The overrides Hydra recorded in a `.hydra` folder (its overrides.yaml); none without it."""
+    path = hydra_dir / "overrides.yaml"
+    return [str(o) for o in OmegaConf.load(path)] if path.is_file() else []
+
+
+def read_metrics(path: Path) -> dict[str, Any]:
     """A job's metrics.json, or what its absence says."""
     if not path.is_file():
         return {"status": "unknown", "reason": "no metrics.json: killed, or still running"}
     try:
-        return json.loads(path.read_text())
+        recorded = json.loads(path.read_text())
     except ValueError as error:
         return {"status": "unknown", "reason": f"unreadable metrics.json: {error}"}
+    if not isinstance(recorded, dict):
+        return {"status": "unknown", "reason": "unreadable metrics.json: not a JSON object"}
+    return recorded
+
+
+def rank(row: dict[str, Any], objective: str) -> tuple[int, float]:
+    """Where a row stands: 0 completed with the objective (then the signed value, so smaller is
+    better), 1 completed without it, 2 any other status."""
+    value = row.get(objective)
+    scored = row["status"] == "completed" and value is not None and not math.isnan(value)
+    if not scored:
+        return (1 if row["status"] == "completed" else 2), 0.0
+    return 0, -value if objective in MAXIMISED else value
 
 
 def ordered(rows: list[dict[str, Any]], objective: str) -> list[dict[str, Any]]:
     """Completed jobs best first by the objective (those without it after them), then the
     rest by job number."""
-    sign = -1 if objective in MAXIMISED else 1
-
-    def key(row: dict[str, Any]) -> tuple[int, float, int]:
-        value = row.get(objective)
-        scored = row["status"] == "completed" and value is not None and not math.isnan(value)
-        rank = 0 if scored else 1 if row["status"] == "completed" else 2
-        return rank, sign * value if scored else 0.0, row["job"]
-
-    return sorted(rows, key=key)
+    return sorted(rows, key=lambda row: (*rank(row, objective), row["job"]))
 
 
 def summarise(sweep_dir: Path, objective: str) -> list[dict[str, Any]]:
@@ -90,13 +104,13 @@ def markdown(rows: list[dict[str, Any]], objective: str) -> str:
     for row in rows:
         overrides = " ".join(o for o in row["overrides"] if o not in shared)
         cells = [str(row["job"]), row["status"], f"`{overrides}`" if overrides else "",
-                 *(_number(row[name]) for name in METRICS), row["reason"]]
+                 *(number(row[name]) for name in METRICS), row["reason"]]
         cells = [cell.replace("|", "\\|") for cell in cells]  # a | would end the cell
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def _number(value: float | int | None) -> str:
+def number(value: float | int | None) -> str:
     """A metric for the table: four significant digits; empty when the job has none."""
     return "" if value is None else f"{value:.4g}"
 

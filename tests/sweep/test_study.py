@@ -14,17 +14,24 @@ from gan.sweep.study import write
 
 
 def fake_run(root: Path, name: str, discriminator: str, remedies: list[str], seed: int,
-             fid: float, class_kl: float) -> None:
-    """A run directory as train.py leaves it, with chosen final metrics."""
+             fid: float, class_kl: float, overrides: tuple[str, ...] = (), steps: int = 101
+             ) -> None:
+    """A run directory as train.py leaves it in a sweep, with chosen final metrics: its config,
+    its metrics.json, Hydra's record of its overrides (the remedies, the seed, then
+    `overrides`) and its final digits."""
     run = root / name
     (run / "samples" / "final").mkdir(parents=True)
+    (run / ".hydra").mkdir()
     target = {name: f"gan.core.networks.{name.upper()}Discriminator" for name in ("fc", "cnn")}
     OmegaConf.save({"discriminator": {"_target_": target[discriminator]},
                     "remedy": {remedy: {} for remedy in remedies},
-                    "train": {"seed": seed, "steps": 101}}, run / "config.yaml")
+                    "train": {"seed": seed, "steps": steps}, "eval": {"n": 10000}},
+                   run / "config.yaml")
+    OmegaConf.save(OmegaConf.create([f"remedy=[{','.join(remedies)}]", f"train.seed={seed}",
+                                     *overrides]), run / ".hydra" / "overrides.yaml")
     (run / "metrics.json").write_text(json.dumps({
-        "modes_covered": 10 if fid < 50 else 3, "class_kl": class_kl, "fid": fid,
-        "final_loss_g": 1.0, "final_loss_d": 0.5}))
+        "status": "completed", "modes_covered": 10 if fid < 50 else 3, "class_kl": class_kl,
+        "fid": fid, "final_loss_g": 1.0, "final_loss_d": 0.5}))
     save_image(torch.rand(3, 8, 8), run / "samples" / "final" / "grid.png")
 
 
@@ -67,3 +74,127 @@ def test_failed_runs_are_left_out_and_named(tmp_path: Path,
     write(sweep, tmp_path / "results.md")
     assert "| none | 2 |" in (tmp_path / "results.md").read_text()
     assert f"left out: {diverged} (diverged)" in capsys.readouterr().err
+
+
+def remedy_study(sweep: Path) -> None:
+    """Both of the study's sweeps in miniature: each remedy set-up over three seeds, every run
+    with its sweep's experiment override (the same within a discriminator)."""
+    results = {"fc": {(): (100, 1.0), ("feature_matching",): (20, 0.1),
+                      ("label_smoothing",): (101, 1.01), ("balance", "ema"): (300, 2.0)},
+               "cnn": {(): (700, 2.2), ("feature_matching", "historical_averaging"): (400, 1.5)}}
+    for disc, setups in results.items():
+        for number, (remedies, (fid, class_kl)) in enumerate(setups.items()):
+            for seed in range(3):
+                fake_run(sweep / disc, f"{number * 3 + seed}_job", disc, list(remedies), seed,
+                         fid=fid + seed, class_kl=class_kl + seed / 100,
+                         overrides=(f"experiment=remedy_study_{disc}",))
+
+
+def test_the_remedy_study_keeps_its_sections_verdicts_and_pictures(tmp_path: Path) -> None:
+    remedy_study(tmp_path / "remedy_study")
+    out = tmp_path / "docs" / "results.md"
+    main([str(tmp_path / "remedy_study"), str(out)])
+    page = out.read_text()
+    assert page.startswith("# Which remedies fix the collapse?")
+    assert ("from the runs of `python train.py -m experiment=remedy_study_fc` and "
+            "`experiment=remedy_study_cnn` (see the README)") in page
+    assert page.index("## discriminator=fc") < page.index("## discriminator=cnn")
+    assert "- **fc** (no remedy covers 3.0 of 10 modes): helps: feature_matching; hurts: " \
+        "balance + ema; no clear difference: label_smoothing." in page
+    assert "- **cnn** (no remedy covers 3.0 of 10 modes): helps: " \
+        "feature_matching + historical_averaging." in page
+    # the experiment override is the same within each section: labels are the remedies alone
+    assert "| none | 3 | 3.0 ± 0.0 | 1.010 ± 0.010 | 101.0 ± 1.0 |" in page
+    assert "| feature_matching + historical_averaging | 3 |" in page
+    assert "**feature_matching + historical_averaging** helps (fid 701 -> 401" in page
+    assert "experiment=" not in page.split("## The answer")[1]
+    for picture in ("fc_none", "fc_balance+ema", "cnn_feature_matching+historical_averaging"):
+        assert (tmp_path / "docs" / "results" / f"{picture}.png").exists()
+        assert f"(results/{picture}.png)" in page
+
+
+def lr_sweep(sweep: Path, seeds: int) -> None:
+    """`python train.py -m optimizer.lr=1e-4,2e-4,5e-4,1e-3 train.seed=...`: four learning
+    rates, FID rising with the rate."""
+    for number, lr in enumerate((0.0001, 0.0002, 0.0005, 0.001)):
+        for seed in range(seeds):
+            fake_run(sweep, f"{number * seeds + seed}_job", "fc", [], seed,
+                     fid=100 * (number + 1) + seed, class_kl=0.5 + number / 10,
+                     overrides=(f"optimizer.lr={lr}",))
+
+
+def test_a_learning_rate_sweep_is_pooled_per_learning_rate(tmp_path: Path) -> None:
+    lr_sweep(tmp_path / "lr", seeds=2)
+    out = tmp_path / "lr.md"
+    write(tmp_path / "lr", out)
+    page = out.read_text()
+    assert page.startswith("# How the set-ups compare")
+    rows = [line for line in page.splitlines() if line.startswith("| optimizer.lr=")]
+    assert [row.split(" | ")[0:2] for row in rows] == [
+        ["| optimizer.lr=0.0001", "2"], ["| optimizer.lr=0.0002", "2"],
+        ["| optimizer.lr=0.0005", "2"], ["| optimizer.lr=0.001", "2"]]  # best FID first
+    assert "| optimizer.lr=0.0001 | 2 | 3.0 ± 0.0 | 0.500 ± 0.000 | 100.5 ± 0.7 |" in page
+    assert "none" not in page.split("## The answer")[1].split("##")[0].replace("`none`", "")
+    assert "- **fc**: these runs try no remedy, so nothing is judged against `none`" in page
+    assert "): ." not in page and "helps" not in page
+    assert (tmp_path / "results" / "fc_optimizer.lr=0.0001.png").exists()
+
+
+def test_a_sweep_with_one_seed_per_set_up_is_refused_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    lr_sweep(tmp_path / "lr", seeds=1)
+    with pytest.raises(SystemExit) as stopped:
+        main([str(tmp_path / "lr"), str(tmp_path / "lr.md")])
+    message = str(stopped.value.code)
+    assert message.startswith("error: nothing to pool") and "\n" not in message
+    assert "4 set-ups, one seed each" in message and "train.seed" in message
+    assert not (tmp_path / "lr.md").exists()
+
+
+def test_remedies_without_a_none_set_up_say_so_plainly(tmp_path: Path) -> None:
+    for seed in range(2):
+        fake_run(tmp_path / "sweep", f"fm{seed}", "fc", ["feature_matching"], seed, fid=20 + seed,
+                 class_kl=0.1)
+        fake_run(tmp_path / "sweep", f"ema{seed}", "fc", ["ema"], seed, fid=90 + seed,
+                 class_kl=0.5)
+    write(tmp_path / "sweep", tmp_path / "out.md")
+    page = (tmp_path / "out.md").read_text()
+    assert "- **fc**: no `none` set-up (the same runs without a remedy) to judge the remedies " \
+        "against, so no verdicts" in page
+    assert "**ema** is not judged: no `none` set-up with the same overrides" in page
+    judged = page.split("## The answer")[1]
+    assert "): ." not in judged and "helps" not in judged and "hurts" not in judged
+
+
+def test_remedies_crossed_with_another_override_are_judged_against_none_with_the_same(
+        tmp_path: Path) -> None:
+    """`-m 'remedy=[],[feature_matching]' lr.discriminator=2e-4,4e-4 train.seed=0,1`"""
+    for seed in range(2):
+        for lr, base in (("0.0002", 100), ("0.0004", 20)):
+            fake_run(tmp_path / "sweep", f"none{lr}_{seed}", "fc", [], seed, fid=base + seed,
+                     class_kl=1.0, overrides=(f"lr.discriminator={lr}",))
+            fake_run(tmp_path / "sweep", f"fm{lr}_{seed}", "fc", ["feature_matching"], seed,
+                     fid=base - 10 + seed, class_kl=0.5, overrides=(f"lr.discriminator={lr}",))
+    write(tmp_path / "sweep", tmp_path / "out.md")
+    page = (tmp_path / "out.md").read_text()
+    assert "| none, lr.discriminator=0.0002 | 2 |" in page
+    assert "| feature_matching, lr.discriminator=0.0004 | 2 |" in page
+    assert "**feature_matching, lr.discriminator=0.0004** helps (fid 20.5 -> 10.5" in page
+    assert "- **fc, lr.discriminator=0.0002** (no remedy covers 3.0 of 10 modes): helps: " \
+        "feature_matching." in page
+    assert "(against no remedy with the same other overrides)" in page
+
+
+def test_an_override_only_some_runs_have_is_compared_by_its_value(tmp_path: Path) -> None:
+    """Three sweeps: one left train.steps at its default (101 here), one set it to that, one
+    to 201. The first two are one set-up; the label says each one's value."""
+    for seed in range(2):
+        fake_run(tmp_path / "a", f"{seed}", "fc", [], seed, fid=100 + seed, class_kl=1.0)
+        fake_run(tmp_path / "b", f"{seed}", "fc", [], seed + 2, fid=102 + seed, class_kl=1.0,
+                 overrides=("train.steps=101",))
+        fake_run(tmp_path / "c", f"{seed}", "fc", [], seed, fid=50 + seed, class_kl=0.5,
+                 overrides=("train.steps=201",), steps=201)
+    write(tmp_path, tmp_path / "out.md")
+    page = (tmp_path / "out.md").read_text()
+    assert "| train.steps=201 | 2 |" in page
+    assert "| train.steps=101 | 4 |" in page

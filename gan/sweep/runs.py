@@ -1,0 +1,155 @@
+"""Every run on disk in one table, best first (the command is `python -m gan.runs [DIR ...]`).
+
+A run directory is any directory holding `.hydra/overrides.yaml` or `metrics.json`: a single run
+under `outputs/DATE/TIME`, a sweep job under `multirun/DATE/TIME/N_overrides`, wherever
+`hydra.run.dir` put it. Each is read as the sweep summary reads a job (`gan.sweep.summary`):
+its overrides, how it ended, its metrics. Completed runs come first, best first by FID (lower
+is better), those without FID after them; then runs without a metrics.json (still training, or
+killed); then those that failed, with their status and reason.
+"""
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from gan.errors import UserError
+from gan.sweep.summary import METRICS, number, rank, read_job, read_overrides
+
+DEFAULT_ROOTS = ("outputs", "multirun")  # where train.py puts runs, relative to where it ran
+OBJECTIVE = "fid"  # the ranking, lower is better
+WIDTH = 100  # the table's lines fit this many columns (a long directory may not)
+HEADINGS = ("#", "FID", "steps", "time", "status", "overrides")
+
+
+def find(root: Path) -> list[Path]:
+    """The run directories under root, root itself included, sorted. Hidden folders (`.hydra`,
+    a launcher's `.submitit`) are not searched, nor is anything inside a run."""
+    found = []
+    for directory, subdirs, files in os.walk(root):
+        here = Path(directory)
+        if "metrics.json" in files or (here / ".hydra" / "overrides.yaml").is_file():
+            found.append(here)
+            subdirs.clear()  # samples/, .hydra/: a run holds no other run
+        else:
+            subdirs[:] = [name for name in subdirs if not name.startswith(".")]
+    return sorted(found)
+
+
+def read(directory: Path) -> dict[str, Any]:
+    """One run as a row: the sweep summary's (overrides, status, reason, metrics), its steps,
+    the overrides of every later resume, and the directory as found (so it can be pasted)."""
+    row = read_job(directory, directory, metrics=(*METRICS, "steps"))
+    resumed: dict[str, str] = {}  # what the resumes changed, the last word per key
+    resumes = sorted((directory / ".hydra").glob("resumed-*"))
+    for resume in resumes:
+        for override in read_overrides(resume):
+            if key(override) != "resume":
+                resumed[key(override)] = override
+    return row | {"directory": str(directory), "resumes": len(resumes),
+                  "resumed": list(resumed.values())}
+
+
+def key(override: str) -> str:
+    """An override's key: `optimizer.lr` of `optimizer.lr=1e-4`, `a.b` of `+a.b=1` or `~a.b`."""
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def ordered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Completed runs best first by FID (those without it after them), then runs without a
+    metrics.json, then failed runs; each kind by directory."""
+    return sorted(rows, key=lambda row: (*rank(row, OBJECTIVE), row["status"] != "unknown",
+                                         row["directory"]))
+
+
+def collect(roots: list[Path] | None = None) -> tuple[list[Path], list[dict[str, Any]]]:
+    """The directories searched and every run under them, ordered. Directories that were asked
+    for must exist; of the default ones (`outputs`, `multirun` here), those that exist are
+    searched."""
+    if roots:
+        for root in roots:
+            if not root.exists():
+                raise UserError(f"{root} does not exist")
+            if not root.is_dir():
+                raise UserError(f"{root} is not a directory")
+    else:
+        roots = [Path(name) for name in DEFAULT_ROOTS]
+    found = {directory for root in roots if root.is_dir() for directory in find(root)}
+    return roots, ordered([read(directory) for directory in found])
+
+
+def listing(roots: list[Path] | None = None) -> str:
+    """The runs under roots (default: outputs and multirun) as plain text: a line saying how
+    many and how they ended, the overrides every run shares, then the table; or one line saying
+    where it looked when there are none."""
+    roots, rows = collect(roots)
+    if not rows:
+        return f"no runs found in {', '.join(str(root.resolve()) for root in roots)}"
+    shared = (set.intersection(*(set(row["overrides"]) for row in rows)) if len(rows) > 1
+              else set())
+    statuses = ", ".join(f"{count} {status}" for status, count in
+                         Counter(row["status"] for row in rows).items())
+    runs = f"{len(rows)} run{'s' if len(rows) > 1 else ''}"
+    lines = [f"{runs} in {', '.join(map(str, roots))}: {statuses}. Best first by FID (lower is "
+             "better)."]
+    if shared:
+        common = [override for override in rows[0]["overrides"] if override in shared]
+        lines.append(shorten(common, WIDTH - len("Every run: "), "Every run: "))
+    return "\n".join([*lines, "", *table(rows, shared)])
+
+
+def table(rows: list[dict[str, Any]], shared: set[str]) -> list[str]:
+    """One line per run (rank, FID, steps, wall time, status, its overrides less the shared
+    ones, shortened to fit), its directory below it and, if it did not complete, the reason."""
+    cells = [[str(place), number(row[OBJECTIVE]), "" if row["steps"] is None else str(row["steps"]),
+              duration(row["wall_seconds"]), row["status"]] for place, row in enumerate(rows, 1)]
+    widths = [max(len(heading), *(len(cell[i]) for cell in cells))
+              for i, heading in enumerate(HEADINGS[:-1])]
+    right = (True, True, True, True, False)  # numbers align right
+
+    def line(values: list[str]) -> str:
+        return "  ".join(value.rjust(width) if align else value.ljust(width)
+                         for value, width, align in zip(values, widths, right, strict=True))
+
+    indent = " " * (widths[0] + 2)  # directory and reason sit under the FID
+    room = max(30, WIDTH - len(line(cells[0])) - 2)
+    lines = [f"{line(list(HEADINGS[:-1]))}  {HEADINGS[-1]}"]
+    for row, values in zip(rows, cells, strict=True):
+        overrides = [override for override in row["overrides"] if override not in shared]
+        if row["resumes"]:
+            times = "" if row["resumes"] == 1 else f" {row['resumes']}x"
+            overrides.append(f"(resumed{times}{': ' if row['resumed'] else ''}"
+                             f"{' '.join(row['resumed'])})")
+        lines.append(f"{line(values)}  {shorten(overrides, room)}".rstrip())
+        lines.append(f"{indent}{row['directory']}")
+        if row["status"] != "completed" and row["reason"]:
+            prefix = f"{indent}reason: "
+            lines.append(shorten([row["reason"]], WIDTH - len(prefix), prefix))
+    return lines
+
+
+def shorten(items: list[str], width: int, prefix: str = "") -> str:
+    """The items joined by spaces in at most `width` characters (after the prefix): cut after
+    the last item that fits, saying how many were left out; an item too long alone is cut."""
+    text = " ".join(items)
+    if len(text) <= width:
+        return prefix + text
+    for kept in range(len(items) - 1, 0, -1):
+        head, tail = " ".join(items[:kept]), f"... (+{len(items) - kept})"
+        if len(head) + 1 + len(tail) <= width:
+            return f"{prefix}{head} {tail}"
+    tail = f" (+{len(items) - 1})" if len(items) > 1 else ""
+    return f"{prefix}{items[0][:max(0, width - len(tail) - 3)]}...{tail}"
+
+
+def duration(seconds: float | None) -> str:
+    """Wall time for the table: 0.5s, 42s, 6m52s, 1h03m; empty when unknown."""
+    if seconds is None:
+        return ""
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    minutes, whole = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{whole:02d}s" if minutes else f"{whole}s"

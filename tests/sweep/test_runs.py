@@ -1,0 +1,158 @@
+"""`python -m gan.runs`: every run under outputs and multirun, completed best first, failures
+last and marked, in a table that fits 100 columns."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from gan.runs import main
+from gan.sweep.runs import collect, listing
+from tests.conftest import REPO
+
+
+def run(directory: Path, overrides: list[str], metrics: dict | None) -> Path:
+    """A run directory as train.py leaves it (metrics None: still training, or killed)."""
+    (directory / ".hydra").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create(overrides), directory / ".hydra" / "overrides.yaml")
+    (directory / "samples").mkdir()
+    if metrics is not None:
+        (directory / "metrics.json").write_text(json.dumps(metrics))
+    return directory
+
+
+def completed(fid: float | None, steps: int = 40001, seconds: float = 283.4) -> dict:
+    """A completed run's metrics.json (fid None: it did not evaluate)."""
+    scores = {} if fid is None else {"fid": fid, "modes_covered": 8, "class_kl": 0.6}
+    return {"status": "completed", "final_loss_g": 3.0, "final_loss_d": 0.5, "steps": steps,
+            "wall_seconds": seconds, **scores}
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Path:
+    """Single runs under outputs, a sweep's jobs under multirun, of every kind."""
+    sweep = tmp_path / "multirun" / "2026-11-26" / "12-00-00"
+    run(sweep / "0_optimizer.lr=0.0001", ["optimizer.lr=0.0001"], completed(fid=240.0))
+    run(sweep / "1_optimizer.lr=1", ["optimizer.lr=1"], {
+        "status": "diverged", "wall_seconds": 2.0,
+        "reason": "training diverged at step 100: the discriminator loss is not finite"})
+    run(sweep / "2_optimizer.lr=0.0002", ["optimizer.lr=0.0002"], completed(fid=190.0))
+    (sweep / ".submitit").mkdir()  # a launcher's own folder holds no run
+    (sweep / "summary.md").write_text("")
+    outputs = tmp_path / "outputs" / "2026-11-26"
+    run(outputs / "13-00-00", ["discriminator=cnn", "train.seed=2"], completed(fid=795.0))
+    run(outputs / "14-00-00", ["train.steps=201", "eval.every=0"],
+        completed(fid=None, steps=201, seconds=4.2))
+    run(outputs / "15-00-00", ["train.steps=80000"], None)  # still training
+    return tmp_path
+
+
+def test_completed_runs_come_best_first_and_failed_ones_last(
+        runs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(runs)
+    _, rows = collect()
+    assert [(row["directory"], row["status"]) for row in rows] == [
+        ("multirun/2026-11-26/12-00-00/2_optimizer.lr=0.0002", "completed"),
+        ("multirun/2026-11-26/12-00-00/0_optimizer.lr=0.0001", "completed"),
+        ("outputs/2026-11-26/13-00-00", "completed"),
+        ("outputs/2026-11-26/14-00-00", "completed"),  # no FID: after those with one
+        ("outputs/2026-11-26/15-00-00", "unknown"),  # no metrics.json yet
+        ("multirun/2026-11-26/12-00-00/1_optimizer.lr=1", "diverged")]
+
+
+def test_the_table_shows_each_run_and_marks_failures(
+        runs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.chdir(runs)
+    main([])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("6 runs in outputs, multirun: 4 completed, 1 unknown, 1 diverged. "
+                        "Best first by FID (lower is better).")
+    assert lines[2].split() == ["#", "FID", "steps", "time", "status", "overrides"]
+    assert lines[3].split() == ["1", "190", "40001", "4m43s", "completed", "optimizer.lr=0.0002"]
+    assert lines[4].strip() == "multirun/2026-11-26/12-00-00/2_optimizer.lr=0.0002"
+    assert lines[7].split() == ["3", "795", "40001", "4m43s", "completed", "discriminator=cnn",
+                                "train.seed=2"]
+    assert lines[9].split() == ["4", "201", "4.2s", "completed", "train.steps=201",
+                                 "eval.every=0"]  # no FID
+    assert lines[11].split() == ["5", "unknown", "train.steps=80000"]
+    assert lines[13].strip() == "reason: no metrics.json: killed, or still running"
+    assert lines[-3].split() == ["6", "2.0s", "diverged", "optimizer.lr=1"]
+    assert lines[-1].strip() == ("reason: training diverged at step 100: the discriminator loss "
+                                 "is not finite")
+
+
+def test_long_override_lists_are_shortened_to_fit(tmp_path: Path) -> None:
+    overrides = [f"remedy.historical_averaging.setting_{i}=value_{i}" for i in range(8)]
+    run(tmp_path / "a", ["experiment=stable_cnn", *overrides], completed(fid=100.0))
+    run(tmp_path / "b", ["experiment=stable_cnn", "x=" + "y" * 200], completed(fid=200.0))
+    text = listing([tmp_path])
+    lines = text.splitlines()
+    assert lines[1] == "Every run: experiment=stable_cnn"  # said once, not in every row
+    rows = [line for line in lines if line.startswith(("1  ", "2  "))]
+    assert all(len(line) <= 100 for line in rows), rows
+    assert rows[0].endswith("... (+7)") and "setting_0=value_0" in rows[0]
+    assert rows[1].endswith("yyy...")
+
+
+def test_a_resumed_run_says_what_its_resume_changed(tmp_path: Path) -> None:
+    directory = run(tmp_path / "outputs" / "a", ["discriminator=cnn"], completed(fid=100.0))
+    resumed = directory / ".hydra" / "resumed-2026-11-27_10-00-00-000000"
+    resumed.mkdir()  # what `python train.py resume=... train.steps=80000` adds
+    OmegaConf.save(OmegaConf.create([f"resume={directory}", "train.steps=80000"]),
+                   resumed / "overrides.yaml")
+    (directory / "samples" / "nested" / ".hydra").mkdir(parents=True)  # nothing under a run
+    (directory / "samples" / "nested" / "metrics.json").write_text("{}")
+    _, rows = collect([tmp_path / "outputs"])
+    assert len(rows) == 1
+    assert "discriminator=cnn (resumed: train.steps=80000)" in listing([tmp_path / "outputs"])
+
+
+def test_no_runs_is_one_line_saying_where_it_looked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.chdir(tmp_path)
+    main([])  # neither outputs nor multirun exists here: not an error
+    assert capsys.readouterr().out == (f"no runs found in {tmp_path / 'outputs'}, "
+                                       f"{tmp_path / 'multirun'}\n")
+    (tmp_path / "outputs").mkdir()
+    main(["outputs"])
+    assert capsys.readouterr().out == f"no runs found in {tmp_path / 'outputs'}\n"
+
+
+def test_a_missing_directory_is_one_error_line_and_exit_1(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="^error: nowhere does not exist$"):
+        main(["nowhere"])
+    result = subprocess.run([sys.executable, "-m", "gan.runs", "outputs", "nowhere"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 1
+    assert result.stderr == "error: outputs does not exist\n" and result.stdout == ""
+
+
+def test_help_prints_the_usage(capsys: pytest.CaptureFixture) -> None:
+    main(["--help"])
+    assert capsys.readouterr().out.startswith("usage: python -m gan.runs [DIR ...]")
+    with pytest.raises(SystemExit, match="error: unknown option -x"):
+        main(["-x"])
+
+
+@pytest.mark.slow
+def test_a_real_run_is_listed(data_root: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "GAN_DATA_DIR": str(data_root), "PYTHONPATH": str(REPO)}
+    run_dir = tmp_path / "outputs" / "2026-11-26" / "12-00-00"
+    trained = subprocess.run(
+        [sys.executable, str(REPO / "train.py"), "train.steps=2", "train.device=cpu",
+         "eval.every=0", "train.threads=1", f"hydra.run.dir={run_dir}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert trained.returncode == 0, trained.stderr
+    listed = subprocess.run([sys.executable, "-m", "gan.runs"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].startswith("1 run in outputs, multirun: 1 completed.")
+    assert lines[3].split() == ["1", "2", *lines[3].split()[2:3], "completed", "train.steps=2",
+                                "train.device=cpu", "eval.every=0", "train.threads=1"]
+    assert lines[4].strip() == "outputs/2026-11-26/12-00-00"
