@@ -35,9 +35,15 @@ def test_the_shared_records_import_nothing_else_from_the_package() -> None:
     assert gan_imports(PACKAGE / "core" / "records.py") == set()
 
 
-def test_nothing_hides_an_import_behind_type_checking() -> None:
-    hidden = [str(path.relative_to(REPO)) for path in PACKAGE.rglob("*.py")
-              if "TYPE_CHECKING" in path.read_text()]
+def test_no_module_of_the_package_hides_behind_type_checking() -> None:
+    # A gan import under TYPE_CHECKING hides a cycle from the linter; an optional package's
+    # types there (Optuna's) are fine.
+    hidden = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                hidden += [str(path.relative_to(REPO)) for child in node.body
+                           if "gan" in ast.unparse(child).split()[1].split(".")[:1]]
     assert hidden == []
 
 

@@ -67,6 +67,17 @@ def test_missing_data_is_one_clear_paragraph(tmp_path: Path) -> None:
     error = result.stderr.strip()
     assert error.startswith("error: MNIST was not found under") and "\n" not in error
     assert str(missing) in error and "GAN_DATA_DIR" in error
+    assert not missing.exists() and not (tmp_path / "r").exists()  # nothing made, nothing left
+
+
+def test_a_failed_download_leaves_no_folders(tmp_path: Path) -> None:
+    missing = tmp_path / "no-data" / "deeper"
+    result = train("train.steps=2", "dataset.download=true", f"dataset.root={missing}",
+                   data_root=tmp_path / "unused", cwd=tmp_path)  # no network for MNIST here
+    if result.returncode == 0:
+        pytest.skip("this machine reached a MNIST mirror and downloaded it")
+    assert result.stderr.strip().startswith("error: MNIST was not found under")
+    assert list(tmp_path.iterdir()) == []  # no <root>/MNIST/raw, no outputs/
 
 
 def test_impossible_setting_is_one_line(data_root: Path, tmp_path: Path) -> None:
@@ -100,10 +111,18 @@ def test_main_returns_the_objective_for_sweepers(data_root: Path, tmp_path: Path
     (["train.stepz=3"], "error: Could not override 'train.stepz'. To append to your config use "
                         "+train.stepz=3. Key 'stepz' not in 'TrainConfig'"),
     (["train.steps=-5"], "error: train.steps must be positive, got -5"),
-    (["optimizer.lr=0"], "error: lr.generator must be positive and finite, got 0.0 (it follows "
-                         "optimizer.lr unless set)"),
+    (["optimizer.lr=0"], "error: optimizer.lr must be positive and finite, got 0.0 "
+                         "(lr.generator follows it unless set)"),
     (["lr.discriminator=-1e-4"], "error: lr.discriminator must be positive and finite, got "
-                                 "-0.0001 (it follows optimizer.lr unless set)"),
+                                 "-0.0001"),
+    (["optimizer.lr=fast"], "error: optimizer.lr must be a float, got 'fast' (lr.generator "
+                            "follows it unless set)"),
+    (["+train.stepz=3"], "error: train.stepz is not a setting gan-lab reads (did you mean "
+                         "train.steps?)"),
+    (["remedy=[feature_match]"], "error: In 'config': Could not load 'remedy/feature_match'. "
+                                   "Available options in 'remedy': balance, batch_norm, ema, "
+                                   "feature_matching, historical_averaging, label_smoothing, "
+                                   "minibatch_discrimination"),
     (["train.batch_size=100000"], "error: train.batch_size=100000 exceeds the 60000 training "
                                   "images"),
     (["resume={tmp}/missing"], "error: resume={tmp}/missing: run directory {tmp}/missing does "
@@ -121,7 +140,8 @@ def test_bad_input_is_refused_with_one_line(data_root: Path, tmp_path: Path, arg
     assert result.returncode == 1
     assert result.stderr.strip() == expected.format(tmp=tmp_path)
     assert "Traceback" not in result.stdout
-    assert not (tmp_path / "missing").exists()  # a refused resume creates nothing
+    # A single run refused before its first step leaves nothing behind (outputs/, r/, ...).
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a-file"]
 
 
 def test_hydra_full_error_shows_the_traceback(data_root: Path, tmp_path: Path) -> None:

@@ -81,6 +81,7 @@ def run(cfg: DictConfig, run_dir: Path, threads: int = 0,
     checkpoint = (None if cfg.get("resume") is None else  # continue it (gan.run.saved)
                   read_checkpoint(Path(cfg.resume) / CHECKPOINT_NAME, device, RESUME_KEYS))
     setup = build_setup(cfg, device)
+    log.info(f"Run directory: {run_dir}")  # once the data is found and the networks built
     evaluation = build_evaluation(cfg, evaluation_settings, setup)
     return train(setup, settings, run_dir, started, evaluation,
                  hyperparameters(cfg) if hparams is None else hparams, checkpoint)

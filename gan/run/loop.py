@@ -59,7 +59,8 @@ def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
     start, fixed_z = ((0, fixed_z) if checkpoint is None else
                       restore(adversarial, setup.sampler, batcher, checkpoint, settings.steps))
     clock.resume({} if checkpoint is None else checkpoint.get("seconds", {}))
-    announce(run_dir, start, settings.steps)
+    if start:
+        log.info(f"resuming from step {start} of {settings.steps}")
     with Monitor(run_dir, settings.steps, start) as monitor, InterruptWatch() as interrupts:
         monitor.hyperparameters(hyperparameters or {}, new_session=checkpoint is None)
         recorder = Recorder(setup, batcher, monitor, run_dir, fixed_z, evaluation, interrupts,
@@ -85,9 +86,3 @@ def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
     log.info(f"Done: {run_dir}")
     return metrics
 
-
-def announce(run_dir: Path, start: int, steps: int) -> None:
-    """Where the run writes, and where a resumed run goes on from (console and train.log)."""
-    log.info(f"Run directory: {run_dir}")
-    if start:
-        log.info(f"resuming from step {start} of {steps}")

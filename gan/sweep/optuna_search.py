@@ -1,0 +1,209 @@
+"""An Optuna search as a Hydra sweeper: each trial is one job of the configured launcher.
+
+The search space is written in Hydra's override grammar, in `hydra.sweeper.params` or on the
+command line (`lr.generator='tag(log, interval(1e-5, 1e-3))'`); every other override is passed
+to each trial unchanged. Trials are asked for in batches of `n_jobs`, launched together, and
+told back: a job that returns NaN, inf or None, or raises, is a failed trial, and the search
+goes on. At the end the best completed trial is logged and saved as `optimization_results.yaml`
+in the sweep directory; a search with no completed trial exits with one `error:` line.
+
+Hydra imports this module at every start-up (through `hydra_plugins.gan_lab`), with or without
+the `optuna` extra installed, so Optuna is imported only when a search runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.utils import JobReturn
+from hydra.errors import HydraException
+from hydra.plugins.launcher import Launcher
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+
+from gan.errors import ConfigError, first_line
+from gan.sweep.search_space import SearchSpace, search_space
+
+if TYPE_CHECKING:  # Optuna's types only; the package is imported where it is used
+    from optuna import Study
+    from optuna.trial import Trial
+
+log = logging.getLogger(__name__)
+RESULTS_NAME = "optimization_results.yaml"
+DIRECTIONS = ("minimize", "maximize")
+
+
+def objective_value(job: JobReturn) -> tuple[float | None, str]:
+    """What a job returned as a trial's value, or None and why the trial failed (the job's
+    metrics.json and the sweep summary say more)."""
+    try:
+        value = job.return_value  # re-raises what the job raised
+    except Exception as error:
+        return None, f"raised {type(error).__name__}: {error}"
+    if value is None:
+        return None, "returned None (a score objective with eval.every=0?)"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None, f"returned {value!r}, not a number"
+    if not math.isfinite(number):
+        return None, f"returned {number} (its metrics.json says why)"
+    return number, ""
+
+
+def check_settings(direction: str, n_trials: Any, n_jobs: Any, max_failure_rate: Any) -> None:
+    """Refuse settings a search cannot run with, naming the key, before any trial starts."""
+    if direction not in DIRECTIONS:
+        raise ConfigError(f"hydra.sweeper.direction must be minimize or maximize, "
+                          f"got {direction!r}")
+    for key, value in (("n_trials", n_trials), ("n_jobs", n_jobs)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"hydra.sweeper.{key} must be a positive integer, got {value!r}")
+    if (isinstance(max_failure_rate, bool) or not isinstance(max_failure_rate, int | float)
+            or not 0 <= max_failure_rate <= 1):
+        raise ConfigError(f"hydra.sweeper.max_failure_rate must be between 0 and 1, "
+                          f"got {max_failure_rate!r}")
+
+
+class OptunaSearch(Sweeper):
+    """Hydra sweeper: Optuna's TPE sampler asks for trials, the launcher runs them as jobs,
+    and each job's return value (`eval.objective`) is told back; a failed job is a failed
+    trial. Configured in conf/hydra/sweeper/optuna_search.yaml."""
+
+    def __init__(self, direction: str = "minimize", study_name: str | None = None,
+                 storage: str | None = None, n_trials: int = 20, n_jobs: int = 1,
+                 seed: int | None = None, max_failure_rate: float = 1.0,
+                 params: Mapping[str, str] | None = None) -> None:
+        """Keep the settings (their meaning is in the YAML file); refuse impossible ones."""
+        super().__init__()
+        check_settings(direction, n_trials, n_jobs, max_failure_rate)
+        self.direction, self.study_name, self.storage = direction, study_name, storage
+        self.n_trials, self.n_jobs, self.seed = n_trials, n_jobs, seed
+        self.max_failure_rate = max_failure_rate
+        self.params = dict(params or {})
+        self.hydra_context: HydraContext | None = None
+        self.config: DictConfig | None = None
+        self.launcher: Launcher | None = None
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction,
+              config: DictConfig) -> None:
+        """Build the configured launcher, as Hydra's basic sweeper does."""
+        from hydra.core.plugins import Plugins
+
+        self.hydra_context, self.config = hydra_context, config
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config)
+
+    def sweep(self, arguments: list[str]) -> list[Sequence[JobReturn]]:
+        """Run `n_trials` trials, `n_jobs` at a time; then report the best completed one.
+        Raises SystemExit with one `error:` line when none completed."""
+        assert self.config is not None
+        space = self._search_space(arguments)
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        study = self._study()
+        returns: list[Sequence[JobReturn]] = []
+        ran = failed = 0
+        while ran < self.n_trials and not self._too_many_failures(ran, failed):
+            size = min(self.n_jobs, self.n_trials - ran)
+            jobs, batch_failed = self._run_batch(study, space, size)
+            returns.append(jobs)
+            ran, failed = ran + len(jobs), failed + batch_failed
+        self._report(study, sweep_dir, ran, failed)
+        return returns
+
+    def _search_space(self, arguments: list[str]) -> SearchSpace:
+        """`hydra.sweeper.params`, then the command line's overrides, as one search space."""
+        assert self.hydra_context is not None
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        params = [f"{key}={value}" for key, value in self.params.items()]
+        space = search_space(parser.parse_overrides([*params, *arguments]))
+        if not space.distributions:
+            raise HydraException("nothing to search: give hydra.sweeper.params or an override "
+                                 "such as 'optimizer.lr=tag(log, interval(1e-5, 1e-3))'")
+        return space
+
+    def _too_many_failures(self, ran: int, failed: int) -> bool:
+        """Whether more than `max_failure_rate` of the trials so far failed (1.0: never), which
+        stops the search early: a search whose every trial fails for the same mistake need
+        not run them all."""
+        if not ran or failed / ran <= self.max_failure_rate:
+            return False
+        log.error(f"Stopping the search: {failed} of {ran} trials failed, more than "
+                  f"max_failure_rate={self.max_failure_rate}")
+        return True
+
+    def _study(self) -> Study:
+        """A new study, or the stored one of that name (so a search can go on where it
+        stopped), sampled by TPE with the configured seed."""
+        try:
+            import optuna
+        except ImportError:
+            raise HydraException("hydra/sweeper=optuna_search needs Optuna: "
+                                 "pip install -e '.[optuna]'") from None
+        optuna.logging.disable_default_handler()  # its lines go to Hydra's log, as ours do
+        optuna.logging.enable_propagation()
+        try:
+            study = optuna.create_study(
+                study_name=self.study_name, storage=self.storage, direction=self.direction,
+                sampler=optuna.samplers.TPESampler(seed=self.seed), load_if_exists=True)
+        except Exception as error:  # a storage URL SQLAlchemy cannot open, another direction
+            raise HydraException(f"hydra.sweeper.storage={self.storage}, study_name="
+                                 f"{self.study_name}: {first_line(error)}") from None
+        if study.direction.name.lower() != self.direction:  # Optuna keeps the stored one
+            raise HydraException(f"the stored study {study.study_name} in {self.storage} is to "
+                                 f"{study.direction.name.lower()}, not to {self.direction}")
+        if self.seed is not None and study.trials:  # a stored study goes on: new trials, not
+            # the first ones again (TPE's first trials are random draws from the seed)
+            study.sampler = optuna.samplers.TPESampler(seed=self.seed + len(study.trials))
+        return study
+
+    def _run_batch(self, study: Study, space: SearchSpace,
+                   size: int) -> tuple[Sequence[JobReturn], int]:
+        """Ask for `size` trials, launch them as one batch of jobs, and tell each outcome.
+        Returns the jobs and how many of their trials failed."""
+        assert self.launcher is not None
+        trials = [study.ask(space.distributions) for _ in range(size)]
+        batch = [space.overrides(trial.params) for trial in trials]
+        self.validate_batch_is_legal(batch)  # a mistyped key fails here, before any training
+        # Job numbers follow trial numbers, so job N's directory is trial N of the study.
+        jobs = self.launcher.launch(batch, initial_job_idx=trials[0].number)
+        completed = [self._tell(study, trial, job) for trial, job in zip(trials, jobs, strict=True)]
+        return jobs, completed.count(False)
+
+    @staticmethod
+    def _tell(study: Study, trial: Trial, job: JobReturn) -> bool:
+        """Tell Optuna a job's value, or that its trial failed; log either. True if completed."""
+        from optuna.trial import TrialState
+
+        value, why = objective_value(job)
+        if value is None:
+            study.tell(trial, state=TrialState.FAIL)
+            log.warning(f"Trial {trial.number} failed: the job {why}; the search goes on")
+            return False
+        study.tell(trial, value)
+        log.info(f"Trial {trial.number}: {value:.6g} with {trial.params}")
+        return True
+
+    def _report(self, study: Study, sweep_dir: Path, ran: int, failed: int) -> None:
+        """Log the best completed trial and save it in optimization_results.yaml; exit with one
+        `error:` line if no trial of the study ever completed."""
+        from optuna.trial import TrialState
+
+        if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            raise SystemExit(f"error: all {ran} trials failed; see {sweep_dir / 'summary.md'}")
+        best = study.best_trial  # of the whole study: a stored one may hold earlier trials
+        log.info(f"{ran - failed} of {ran} trials completed; the best is trial {best.number}")
+        log.info(f"Best parameters: {best.params}")
+        log.info(f"Best value: {best.value}")
+        results = {"name": study.study_name, "best_trial": best.number,
+                   "best_params": best.params, "best_value": best.value}
+        OmegaConf.save(OmegaConf.create(results), sweep_dir / RESULTS_NAME)
+        log.info(f"Saved in {sweep_dir / RESULTS_NAME}")

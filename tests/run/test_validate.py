@@ -1,0 +1,61 @@
+"""Every key is one that something reads, and every typed value has its type: checked before
+anything runs, in one line that names the key the user wrote."""
+
+from collections.abc import Callable
+
+import pytest
+from omegaconf import DictConfig
+
+from gan.errors import ConfigError
+from gan.run.config import options
+from gan.run.validate import check_config
+
+REFUSED = [  # the issue's inputs and their kin -> the line that refuses them
+    (("+train.stepz=3", "train.steps=11"),
+     "train.stepz is not a setting gan-lab reads (did you mean train.steps?)"),
+    (("+eval.n_samples=5",),
+     "eval.n_samples is not a setting gan-lab reads (did you mean train.n_samples?)"),
+    (("+checkpoint_every=1000",),
+     "checkpoint_every is not a setting gan-lab reads (did you mean train.checkpoint_every?)"),
+    (("+generator.hiden_dim=64",),
+     "generator.hiden_dim is not a setting gan-lab reads (did you mean generator.hidden_dim?)"),
+    (("remedy=feature_matching", "+remedy.feature_matching.wieght=2"),
+     "remedy.feature_matching.wieght is not a setting gan-lab reads (did you mean "
+     "remedy.feature_matching.weight?)"),
+    (("+optimizer.momentum=0.9",),  # Adam has no momentum
+     "optimizer.momentum is not a setting gan-lab reads"),
+    (("optimizer.lr=fast",),
+     "optimizer.lr must be a float, got 'fast' (lr.generator follows it unless set)"),
+    (("optimizer.lr=-1e-4",),
+     "optimizer.lr must be positive and finite, got -0.0001 (lr.generator follows it unless "
+     "set)"),
+    (("lr.discriminator=-1e-4",), "lr.discriminator must be positive and finite, got -0.0001"),
+    (("eval.objective=loss",), "eval.objective must be one of"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "message"), REFUSED, ids=[" ".join(o) for o, _ in REFUSED])
+def test_refused_in_one_line_naming_the_key(make_cfg: Callable[..., DictConfig],
+                                            overrides: tuple[str, ...], message: str) -> None:
+    with pytest.raises(ConfigError) as refusal:
+        check_config(make_cfg(*overrides))
+    assert str(refusal.value).startswith(message)
+    assert "\n" not in str(refusal.value)
+
+
+GROUPS = ["generator", "discriminator", "optimizer", "dataset", "loss", "step", "remedy",
+          "experiment", "hparams_search"]
+
+
+@pytest.mark.parametrize("override", [f"{group}={option}" for group in GROUPS
+                                      for option in options(group)])
+def test_every_option_and_preset_passes(make_cfg: Callable[..., DictConfig],
+                                        override: str) -> None:
+    check_config(make_cfg(override))
+
+
+def test_every_remedy_together_and_their_settings_pass(
+        make_cfg: Callable[..., DictConfig]) -> None:
+    check_config(make_cfg(f"remedy=[{','.join(options('remedy'))}]",
+                          "remedy.feature_matching.weight=2", "lr.generator=1e-4",
+                          "optimizer=sgd", "optimizer.momentum=0.5", "train.threads=1"))

@@ -1,0 +1,135 @@
+"""A newcomer's first hour: the set-up command on a fresh clone, where a run is, what --help
+says, Ctrl-C at any moment, relative paths, and sweep jobs' console lines and cores."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, SHARED_DATA, find_data_root
+
+pytestmark = pytest.mark.slow
+
+
+def train(*args: str, cwd: Path, env: dict[str, str] | None = None,
+          ) -> subprocess.CompletedProcess:
+    """train.py in a subprocess, with the given environment (default: this one's)."""
+    return subprocess.run([sys.executable, str(REPO / "train.py"), *args], cwd=cwd,
+                          env=env or dict(os.environ), capture_output=True, text=True,
+                          timeout=600)
+
+
+def without_data_variable() -> dict[str, str]:
+    """This environment without GAN_DATA_DIR, as on a newcomer's machine."""
+    return {key: value for key, value in os.environ.items() if key != "GAN_DATA_DIR"}
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "MNIST" / "raw").is_dir(),
+                    reason="needs shared/data beside the checkout, as CI places it")
+def test_the_readme_training_command_finds_the_data_beside_the_checkout(tmp_path: Path) -> None:
+    result = train("train.steps=2", "eval.every=0", "train.device=cpu", cwd=tmp_path,
+                   env=without_data_variable())
+    assert result.returncode == 0, result.stderr
+    config = next(tmp_path.glob("outputs/*/*/config.yaml")).read_text()
+    assert f"root: {SHARED_DATA.resolve()}" in config or f"root: {SHARED_DATA}" in config
+
+
+def test_a_run_says_where_it_is_at_the_start_and_the_end(tmp_path: Path) -> None:
+    data = find_data_root() or pytest.skip("no data")
+    result = train("train.steps=2", "eval.every=0", "train.device=cpu", f"dataset.root={data}",
+                   "hydra.run.dir=runs/first", cwd=tmp_path)
+    lines = result.stdout.splitlines()
+    run_dir = tmp_path / "runs" / "first"
+    assert lines[0] == f"Run directory: {run_dir}" and lines[-1] == f"Done: {run_dir}"
+
+
+def test_a_resumed_run_says_where_it_goes_on_and_times_every_part(tmp_path: Path) -> None:
+    data = find_data_root() or pytest.skip("no data")
+    common = ("eval.every=0", "train.device=cpu", f"dataset.root={data}")
+    train("train.steps=4", *common, "hydra.run.dir=run", cwd=tmp_path)
+    first = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    result = train("resume=run", "train.steps=7", cwd=tmp_path)
+    assert "resuming from step 4 of 7" in result.stdout
+    assert "resuming from step 4 of 7" in (tmp_path / "run" / "train.log").read_text()
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    part = metrics["last_part"]
+    assert part["from_step"] == 4
+    assert metrics["wall_seconds"] > part["wall_seconds"] > 0
+    assert metrics["loop_seconds"] > part["loop_seconds"] > 0
+    assert metrics["wall_seconds"] > first["wall_seconds"] * 0.5  # the first part counts
+
+
+@pytest.mark.parametrize("after", [0.3, 1.0])
+def test_ctrl_c_while_starting_is_one_line_and_exit_130(tmp_path: Path, after: float) -> None:
+    process = subprocess.Popen([sys.executable, str(REPO / "train.py"), "train.device=cpu"],
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    time.sleep(after)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert err.strip() == "interrupted", err
+
+
+def test_help_lists_what_train_py_accepts() -> None:
+    result = train("--help", cwd=REPO)
+    assert result.returncode == 0
+    text = result.stdout
+    for said in ("-m", "resume=RUN_DIR", "hydra/launcher=joblib", "slurm",
+                 "remedy: balance, batch_norm", "train.steps=40001", "optimisation steps",
+                 "eval.objective=fid", "lr.generator=${optimizer.lr}"):
+        assert said in text, said
+    assert "classifier:" not in text and "classifier.epochs" not in text  # gan.train_classifier's
+
+
+def test_relative_paths_mean_the_start_directory_with_chdir(tmp_path: Path) -> None:
+    data = find_data_root() or pytest.skip("no data")
+    (tmp_path / "mydata").symlink_to(data)
+    chdir = ("hydra.job.chdir=true", "eval.every=0", "train.device=cpu")
+    env = {**without_data_variable(), "GAN_DATA_DIR": "mydata"}
+    first = train("train.steps=3", *chdir, "hydra.run.dir=runs/x", cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    config = (tmp_path / "runs" / "x" / "config.yaml").read_text()
+    assert f"root: {tmp_path / 'mydata'}" in config  # absolute, as read
+    resumed = train("resume=runs/x", "train.steps=5", "hydra.job.chdir=true", cwd=tmp_path,
+                    env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from step 3 of 5" in resumed.stdout
+    moved = train("train.steps=2", *chdir, "dataset.root=mydata", "hydra.run.dir=runs/y",
+                  cwd=tmp_path, env=without_data_variable())
+    assert moved.returncode == 0, moved.stderr
+
+
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+def test_jobs_at_once_share_the_cores_and_label_their_lines(tmp_path: Path,
+                                                            launcher: str) -> None:
+    data = find_data_root() or pytest.skip("no data")
+    result = train("-m", f"hydra/launcher={launcher}", "train.seed=0,1", "train.steps=2",
+                   "train.print_every=1", "eval.every=0", "train.device=cpu",
+                   f"dataset.root={data}", f"hydra.sweep.dir={tmp_path / 'sweep'}",
+                   cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    cores = len(os.sched_getaffinity(0))
+    for metrics in (tmp_path / "sweep").glob("*/metrics.json"):
+        assert json.loads(metrics.read_text())["threads"] == max(1, cores // 2)
+    if launcher == "joblib":  # submitit_local keeps each job's console in its own log
+        epochs = [line for line in result.stdout.splitlines() if "Epoch:" in line]
+        assert epochs and all(line.startswith(("[job 0] ", "[job 1] ")) for line in epochs)
+
+
+def test_a_sweep_job_with_a_bad_value_keeps_its_record(tmp_path: Path) -> None:
+    data = find_data_root() or pytest.skip("no data")
+    result = train("-m", "optimizer.lr=fast,1e-4", "train.steps=2", "eval.every=0",
+                   "eval.objective=final_loss_g", "train.device=cpu", f"dataset.root={data}",
+                   f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path)
+    assert result.returncode == 1  # the summary: one job did not complete
+    record = json.loads(next((tmp_path / "sweep").glob("0_*/metrics.json")).read_text())
+    assert record["status"] == "bad_input"
+    assert record["reason"] == ("optimizer.lr must be a float, got 'fast' (lr.generator "
+                                "follows it unless set)")
+    assert "Traceback" not in result.stdout + result.stderr
