@@ -5,7 +5,9 @@ import os
 import signal
 import sys
 
-signal.signal(signal.SIGINT, lambda *_: (sys.stderr.write("interrupted\n"), os._exit(130)))
+_previous = signal.getsignal(signal.SIGINT)
+if _previous is signal.default_int_handler:  # not where the caller ignores it (nohup, ...)
+    signal.signal(signal.SIGINT, lambda *_: (sys.stderr.write("interrupted\n"), os._exit(130)))
 
 import math  # noqa: E402
 import time  # noqa: E402
@@ -19,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 from gan.cli import one_line_errors  # noqa: E402
 from gan.run.compose import run  # noqa: E402
 from gan.run.config import absolute, register_configs  # noqa: E402
-from gan.run.files import remove_traces  # noqa: E402
+from gan.run.files import made_by_hydra_now, remove_traces  # noqa: E402
 from gan.run.help import register_help  # noqa: E402
 from gan.run.hparams import hyperparameters  # noqa: E402
 from gan.run.interrupts import Interrupted  # noqa: E402
@@ -27,7 +29,7 @@ from gan.run.saved import resume_command, resumed_config  # noqa: E402
 from gan.run.validate import check_config  # noqa: E402
 from gan.sweep.job import label_console, record_failure, threads_per_job  # noqa: E402
 
-signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on: KeyboardInterrupt
+signal.signal(signal.SIGINT, _previous)  # from here on: KeyboardInterrupt, as before
 register_configs()
 register_help()
 
@@ -47,9 +49,10 @@ def main(cfg: DictConfig) -> float | None:
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     threads = (threads_per_job(OmegaConf.to_container(hydra_cfg.launcher),
                                OmegaConf.to_container(hydra_cfg.sweeper),
-                               Path(hydra_cfg.sweep.dir)) if in_sweep else 0)
+                               absolute(hydra_cfg.sweep.dir)) if in_sweep else 0)
     if in_sweep:
         label_console(hydra_cfg.job.num)
+    made_now = made_by_hydra_now(run_dir)  # only then may a refusal remove the directory
     try:
         check_config(cfg)
         hparams = hyperparameters(cfg, hydra_cfg.runtime.choices, hydra_cfg.overrides.task)
@@ -63,8 +66,7 @@ def main(cfg: DictConfig) -> float | None:
     except Exception as error:
         failure = record_failure(error, run_dir, time.perf_counter() - started, in_sweep)
         if failure.status == "bad_input" and not in_sweep:  # refused: leave no trace
-            remove_traces(run_dir, hydra_cfg.output_subdir, fresh=cfg.get("resume") is None,
-                          start=Path(hydra_cfg.runtime.cwd))
+            remove_traces(run_dir, hydra_cfg.output_subdir, made_now, Path(hydra_cfg.runtime.cwd))
         if in_sweep:
             return math.nan
         if failure.expected:

@@ -82,7 +82,7 @@ def test_help_lists_what_train_py_accepts() -> None:
     text = result.stdout
     for said in ("-m", "resume=RUN_DIR", "hydra/launcher=joblib", "slurm",
                  "remedy: balance, batch_norm", "train.steps=40001", "optimisation steps",
-                 "eval.objective=fid", "lr.generator=${optimizer.lr}"):
+                 "eval.objective=fid", "lr.generator=(as optimizer.lr)", "resume=null"):
         assert said in text, said
     assert "classifier:" not in text and "classifier.epochs" not in text  # gan.train_classifier's
 
@@ -133,3 +133,21 @@ def test_a_sweep_job_with_a_bad_value_keeps_its_record(tmp_path: Path) -> None:
     assert record["reason"] == ("optimizer.lr must be a float, got 'fast' (lr.generator "
                                 "follows it unless set)")
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_refusal_in_an_existing_directory_removes_nothing_of_it(tmp_path: Path) -> None:
+    data = find_data_root() or pytest.skip("no data")
+    done = train("train.steps=2", "eval.every=0", "train.device=cpu", f"dataset.root={data}",
+                 "hydra.run.dir=run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    before = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*"))
+    for refused in ("optimizer.lr=fast", "train.device=cuda:99", "train.batch_size=100000"):
+        result = train(refused, "train.steps=2", f"dataset.root={data}", "hydra.run.dir=run",
+                       cwd=tmp_path)
+        assert result.returncode == 1 and result.stderr.startswith("error: "), refused
+    after = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*"))
+    assert after == before  # the finished run is whole: config, metrics, log, checkpoint
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "config.yaml").write_text("the user's own\n")
+    train("optimizer.lr=fast", "hydra.run.dir=.", cwd=tmp_path / "mine")
+    assert (tmp_path / "mine" / "config.yaml").read_text() == "the user's own\n"

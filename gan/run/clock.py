@@ -13,6 +13,7 @@ class Clock:
     earlier_wall: float = 0.0  # seconds, of the parts before this one
     earlier_loop: float = 0.0
     loop_started: float | None = None
+    loop_stopped: float | None = None
 
     def resume(self, saved: dict[str, float]) -> None:
         """Count the parts before this one (a checkpoint without them counts as none)."""
@@ -23,10 +24,15 @@ class Clock:
         """Mark where this part's training loop begins."""
         self.loop_started = time.perf_counter()
 
+    def stop_loop(self) -> None:
+        """Mark where it ends: what follows (the final losses, the digits) is not loop time."""
+        self.loop_stopped = time.perf_counter()
+
     def part(self) -> dict[str, float]:
         """This part's wall_seconds and loop_seconds so far."""
         now = time.perf_counter()
-        loop = 0.0 if self.loop_started is None else now - self.loop_started
+        end = now if self.loop_stopped is None else self.loop_stopped
+        loop = 0.0 if self.loop_started is None else end - self.loop_started
         return {"wall_seconds": now - self.started, "loop_seconds": loop}
 
     def whole(self) -> dict[str, float]:

@@ -15,6 +15,7 @@ from gan.run.acceleration import configure_process
 from gan.run.build import build_evaluator, build_source, build_step
 from gan.run.checkpoint import CHECKPOINT_NAME, RESUME_KEYS, read_checkpoint
 from gan.run.config import EvalConfig, TrainConfig, absolute
+from gan.run.data import check_batch_size
 from gan.run.device import resolve_device
 from gan.run.evaluation import Evaluation, NoEvaluation
 from gan.run.files import write_atomically
@@ -73,15 +74,17 @@ def run(cfg: DictConfig, run_dir: Path, threads: int = 0,
     # The data root the user meant, wherever the job runs (hydra.job.chdir), as config.yaml
     # records it for gan.evaluate and resume.
     cfg.dataset.root = str(absolute(cfg.dataset.root))
-    # The config with every interpolation (data root, ...) resolved, beside Hydra's raw copy.
-    write_atomically(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     torch.manual_seed(settings.seed)
     configure_process(settings.threads)  # process-wide: this process is the run
     device = resolve_device(settings.device)
     checkpoint = (None if cfg.get("resume") is None else  # continue it (gan.run.saved)
                   read_checkpoint(Path(cfg.resume) / CHECKPOINT_NAME, device, RESUME_KEYS))
     setup = build_setup(cfg, device)
+    check_batch_size(settings.batch_size * setup.adversarial.real_batches, len(setup.images))
     log.info(f"Run directory: {run_dir}")  # once the data is found and the networks built
     evaluation = build_evaluation(cfg, evaluation_settings, setup)
+    # The config with every interpolation (data root, ...) resolved, beside Hydra's raw copy,
+    # written once the run can start (a refused one leaves an existing run's as it was).
+    write_atomically(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     return train(setup, settings, run_dir, started, evaluation,
                  hyperparameters(cfg) if hparams is None else hparams, checkpoint)

@@ -1,5 +1,7 @@
 """Training images as one tensor on the training device, and batches drawn from it by index."""
 
+import contextlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +38,7 @@ class ImageSource:
     def _open(self, train: bool) -> Dataset:
         """The torchvision dataset, or a message that says where it was looked for; a lookup
         that fails leaves no folders behind (torchvision makes <root>/<Name>/raw to download)."""
-        missing = Path(self.root).resolve() / self._class_name() / "raw"
+        missing = Path(os.path.abspath(self.root)) / self._class_name() / "raw"
         made = []  # the folders a download would make: raw/ and every missing one above it
         while not missing.exists():
             made.append(missing)
@@ -45,7 +47,7 @@ class ImageSource:
             return self.make_dataset(root=self.root, train=train, download=self.download)
         except (RuntimeError, OSError) as error:
             for folder in made:  # deepest first; only those left empty
-                if folder.is_dir() and not any(folder.iterdir()):
+                with contextlib.suppress(OSError):  # not empty, or gone: leave it be
                     folder.rmdir()
             raise self._not_found(error) from error
 
@@ -58,13 +60,19 @@ class ImageSource:
         name = self._class_name()
         cause = first_line(error).rstrip(":")
         return DataNotFoundError(
-            f"{name} was not found under {Path(self.root).resolve()} and could not be "
+            f"{name} was not found under {os.path.abspath(self.root)} and could not be "
             f"{'downloaded' if self.download else 'loaded (dataset.download=false)'}. Point the "
             f"environment variable {DATA_ENV} (or dataset.root=...) at a folder that holds "
             f"{name}/raw/ with the four uncompressed files train-images-idx3-ubyte, "
             f"train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte "
             f"(torchvision's layout), or run once where the network is reachable so torchvision "
             f"can fetch them. (torchvision said: {cause})")
+
+
+def check_batch_size(batch_size: int, images: int) -> None:
+    """Refuse batches larger than the training set (one pass must hold a batch)."""
+    if batch_size > images:
+        raise ConfigError(f"train.batch_size={batch_size} exceeds the {images} training images")
 
 
 class DeviceBatcher:
@@ -75,9 +83,7 @@ class DeviceBatcher:
     """
 
     def __init__(self, images: torch.Tensor, batch_size: int) -> None:
-        if batch_size > len(images):
-            raise ConfigError(f"train.batch_size={batch_size} exceeds the {len(images)} "
-                              "training images")
+        check_batch_size(batch_size, len(images))
         self.images = images  # (N, C, H, W)
         self.batch_size = batch_size
         self.order = self._permutation()

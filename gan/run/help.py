@@ -34,18 +34,32 @@ def comments(schema: type) -> dict[str, str]:
     return {match[1]: match[2] for match in found if match}
 
 
+TOP_LEVEL = ("resume",)  # Config's fields that are settings, not config groups
+
+
 def settings() -> list[tuple[str, str]]:
-    """(key=default, description) for every typed setting."""
+    """(key=default, description) for every typed setting, the default as it is typed on the
+    command line (null, true; an interpolation as what it follows)."""
     rows = []
     for prefix, schema in (("train.", TrainConfig), ("eval.", EvalConfig), ("lr.", LearningRates),
                            ("", Config)):
         said = comments(schema)
         for item in fields(schema):
-            if prefix == "" and not said.get(item.name, "group").startswith("a run"):
-                continue  # the groups, listed above
-            default = item.default if item.default is not MISSING else "..."
-            rows.append((f"{prefix}{item.name}={default}", said.get(item.name, "")))
+            if prefix or item.name in TOP_LEVEL:
+                rows.append((f"{prefix}{item.name}={_typed(item.default)}",
+                             said.get(item.name, "")))
     return rows
+
+
+def _typed(default: object) -> str:
+    """A default as the command line writes it."""
+    if default is MISSING:
+        return "..."
+    if isinstance(default, str) and default.startswith("${"):
+        return f"(as {default[2:-1]})"
+    if default is None or isinstance(default, bool):  # not 0 and 1: they equal False, True
+        return {None: "null", True: "true", False: "false"}[default]
+    return str(default)
 
 
 def train_help() -> str:
@@ -55,8 +69,9 @@ def train_help() -> str:
         lines += textwrap.wrap(", ".join(choices), width=96, initial_indent=f"  {name}: ",
                                subsequent_indent=" " * (len(name) + 4))
     lines += ["", "Settings (key=value; shown with the default):"]
-    width = max(len(key) for key, _ in settings()) + 2
-    lines += [f"  {key:<{width}}{text}" for key, text in settings()]
+    rows = settings()
+    width = max(len(key) for key, _ in rows) + 2
+    lines += [f"  {key:<{width}}{text}" for key, text in rows]
     lines += ["", "A group's own settings (remedy.feature_matching.weight, optimizer.lr, ...): "
               "python train.py GROUP=OPTION --cfg job", "Hydra's own flags: --hydra-help. "
               "More in README.md."]

@@ -38,6 +38,28 @@ def finish(setup: TrainingSetup, real: torch.Tensor, z: torch.Tensor,
     return final
 
 
+def timings(clock: Clock, steps: int, start: int) -> dict[str, Any]:
+    """The whole run's wall and loop seconds, this part's (`last_part`, from step `start`), and
+    this part's loop speed over its `steps` steps."""
+    part = clock.part()
+    return clock.whole() | {"steps_per_second": steps / part["loop_seconds"],
+                            "last_part": {"from_step": start, **part}}
+
+
+def continued(setup: TrainingSetup, batcher: DeviceBatcher, checkpoint: dict[str, Any] | None,
+              settings: TrainConfig, clock: Clock) -> tuple[int, torch.Tensor]:
+    """Where the run starts, and the fixed noise behind its grids (n_samples, noise_dim): step
+    0 and a fresh draw, or a checkpoint put back (its time so far goes into the clock)."""
+    fixed_z = uniform_noise(settings.n_samples, setup.generator.noise_dim, setup.device)
+    if checkpoint is None:
+        return 0, fixed_z
+    start, fixed_z = restore(setup.adversarial, setup.sampler, batcher, checkpoint,
+                             settings.steps)
+    clock.resume(checkpoint.get("seconds", {}))
+    log.info(f"resuming from step {start} of {settings.steps}")
+    return start, fixed_z
+
+
 def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
           started: float | None = None, evaluation: Evaluation | NoEvaluation | None = None,
           hyperparameters: dict[str, HParam] | None = None,
@@ -55,12 +77,7 @@ def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
     adversarial = setup.adversarial  # a call may take several batches (the balance remedy)
     batcher = DeviceBatcher(setup.images, settings.batch_size * adversarial.real_batches)
     noise = UniformNoise(settings.batch_size * adversarial.noise_batches, noise_dim, device)
-    fixed_z = uniform_noise(settings.n_samples, noise_dim, device)
-    start, fixed_z = ((0, fixed_z) if checkpoint is None else
-                      restore(adversarial, setup.sampler, batcher, checkpoint, settings.steps))
-    clock.resume({} if checkpoint is None else checkpoint.get("seconds", {}))
-    if start:
-        log.info(f"resuming from step {start} of {settings.steps}")
+    start, fixed_z = continued(setup, batcher, checkpoint, settings, clock)
     with Monitor(run_dir, settings.steps, start) as monitor, InterruptWatch() as interrupts:
         monitor.hyperparameters(hyperparameters or {}, new_session=checkpoint is None)
         recorder = Recorder(setup, batcher, monitor, run_dir, fixed_z, evaluation, interrupts,
@@ -73,16 +90,13 @@ def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
             monitor.advance()
             for event in events:
                 event(step, output, last=step == settings.steps - 1)
-    part = clock.part()
+    clock.stop_loop()
     final = finish(setup, real, z, run_dir)
     metrics = {"status": "completed", "final_loss_g": final.pop("generator"),
                "final_loss_d": final.pop("discriminator"), "final_terms": final,
-               "steps": settings.steps, **clock.whole(),
-               "steps_per_second": (settings.steps - start) / part["loop_seconds"],
-               "last_part": {"from_step": start, **clock.part()},
-               "device": str(device), "threads": torch.get_num_threads()}
+               "steps": settings.steps} | timings(clock, settings.steps - start, start)
+    metrics |= {"device": str(device), "threads": torch.get_num_threads()}
     metrics |= evaluation.results()
     write_atomically(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     log.info(f"Done: {run_dir}")
     return metrics
-

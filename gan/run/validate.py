@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from gan.errors import ConfigError
-from gan.run.config import Config, EvalConfig, LearningRates, TrainConfig
+from gan.run.config import Config, EvalConfig, LearningRates, TrainConfig, options
 
 TYPED = {"train": TrainConfig, "eval": EvalConfig, "lr": LearningRates}
 SPECIAL = ("_target_", "_partial_", "_recursive_", "_convert_", "_args_")  # Hydra's own keys
@@ -23,11 +23,23 @@ def check_config(cfg: DictConfig) -> None:
     valid = valid_keys(cfg)
     for key in sorted(all_keys(cfg)):
         if key not in valid:
+            _unselected_remedy(cfg, key)
             close = closest(key, valid)
             hint = f" (did you mean {close}?)" if close else ""
             raise ConfigError(f"{key} is not a setting gan-lab reads{hint}")
     for group, schema in TYPED.items():
         _check_typed(cfg, group, schema)
+
+
+def _unselected_remedy(cfg: DictConfig, key: str) -> None:
+    """Refuse a setting of a remedy that is not selected (`+remedy.balance.d_steps=2` without
+    remedy=balance), saying how to select it."""
+    group, _, rest = key.partition(".")
+    name = rest.split(".")[0]
+    node = OmegaConf.select(cfg, f"remedy.{name}", throw_on_resolution_failure=False)
+    if group == "remedy" and name in options("remedy") and "_target_" not in (node or {}):
+        raise ConfigError(f"{key}: remedy {name} is not selected; add it with "
+                          f"remedy=[...,{name}] (its settings are then remedy.{name}.*)")
 
 
 def closest(key: str, valid: set[str]) -> str | None:
@@ -96,7 +108,7 @@ def _arguments(target: str) -> set[str] | None:
     return {p.name for p in parameters}
 
 
-def _check_typed(cfg: DictConfig, group: str, schema: type) -> Any:
+def _check_typed(cfg: DictConfig, group: str, schema: type) -> object:
     """The group as its dataclass; a wrong type names the key that holds the value, the one
     an interpolation (lr.generator: ${optimizer.lr}) points at where there is one."""
     node = cfg[group]

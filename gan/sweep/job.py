@@ -104,18 +104,23 @@ def _at_once(launcher: Mapping[str, Any], cores: int) -> int | None:
 
 
 def jobs_in_sweep(sweep_dir: Path | None) -> int | None:
-    """The number of jobs a basic sweep runs, from the multirun.yaml Hydra writes into the
-    sweep directory before launching; None where it cannot tell."""
+    """The number of jobs Hydra's basic sweeper runs, from the multirun.yaml it writes into the
+    sweep directory before launching; None where it cannot tell (another sweeper: the Optuna
+    search caps the jobs at once by its own n_jobs)."""
     path = None if sweep_dir is None else sweep_dir / "multirun.yaml"
     if path is None or not path.is_file():
         return None
     try:
         cfg = OmegaConf.load(path)
+        if not str(OmegaConf.select(cfg, "hydra.sweeper._target_")).endswith(".BasicSweeper"):
+            return None
         params = OmegaConf.select(cfg, "hydra.sweeper.params", default=None) or {}
-        words = [*OmegaConf.select(cfg, "hydra.overrides.task", default=[]),
-                 *(f"{key}={value}" for key, value in params.items())]
+        words = [*(f"{key}={value}" for key, value in params.items()),
+                 *OmegaConf.select(cfg, "hydra.overrides.task", default=[])]
+        parsed = OverridesParser.create().parse_overrides(words)
+        last = {override.get_key_element(): override for override in parsed}  # the command wins
         count = 1
-        for override in OverridesParser.create().parse_overrides(words):
+        for override in last.values():
             if override.is_sweep_override():
                 count *= len(list(override.sweep_string_iterator()))
         return count
@@ -125,11 +130,14 @@ def jobs_in_sweep(sweep_dir: Path | None) -> int | None:
 
 def label_console(job: int) -> None:
     """Put the job's number in front of its console lines: jobs running at once (joblib,
-    submitit) share one terminal. Hydra sets the handlers up anew for every job."""
+    submitit) share one terminal. The handler's own pattern is kept on it, so the jobs that one
+    process runs in turn each get one label, whether or not Hydra rebuilds the handlers."""
     for handler in logging.getLogger().handlers:
         if type(handler) is logging.StreamHandler:  # the console, not train.log
-            pattern = handler.formatter._fmt if handler.formatter else "%(message)s"
-            handler.setFormatter(logging.Formatter(f"[job {job}] {pattern}"))
+            if not hasattr(handler, "unlabelled_format"):
+                handler.unlabelled_format = (handler.formatter._fmt if handler.formatter
+                                             else "%(message)s")
+            handler.setFormatter(logging.Formatter(f"[job {job}] {handler.unlabelled_format}"))
 
 
 def _cores() -> int:

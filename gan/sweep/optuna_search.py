@@ -170,11 +170,18 @@ class OptunaSearch(Sweeper):
         """Ask for `size` trials, launch them as one batch of jobs, and tell each outcome.
         Returns the jobs and how many of their trials failed."""
         assert self.launcher is not None
+        from optuna.trial import TrialState
+
         trials = [study.ask(space.distributions) for _ in range(size)]
         batch = [space.overrides(trial.params) for trial in trials]
-        self.validate_batch_is_legal(batch)  # a mistyped key fails here, before any training
-        # Job numbers follow trial numbers, so job N's directory is trial N of the study.
-        jobs = self.launcher.launch(batch, initial_job_idx=trials[0].number)
+        try:
+            self.validate_batch_is_legal(batch)  # a mistyped key fails here, before training
+            # Job numbers follow trial numbers, so job N's directory is trial N of the study.
+            jobs = self.launcher.launch(batch, initial_job_idx=trials[0].number)
+        except BaseException:  # refused or interrupted: no trial of a stored study stays RUNNING
+            for trial in trials:
+                study.tell(trial, state=TrialState.FAIL)
+            raise
         completed = [self._tell(study, trial, job) for trial, job in zip(trials, jobs, strict=True)]
         return jobs, completed.count(False)
 

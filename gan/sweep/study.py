@@ -41,7 +41,9 @@ from gan.sweep.summary import read_job
 COLUMNS = ("modes_covered", "class_kl", "fid", *FINAL_LOSSES)  # the table's, in this order
 DIGITS = dict(zip(COLUMNS, (1, 3, 1, 3, 3), strict=True))  # decimals shown
 DISCRIMINATORS = {"FCDiscriminator": "fc", "CNNDiscriminator": "cnn"}
-SEED = "train.seed"  # the one override that does not make another set-up
+SEED = "train.seed"  # the override whose runs are pooled
+# Overrides that change where or how fast a run computes, not what: never another set-up.
+WHERE = ("dataset.root", "train.device", "train.threads", "eval.batch_size")
 REMEDY = "remedy"  # its override is read back from the config, as the remedies' names
 NONE = "none"  # the remedies of a run without any: the baseline
 
@@ -103,7 +105,8 @@ def setups(runs: list[dict[str, Any]]) -> list[SetUp]:
         sections[run["discriminator"]].append(run)
     found: dict[tuple[str, str, tuple[str, ...]], SetUp] = {}
     for discriminator, section in sections.items():
-        names = sorted({key(o) for run in section for o in run["overrides"]} - {SEED, REMEDY})
+        names = sorted({key(o) for run in section for o in run["overrides"]}
+                       - {SEED, REMEDY, *WHERE})
         values = [{name: setting(run, name) for name in names} for run in section]
         differing = [name for name in names if len({named[name] for named in values}) > 1]
         any_remedy = any(run["remedies"] != NONE for run in section)

@@ -1,12 +1,14 @@
 """Every key is one that something reads, and every typed value has its type: checked before
 anything runs, in one line that names the key the user wrote."""
 
+import time
 from collections.abc import Callable
 
 import pytest
 from omegaconf import DictConfig
 
 from gan.errors import ConfigError
+from gan.run.clock import Clock
 from gan.run.config import options
 from gan.run.validate import check_config
 
@@ -31,6 +33,8 @@ REFUSED = [  # the issue's inputs and their kin -> the line that refuses them
      "set)"),
     (("lr.discriminator=-1e-4",), "lr.discriminator must be positive and finite, got -0.0001"),
     (("eval.objective=loss",), "eval.objective must be one of"),
+    (("+remedy.balance.d_steps=2",), "remedy.balance.d_steps: remedy balance is not selected; "
+                                     "add it with remedy=[...,balance]"),
 ]
 
 
@@ -59,3 +63,15 @@ def test_every_remedy_together_and_their_settings_pass(
     check_config(make_cfg(f"remedy=[{','.join(options('remedy'))}]",
                           "remedy.feature_matching.weight=2", "lr.generator=1e-4",
                           "optimizer=sgd", "optimizer.momentum=0.5", "train.threads=1"))
+
+
+def test_the_clock_counts_every_part_and_stops_the_loop_before_the_ending() -> None:
+    clock = Clock(started=time.perf_counter() - 2.0)
+    clock.resume({"wall_seconds": 10.0, "loop_seconds": 8.0})
+    clock.start_loop()
+    clock.stop_loop()
+    frozen = clock.part()["loop_seconds"]
+    time.sleep(0.05)  # the final losses and digits: not loop time
+    assert clock.part()["loop_seconds"] == frozen
+    whole = clock.whole()
+    assert whole["wall_seconds"] >= 12.0 and whole["loop_seconds"] == 8.0 + frozen

@@ -1,14 +1,23 @@
 """A sweep job's side: how a failure is classified and recorded, and its share of the cores."""
 
 import json
+import logging
+import sys
 from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from gan.errors import ConfigError
 from gan.run.divergence import Diverged
-from gan.sweep.job import classify, record_failure, threads_per_job
+from gan.sweep.job import (
+    classify,
+    jobs_in_sweep,
+    label_console,
+    record_failure,
+    threads_per_job,
+)
 
 
 @pytest.mark.parametrize(("error", "status", "expected"), [
@@ -63,3 +72,33 @@ def test_a_sweeper_launching_fewer_jobs_at_once_leaves_each_more_cores() -> None
     assert threads_per_job({"n_jobs": -1}, {"n_jobs": 2}, cores=8) == 4  # Optuna, 2 trials
     assert threads_per_job({"n_jobs": 8}, {"max_batch_size": 4}, cores=8) == 2  # basic
     assert threads_per_job({"n_jobs": 2}, {"n_jobs": 4}, cores=8) == 4  # the launcher caps
+
+
+def test_a_basic_sweeps_jobs_cap_the_threads_shared(tmp_path: Path) -> None:
+    hydra = {"sweeper": {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+                         "params": {"train.seed": "0,1,2"}},
+             "overrides": {"task": ["train.seed=0,1", "optimizer.lr=1e-4,2e-4"]}}
+    OmegaConf.save({"hydra": hydra}, tmp_path / "multirun.yaml")
+    assert jobs_in_sweep(tmp_path) == 4  # the command line's train.seed replaces params'
+    assert threads_per_job({"n_jobs": -1}, {}, tmp_path, cores=16) == 4  # 16 cores, 4 jobs
+    local = {"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher"}
+    assert threads_per_job(local, {}, tmp_path, cores=16) == 4
+    assert threads_per_job(local, {}, None, cores=16) == 1  # unknown sweep: all cores at once
+    hydra["sweeper"]["_target_"] = "hydra_plugins.gan_lab.optuna_search.OptunaSearch"
+    OmegaConf.save({"hydra": hydra}, tmp_path / "multirun.yaml")
+    assert jobs_in_sweep(tmp_path) is None  # its n_jobs caps the jobs at once instead
+
+
+def test_jobs_run_in_turn_by_one_process_get_one_label_each(
+        capsys: pytest.CaptureFixture) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger()
+    logger.addHandler(handler)
+    try:
+        for job in range(3):
+            label_console(job)
+        logging.getLogger("gan.test").warning("hello")
+    finally:
+        logger.removeHandler(handler)
+    assert capsys.readouterr().out == "[job 2] hello\n"

@@ -364,3 +364,16 @@ def test_a_search_keeps_its_study_in_sqlite(data_root: Path, tmp_path: Path) -> 
     assert [trial.state.name for trial in study.trials] == ["COMPLETE", "COMPLETE"]
     assert results(sweep_dir)["best_value"] == study.best_value
     assert statuses(sweep_dir) == {0: "completed", 1: "completed"}
+
+
+def test_an_interrupted_batch_leaves_no_trial_running(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+
+    def interrupted(values: dict[str, str]) -> float:
+        raise KeyboardInterrupt  # Ctrl-C while the batch runs: it ends the search
+
+    with pytest.raises(KeyboardInterrupt):
+        run_search(tmp_path, interrupted, "x=interval(0, 1)", n_trials=2, n_jobs=2,
+                   storage=storage, study_name="s")
+    states = {trial.state for trial in optuna.load_study(study_name="s", storage=storage).trials}
+    assert states == {optuna.trial.TrialState.FAIL}
