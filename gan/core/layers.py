@@ -90,11 +90,23 @@ class SameConv2d(nn.Conv2d):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride=1, padding="same")
         self.symmetric = kernel_size % 2 == 1  # "same" pads k // 2 on every side
+        # Our backward is not itself differentiable: a penalty on D's input gradient (gradient
+        # penalty, R1) sets this, and the built-in convolution, twice differentiable, runs.
+        self.second_order = False
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, O, H, W)."""
-        if (images.device.type != "cpu" or not self.symmetric
+        if (images.device.type != "cpu" or not self.symmetric or self.second_order
                 or images.dtype != self.weight.dtype or torch.is_autocast_enabled("cpu")):
             return super().forward(images)
         padding = self.kernel_size[0] // 2
         return _SameConvolution.apply(images, self.weight, self.bias, padding)
+
+
+def twice_differentiable(network: nn.Module) -> nn.Module:
+    """The network with every layer able to give a gradient of its input gradient (for
+    penalties on D's input gradient); returns it, changed in place."""
+    for layer in network.modules():
+        if isinstance(layer, SameConv2d):
+            layer.second_order = True
+    return network

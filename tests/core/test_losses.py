@@ -1,8 +1,10 @@
-"""The losses equal the seed's formulas, and stay finite where the seed's would not."""
+"""Each adversarial loss equals its formula by hand; the seed's stays finite where the seed's
+own would not."""
 
+import pytest
 import torch
 
-from gan.core.losses import BCELoss
+from gan.core.losses import BCELoss, HingeLoss, LeastSquaresLoss, WassersteinLoss
 from tests.fakes import forward_of
 
 
@@ -47,3 +49,43 @@ def test_gradients_stay_finite_when_d_saturates() -> None:
     forward = forward_of(logits, logits)
     (loss.discriminator_loss(forward) + loss.generator_loss(forward)).backward()
     assert torch.isfinite(logits.grad).all()
+
+
+REAL = torch.tensor([2.0, -0.5, 1.0, 0.0])  # D's raw outputs on a real batch
+FAKE = torch.tensor([-3.0, 0.5, -1.0, 1.0])  # and on a generated batch
+
+
+def test_hinge_by_hand() -> None:
+    forward = forward_of(REAL, FAKE)
+    # D: relu(1 - real) = [0, 1.5, 0, 1] -> 0.625; relu(1 + fake) = [0, 1.5, 0, 2] -> 0.875
+    assert HingeLoss().discriminator_loss(forward).item() == 0.625 + 0.875
+    assert HingeLoss().generator_loss(forward).item() == -(-3.0 + 0.5 - 1.0 + 1.0) / 4
+    assert HingeLoss.probability is None  # D outputs a score: no d/real, d/fake
+
+
+def test_wasserstein_by_hand() -> None:
+    forward = forward_of(REAL, FAKE)
+    assert WassersteinLoss().discriminator_loss(forward).item() == -0.625 - 0.625
+    assert WassersteinLoss().generator_loss(forward).item() == 0.625
+
+
+def test_least_squares_by_hand_and_its_real_target() -> None:
+    forward = forward_of(REAL, FAKE)
+    # (real - 1)^2 = [1, 2.25, 0, 1] -> 1.0625; fake^2 = [9, 0.25, 1, 1] -> 2.8125
+    assert LeastSquaresLoss().discriminator_loss(forward).item() == 0.5 * (1.0625 + 2.8125)
+    # (fake - 1)^2 = [16, 0.25, 4, 0] -> 5.0625
+    assert LeastSquaresLoss().generator_loss(forward).item() == 0.5 * 5.0625
+    smoothed = LeastSquaresLoss(real_target=0.0).discriminator_loss(forward).item()
+    assert smoothed == 0.5 * ((REAL**2).mean().item() + 2.8125)
+
+
+@pytest.mark.parametrize("loss", [BCELoss(), HingeLoss(), WassersteinLoss()])
+def test_d_and_g_pull_d_s_outputs_opposite_ways(loss: object) -> None:
+    # (Least squares pulls each output towards its target instead: tested by hand above.)
+    real, fake = REAL.clone().requires_grad_(), FAKE.clone().requires_grad_()
+    forward = forward_of(real, fake)
+    d_real, d_fake = torch.autograd.grad(loss.discriminator_loss(forward), [real, fake])
+    (g_fake,) = torch.autograd.grad(loss.generator_loss(forward), [fake])
+    # D's descent raises its outputs on real data and lowers them on generated data (where
+    # not saturated); G's descent raises D's outputs on generated data.
+    assert (d_real <= 0).all() and (d_fake >= 0).all() and (g_fake <= 0).all()

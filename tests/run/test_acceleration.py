@@ -1,6 +1,7 @@
 """The fast path computes what the plain eager step computes, on the CPU and (when there is
 one) as a replayed CUDA graph."""
 
+import math
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -14,6 +15,7 @@ from gan.core.layers import SameConv2d
 from gan.core.step import AdversarialStep
 from gan.run.acceleration import CudaGraphStep, fast_optimizer, keep_freed_memory, set_threads
 from gan.run.build import build_step
+from gan.run.config import options
 
 CPU = torch.device("cpu")
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -175,13 +177,19 @@ def test_graph_step_refuses_inputs_of_another_shape(make_cfg: Callable[..., Dict
         wrapper._load(torch.rand(1, 1, 28, 28), z)
 
 
+DRAWS_IN_THE_STEP = {"gradient_penalty"}  # random interpolates: replay and eager draw apart
+
+
 @needs_cuda
-@pytest.mark.parametrize("remedy", ["feature_matching", "minibatch_discrimination",
-                                    "label_smoothing", "historical_averaging", "batch_norm",
-                                    "balance", "ema"])
-def test_every_remedy_keeps_capture(make_cfg: Callable[..., DictConfig], remedy: str) -> None:
+@pytest.mark.parametrize("loss", options("loss"))
+@pytest.mark.parametrize("remedy", options("remedy"))
+def test_every_remedy_keeps_capture(make_cfg: Callable[..., DictConfig], remedy: str,
+                                    loss: str) -> None:
+    if remedy == "label_smoothing" and loss in ("hinge", "wasserstein"):
+        pytest.skip("refused: these losses have no real target")
     cuda = torch.device("cuda")
-    cfg = make_cfg(f"remedy=[{remedy}]", "discriminator=cnn", "optimizer.lr=0.001")
+    cfg = make_cfg(f"remedy=[{remedy}]", "discriminator=cnn", "optimizer.lr=0.001",
+                   f"loss={loss}")
     torch.manual_seed(0)
     replayed = build_step(cfg, cuda)
     torch.manual_seed(0)
@@ -194,4 +202,7 @@ def test_every_remedy_keeps_capture(make_cfg: Callable[..., DictConfig], remedy:
     eager_values = [eager(real, z).scalars() for real, z in inputs]
     assert replayed.graph is not None
     assert [set(values) for values in replayed_values] == [set(v) for v in eager_values]
+    if remedy in DRAWS_IN_THE_STEP:
+        assert all(math.isfinite(v) for values in replayed_values for v in values.values())
+        return
     torch.testing.assert_close(replayed_values, eager_values, rtol=1e-3, atol=1e-4)

@@ -6,6 +6,7 @@ from gan.core.remedies.base import PARTS, Remedy
 from gan.core.remedies.batch_norm import BatchNorm
 from gan.core.remedies.ema import EMA
 from gan.core.remedies.feature_matching import FeatureMatching
+from gan.core.remedies.gradient_penalty import GradientPenalty
 from gan.core.remedies.historical_averaging import HistoricalAveraging
 from gan.core.remedies.label_smoothing import LabelSmoothing
 from gan.core.remedies.minibatch import (
@@ -13,7 +14,9 @@ from gan.core.remedies.minibatch import (
     MinibatchFeatures,
     MinibatchStddev,
 )
+from gan.core.remedies.r1 import R1
+from gan.core.remedies.spectral_norm import SpectralNorm
 
-__all__ = ["EMA", "PARTS", "Balance", "BatchNorm", "FeatureMatching", "HistoricalAveraging",
-           "LabelSmoothing", "MinibatchDiscrimination", "MinibatchFeatures", "MinibatchStddev",
-           "Remedy"]
+__all__ = ["EMA", "PARTS", "R1", "Balance", "BatchNorm", "FeatureMatching", "GradientPenalty",
+           "HistoricalAveraging", "LabelSmoothing", "MinibatchDiscrimination", "MinibatchFeatures",
+           "MinibatchStddev", "Remedy", "SpectralNorm"]

@@ -1,4 +1,4 @@
-"""Adversarial losses: D's and G's loss from D's logits on one `Forward`."""
+"""The seed's loss: binary cross-entropy of D's logits (the non-saturating GAN)."""
 
 import torch
 import torch.nn.functional as F

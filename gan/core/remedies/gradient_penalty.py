@@ -1,0 +1,42 @@
+"""The gradient penalty of WGAN-GP (Gulrajani et al. 2017, "Improved Training of Wasserstein
+GANs"): D's input gradient is pushed to norm 1 between the real and the generated images."""
+
+import torch
+
+from gan.core.layers import twice_differentiable
+from gan.core.networks import Discriminator
+from gan.core.objective import Terms
+from gan.core.records import Forward
+from gan.core.remedies.base import Remedy
+from gan.errors import ConfigError
+
+
+def input_gradient(discriminator: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """d sum D(x) / dx at images (B, C, H, W), kept differentiable (D's weights get the
+    penalty's gradient); works where grad mode is off too (the final losses)."""
+    images = images.detach().requires_grad_(True)
+    with torch.enable_grad():
+        (gradient,) = torch.autograd.grad(discriminator(images).sum(), images, create_graph=True)
+    return gradient  # (B, C, H, W)
+
+
+class GradientPenalty(Remedy):
+    """D's loss gains `gradient_penalty` = weight * mean((||grad D(x_hat)||_2 - 1)^2), at
+    x_hat = eps x + (1 - eps) G(z) with eps ~ U[0, 1] drawn per sample."""
+
+    def __init__(self, weight: float = 10.0) -> None:
+        if not weight > 0:
+            raise ConfigError(f"remedy.gradient_penalty.weight must be positive, got {weight}")
+        self.weight = weight
+
+    def discriminator(self, discriminator: Discriminator) -> Discriminator:
+        """D with every layer twice differentiable."""
+        return twice_differentiable(discriminator)
+
+    def discriminator_terms(self, forward: Forward) -> Terms:
+        """The penalty at random interpolates of the batch, a () tensor."""
+        real, fake = forward.real.detach(), forward.fake.detach()  # (B, C, H, W)
+        eps = torch.rand(len(real), 1, 1, 1, device=real.device, dtype=real.dtype)
+        gradient = input_gradient(forward.discriminator, torch.lerp(fake, real, eps))
+        norms = gradient.flatten(1).square().sum(dim=1).add(1e-12).sqrt()  # (B,), finite at 0
+        return {"gradient_penalty": self.weight * (norms - 1.0).square().mean()}

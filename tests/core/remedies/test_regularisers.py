@@ -1,0 +1,108 @@
+"""The regularisers: the gradient penalty, R1 and spectral normalisation, against their
+closed forms, and through the CNN's fast convolution (second derivatives)."""
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from gan.core.layers import SameConv2d
+from gan.core.networks import CNNDiscriminator, FCDiscriminator
+from gan.core.records import Forward
+from gan.core.remedies import R1, GradientPenalty, MinibatchDiscrimination, SpectralNorm
+
+
+class LinearCritic(nn.Module):
+    """D(x) = <w, x> + b: its input gradient is w everywhere."""
+
+    def __init__(self, w: torch.Tensor) -> None:
+        super().__init__()
+        self.w = nn.Parameter(w)  # (1, 28, 28)
+        self.b = nn.Parameter(torch.tensor(0.5))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return (images * self.w).flatten(1).sum(dim=1) + self.b  # (B,)
+
+
+def images_forward(discriminator: nn.Module, batch: int = 6) -> Forward:
+    """A Forward of random real and generated images for this D."""
+    real, fake = torch.rand(batch, 1, 28, 28), torch.rand(batch, 1, 28, 28)
+    empty = torch.empty(0)
+    return Forward(real, fake, empty, empty, empty, empty, discriminator)
+
+
+def test_the_gradient_penalty_is_zero_where_the_gradient_norm_is_one() -> None:
+    w = torch.randn(1, 28, 28)
+    unit = LinearCritic(w / w.norm())
+    penalty = GradientPenalty(weight=10.0).discriminator_terms(images_forward(unit))
+    assert penalty["gradient_penalty"].item() == pytest.approx(0.0, abs=1e-8)
+    twice = LinearCritic(2 * w / w.norm())  # norm 2: (2 - 1)^2 at every interpolate
+    penalty = GradientPenalty(weight=10.0).discriminator_terms(images_forward(twice))
+    assert penalty["gradient_penalty"].item() == pytest.approx(10.0, rel=1e-5)
+
+
+def test_r1_is_its_closed_form_on_a_linear_d() -> None:
+    w = torch.randn(1, 28, 28)
+    term = R1(gamma=4.0).discriminator_terms(images_forward(LinearCritic(w)))["r1"]
+    assert term.item() == pytest.approx(4.0 / 2 * w.square().sum().item(), rel=1e-5)
+
+
+def test_the_penalties_train_d_and_work_where_grad_mode_is_off() -> None:
+    critic = LinearCritic(torch.randn(1, 28, 28))
+    term = R1().discriminator_terms(images_forward(critic))["r1"]
+    (gradient,) = torch.autograd.grad(term, [critic.w])
+    torch.testing.assert_close(gradient, 10.0 * critic.w.detach())  # d/dw gamma/2 ||w||^2
+    with torch.no_grad():  # the final losses are measured so
+        assert GradientPenalty().discriminator_terms(images_forward(critic))["gradient_penalty"]
+
+
+@pytest.mark.parametrize("with_minibatch", [False, True])
+def test_spectral_norm_bounds_every_layer_by_one(with_minibatch: bool) -> None:
+    torch.manual_seed(0)
+    discriminator = CNNDiscriminator()
+    if with_minibatch:  # a layer added by another remedy, before or after: still normalised
+        discriminator = MinibatchDiscrimination().discriminator(discriminator)
+    SpectralNorm(power_iterations=1).attach(nn.Identity(), discriminator)
+    for _ in range(30):  # power iteration converges over training forwards
+        discriminator(torch.rand(8, 1, 28, 28))
+    matrices = [module.weight for module in discriminator.modules()
+                if isinstance(module, nn.Linear | nn.Conv2d)]
+    if with_minibatch:
+        matrices.append(discriminator.batch_layer.tensor)
+    assert len(matrices) == (4 if with_minibatch else 3)
+    for matrix in matrices:
+        largest = torch.linalg.matrix_norm(matrix.detach().flatten(1), ord=2).item()
+        assert largest == pytest.approx(1.0, abs=0.05)
+
+
+def test_penalties_differentiate_twice_through_the_fast_convolution() -> None:
+    torch.manual_seed(0)
+    fast = CNNDiscriminator()
+    plain = copy.deepcopy(fast)
+    for name, module in list(plain.body.named_children()):  # PyTorch's own convolution
+        if isinstance(module, SameConv2d):
+            conv = nn.Conv2d(1, 16, 5, padding="same")
+            conv.load_state_dict(module.state_dict())
+            plain.body[int(name)] = conv
+    GradientPenalty().discriminator(fast)  # the remedy's hook: second derivatives needed
+    forward = images_forward(fast)
+    terms = [R1().discriminator_terms(forward._replace(discriminator=d))["r1"]
+             for d in (fast, plain)]
+    gradients = [torch.autograd.grad(term, list(d.parameters()), allow_unused=True)
+                 for term, d in zip(terms, (fast, plain), strict=True)]
+    for mine, reference in zip(*gradients, strict=True):  # None: the head's bias, unused
+        assert (mine is None) == (reference is None)
+        if mine is not None:
+            torch.testing.assert_close(mine, reference, rtol=1e-4, atol=1e-5)
+    assert gradients[0][0] is not None  # the first convolution's weight: second order
+    layer = SameConv2d(1, 2, 3).double()
+    layer.second_order = True
+    assert torch.autograd.gradgradcheck(layer, (torch.rand(2, 1, 6, 6, dtype=torch.float64,
+                                                           requires_grad=True),))
+
+
+def test_fc_d_takes_the_penalties_too() -> None:
+    forward = images_forward(FCDiscriminator())
+    assert set(GradientPenalty().discriminator_terms(forward)) == {"gradient_penalty"}
+    assert set(R1().discriminator_terms(forward)) == {"r1"}
