@@ -86,6 +86,13 @@ class Discriminator(nn.Module):
         self.head = nn.Linear(feature_dim, out_features=1)
         _init_all(self)
 
+    @property
+    def batch_statistics(self) -> bool:
+        """Whether D normalises by batch statistics (batch norm in training): then the step
+        gives it real and generated images as one batch."""
+        return self.training and any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                                     for m in self.modules())
+
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """The last hidden layer's activations, (B, feature_dim)."""
         return self.body(images)

@@ -54,10 +54,18 @@ class AdversarialStep(ABC):
     def forward(self, real: torch.Tensor, fake: torch.Tensor,
                 real_features: torch.Tensor | None = None) -> Forward:
         """D's features and logits on real and generated images (real features reused when
-        given: a G update reads them only for terms such as feature matching)."""
-        if real_features is None:
-            real_features = self.discriminator.features(real)
-        fake_features = self.discriminator.features(fake)
+        given: a G update reads them only for terms such as feature matching).
+
+        A D that normalises by batch statistics sees real and generated images as one batch
+        (2B): normalised apart, everything a whole generated batch shares (its brightness, a
+        collapse onto one digit) would be divided out before D could see it."""
+        if self.discriminator.batch_statistics:
+            both = self.discriminator.features(torch.cat([real, fake]))  # (2B, F)
+            real_features, fake_features = both.split([len(real), len(fake)])
+        else:
+            if real_features is None:
+                real_features = self.discriminator.features(real)
+            fake_features = self.discriminator.features(fake)
         return Forward(real, fake, real_features, fake_features,
                        self.discriminator.classify(real_features),
                        self.discriminator.classify(fake_features), self.discriminator)
