@@ -3,7 +3,7 @@ the seed's fully connected generator and FC or CNN discriminators. A new archite
 subclass of either, here or in a module of its own beside this one."""
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -23,11 +23,27 @@ def seed_normal_(layer: nn.Linear | nn.Conv2d) -> None:
     nn.init.zeros_(layer.bias)
 
 
-def _init_all(module: nn.Module) -> None:
-    """Apply the seed's initialisation to every dense and convolutional layer."""
-    for layer in module.modules():
-        if isinstance(layer, nn.Linear | nn.Conv2d):
-            seed_normal_(layer)
+Initialiser = Callable[[nn.Module], None]  # initialises one layer's own parameters in place
+
+
+def seed_init(layer: nn.Module) -> None:
+    """The seed's initialisation of one layer: dense and convolutional layers as `seed_normal_`,
+    batch norm as scale 1 and shift 0; a layer of any other kind with parameters is refused
+    (its initialisation would otherwise be PyTorch's default, silently)."""
+    if isinstance(layer, nn.Linear | nn.Conv2d):
+        seed_normal_(layer)
+    elif isinstance(layer, nn.modules.batchnorm._BatchNorm):
+        nn.init.ones_(layer.weight)
+        nn.init.zeros_(layer.bias)
+    elif any(True for _ in layer.parameters(recurse=False)):
+        raise TypeError(f"the seed's initialisation has no rule for {type(layer).__name__}")
+
+
+def initialise(network: nn.Module, initialiser: Initialiser) -> None:
+    """Apply a network's initialiser to each of its layers, in order (the order the seed's
+    random draws come in)."""
+    for layer in network.modules():
+        initialiser(layer)
 
 
 class Generator(nn.Module):
@@ -68,7 +84,7 @@ class FCGenerator(Generator):
             nn.Linear(hidden_dim, math.prod(self.image_shape)),
             nn.Sigmoid(),
         )
-        _init_all(self)
+        initialise(self, seed_init)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Map noise (B, noise_dim) to images (B, C, H, W)."""
@@ -76,15 +92,19 @@ class FCGenerator(Generator):
 
 
 class Discriminator(nn.Module):
-    """A feature body then one linear logit; D(x) = sigmoid(logit) is left to the loss."""
+    """A feature body then one linear logit; D(x) = sigmoid(logit) is left to the loss.
+    `initialiser` initialises each layer (the seed's by default); a remedy that adds a layer
+    initialises it the same way."""
 
-    def __init__(self, body: nn.Module, feature_dim: int) -> None:
+    def __init__(self, body: nn.Module, feature_dim: int,
+                 initialiser: Initialiser = seed_init) -> None:
         super().__init__()
         self.body = body
         self.feature_dim = feature_dim
+        self.initialiser = initialiser
         self.batch_layer: nn.Module = nn.Identity()  # minibatch features, when a remedy adds them
         self.head = nn.Linear(feature_dim, out_features=1)
-        _init_all(self)
+        initialise(self, initialiser)
 
     @property
     def batch_statistics(self) -> bool:

@@ -4,7 +4,7 @@ D sees how each sample relates to the rest of its batch, so a collapsed batch gi
 import torch
 from torch import nn
 
-from gan.core.networks import Discriminator, seed_normal_
+from gan.core.networks import Discriminator
 from gan.core.remedies.base import Remedy
 from gan.errors import ConfigError
 
@@ -56,5 +56,5 @@ class MinibatchDiscrimination(Remedy):
         discriminator.batch_layer = layer.to(device)
         head = nn.Linear(discriminator.feature_dim + layer.extra, out_features=1)
         discriminator.head = head.to(device)
-        seed_normal_(discriminator.head)
+        discriminator.initialiser(discriminator.head)
         return discriminator

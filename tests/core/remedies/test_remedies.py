@@ -187,7 +187,7 @@ def test_ema_averages_the_generator_and_is_what_samples_come_from(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("discriminator", ["fc", "cnn"])
+@pytest.mark.parametrize("discriminator", ["fc", "cnn", "dcgan"])
 def test_every_combination_composes_builds_and_trains(make_cfg: Callable[..., DictConfig],
                                                       discriminator: str) -> None:
     # Every remedy alone, every pair, and all of them at once (all subsets would be 2^n builds).
