@@ -71,14 +71,15 @@ class DCGANDiscriminator(Discriminator):
     (DCGAN leaves batch norm out of D's first layer.)"""
 
     def __init__(self, channels: int = 64, image_shape: Sequence[int] = (1, 28, 28),
-                 batch_norm: bool = True) -> None:
+                 batch_norm: bool = True, packing: int = 1) -> None:
         in_channels, height, width = _quarter(image_shape)
         body = nn.Sequential(
-            nn.Conv2d(in_channels, channels, 4, stride=2, padding=1),  # (B, c, H/2, W/2)
+            nn.Conv2d(packing * in_channels, channels, 4, stride=2, padding=1),  # (B, c, H/2)
             nn.LeakyReLU(0.2),
             nn.Conv2d(channels, 2 * channels, 4, stride=2, padding=1),  # (B, 2c, H/4, W/4)
             *_norm(2 * channels, batch_norm),
             nn.LeakyReLU(0.2),
             FlattenHWC(),
         )
-        super().__init__(body, 2 * channels * height * width, initialiser=dcgan_init)
+        super().__init__(body, 2 * channels * height * width, initialiser=dcgan_init,
+                         packing=packing)

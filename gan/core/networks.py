@@ -65,6 +65,15 @@ def generate(generator: nn.Module, z: torch.Tensor) -> torch.Tensor:
     return images
 
 
+def pack(images: torch.Tensor, m: int) -> torch.Tensor:
+    """(B, C, H, W) -> (B / m, m * C, H, W): each m consecutive images as one input."""
+    batch, channels, height, width = images.shape
+    if batch % m:
+        raise ValueError(f"a batch of {batch} images does not pack into groups of {m}: "
+                         f"train.batch_size must be divisible by remedy.packing.samples")
+    return images.reshape(batch // m, m * channels, height, width)
+
+
 def hidden_norm(hidden_dim: int, batch_norm: bool) -> list[nn.Module]:
     """Batch normalization of a hidden layer (the batch_norm remedy), or nothing."""
     return [nn.BatchNorm1d(hidden_dim)] if batch_norm else []
@@ -94,14 +103,17 @@ class FCGenerator(Generator):
 class Discriminator(nn.Module):
     """A feature body then one linear logit; D(x) = sigmoid(logit) is left to the loss.
     `initialiser` initialises each layer (the seed's by default); a remedy that adds a layer
-    initialises it the same way."""
+    initialises it the same way. With `packing` m (PacGAN), D judges m images at once: the
+    body takes m times the image's channels, and a batch of B gives B/m logits."""
 
     def __init__(self, body: nn.Module, feature_dim: int,
-                 initialiser: Initialiser = seed_init) -> None:
+                 initialiser: Initialiser = seed_init, packing: int = 1) -> None:
         super().__init__()
+        self.augment: nn.Module = nn.Identity()  # DiffAugment, when a remedy adds it
         self.body = body
         self.feature_dim = feature_dim
         self.initialiser = initialiser
+        self.packing = packing
         self.batch_layer: nn.Module = nn.Identity()  # minibatch features, when a remedy adds them
         self.head = nn.Linear(feature_dim, out_features=1)
         initialise(self, initialiser)
@@ -114,7 +126,11 @@ class Discriminator(nn.Module):
                                      for m in self.modules())
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        """The last hidden layer's activations, (B, feature_dim)."""
+        """The last hidden layer's activations (B / packing, feature_dim) of images (B, C, H, W),
+        augmented first where a remedy augments them."""
+        images = self.augment(images)
+        if self.packing > 1:
+            images = pack(images, self.packing)
         return self.body(images)
 
     def classify(self, features: torch.Tensor) -> torch.Tensor:
@@ -130,14 +146,14 @@ class FCDiscriminator(Discriminator):
     """Image -> flatten -> Linear -> [BatchNorm] -> ReLU -> logit."""
 
     def __init__(self, hidden_dim: int = 256, image_shape: Sequence[int] = (1, 28, 28),
-                 batch_norm: bool = False) -> None:
+                 batch_norm: bool = False, packing: int = 1) -> None:
         body = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(math.prod(image_shape), hidden_dim),
+            nn.Linear(packing * math.prod(image_shape), hidden_dim),
             *hidden_norm(hidden_dim, batch_norm),
             nn.ReLU(),
         )
-        super().__init__(body, hidden_dim)
+        super().__init__(body, hidden_dim, packing=packing)
 
 
 class CNNDiscriminator(Discriminator):
@@ -150,10 +166,11 @@ class CNNDiscriminator(Discriminator):
     """
 
     def __init__(self, filters: int = 16, kernel_size: int = 5, hidden_dim: int = 256,
-                 image_shape: Sequence[int] = (1, 28, 28), batch_norm: bool = False) -> None:
+                 image_shape: Sequence[int] = (1, 28, 28), batch_norm: bool = False,
+                 packing: int = 1) -> None:
         channels, height, width = image_shape
         body = nn.Sequential(
-            SameConv2d(channels, filters, kernel_size),  # (B, F, H, W), stride 1, SAME
+            SameConv2d(packing * channels, filters, kernel_size),  # (B, F, H, W), stride 1
             nn.MaxPool2d(kernel_size=2, stride=2),  # (B, F, H/2, W/2)
             nn.ReLU(),
             FlattenHWC(),  # (B, H/2 * W/2 * F), 3136 for the seed
@@ -161,7 +178,7 @@ class CNNDiscriminator(Discriminator):
             *hidden_norm(hidden_dim, batch_norm),
             nn.ReLU(),
         )
-        super().__init__(body, hidden_dim)
+        super().__init__(body, hidden_dim, packing=packing)
         self.pooled_shape = (filters, height // 2, width // 2)
 
     # Version 2 flattens in (H, W, C) order; version 1 (no version recorded) in (C, H, W).

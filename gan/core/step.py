@@ -60,8 +60,8 @@ class AdversarialStep(ABC):
         (2B): normalised apart, everything a whole generated batch shares (its brightness, a
         collapse onto one digit) would be divided out before D could see it."""
         if self.discriminator.batch_statistics:
-            both = self.discriminator.features(torch.cat([real, fake]))  # (2B, F)
-            real_features, fake_features = both.split([len(real), len(fake)])
+            both = self.discriminator.features(torch.cat([real, fake]))  # (2B / packing, F)
+            real_features, fake_features = both.chunk(2)  # real and fake batches are one size
         else:
             if real_features is None:
                 real_features = self.discriminator.features(real)

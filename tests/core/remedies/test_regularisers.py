@@ -1,5 +1,5 @@
-"""The regularisers: the gradient penalty, R1 and spectral normalisation, against their
-closed forms, and through the CNN's fast convolution (second derivatives)."""
+"""The regularisers: the gradient penalty, R1 and spectral normalisation against their closed
+forms and through the CNN's fast convolution (second derivatives); packing and DiffAugment."""
 
 import copy
 
@@ -7,10 +7,19 @@ import pytest
 import torch
 from torch import nn
 
+from gan.core.dcgan import DCGANDiscriminator
 from gan.core.layers import SameConv2d
 from gan.core.networks import CNNDiscriminator, FCDiscriminator
 from gan.core.records import Forward
-from gan.core.remedies import R1, GradientPenalty, MinibatchDiscrimination, SpectralNorm
+from gan.core.remedies import (
+    R1,
+    DiffAugment,
+    GradientPenalty,
+    MinibatchDiscrimination,
+    Packing,
+    SpectralNorm,
+)
+from gan.core.remedies.diff_augment import DiffAugmentLayer
 
 
 class LinearCritic(nn.Module):
@@ -106,3 +115,43 @@ def test_fc_d_takes_the_penalties_too() -> None:
     forward = images_forward(FCDiscriminator())
     assert set(GradientPenalty().discriminator_terms(forward)) == {"gradient_penalty"}
     assert set(R1().discriminator_terms(forward)) == {"r1"}
+
+
+@pytest.mark.parametrize(("network", "first"), [(FCDiscriminator, nn.Linear),
+                                                (CNNDiscriminator, nn.Conv2d),
+                                                (DCGANDiscriminator, nn.Conv2d)])
+def test_packing_feeds_d_m_images_at_once(network: type, first: type) -> None:
+    packed = network(packing=3)
+    layer = next(m for m in packed.body.modules() if isinstance(m, first))
+    single = next(m for m in network().body.modules() if isinstance(m, first))
+    assert layer.weight.shape[1] == 3 * single.weight.shape[1]  # 3 images' worth of input
+    assert packed(torch.rand(6, 1, 28, 28)).shape == (2,)
+    with pytest.raises(ValueError, match="train.batch_size must be divisible by"):
+        packed(torch.rand(4, 1, 28, 28))
+    assert Packing(samples=3).options() == {"discriminator": {"packing": 3}}
+
+
+def test_diff_augment_is_differentiable_and_changes_each_draw() -> None:
+    layer = DiffAugmentLayer(translation=0.125, cutout=0.5)
+    images = torch.rand(4, 1, 28, 28, requires_grad=True)
+    augmented = layer(images)
+    assert augmented.shape == images.shape and not torch.equal(augmented, images)
+    (gradient,) = torch.autograd.grad(augmented.sum(), [images])
+    assert gradient.abs().sum() > 0  # G's gradient flows through it
+    assert not torch.equal(layer(images), layer(images))  # a fresh draw each call
+
+
+def test_diff_augment_reaches_real_and_generated_images_alike() -> None:
+    seen = []
+
+    class Spy(nn.Module):
+        def forward(self, images: torch.Tensor) -> torch.Tensor:
+            seen.append(images.detach().clone())
+            return images
+
+    discriminator = DiffAugment().discriminator(FCDiscriminator())
+    assert isinstance(discriminator.augment, DiffAugmentLayer)
+    discriminator.augment = nn.Sequential(Spy(), discriminator.augment)
+    real, fake = torch.zeros(2, 1, 28, 28), torch.ones(2, 1, 28, 28)
+    discriminator.features(real), discriminator.features(fake)
+    assert torch.equal(seen[0], real) and torch.equal(seen[1], fake)
