@@ -1,0 +1,70 @@
+"""The per-step CPU (or GPU) cost of each loss, regulariser and network against the plain step.
+
+    python bench/options_cost.py [device=cpu] [steps=20] [rounds=3]
+
+Each option's step and the plain step (the default config: FC networks, BCE, batch 128) are
+built in this one process and timed in alternating blocks on random images of MNIST's shape;
+prints ms/step and the ratio to the plain step, the median over rounds.
+"""
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+
+from gan.run.acceleration import configure_process
+from gan.run.build import build_step
+from gan.run.config import register_configs
+from gan.run.device import resolve_device
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+BATCH = 128
+OPTIONS = [("loss=hinge",), ("loss=wasserstein",), ("loss=least_squares",),
+           ("remedy=gradient_penalty",), ("remedy=r1",), ("remedy=spectral_norm",),
+           ("remedy=packing",), ("remedy=diff_augment",),
+           ("discriminator=cnn",), ("discriminator=cnn", "remedy=gradient_penalty"),
+           ("discriminator=dcgan",), ("generator=dcgan", "discriminator=dcgan")]
+
+
+def ms_per_step(step: object, steps: int, device: torch.device) -> float:
+    """Mean milliseconds of one call on fresh random images and noise (the device drained)."""
+    real = torch.rand(BATCH * step.real_batches, 1, 28, 28, device=device)
+    z = torch.rand(BATCH * step.noise_batches, 100, device=device) * 2 - 1
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    started = time.perf_counter()
+    for _ in range(steps):
+        step(real, z)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return (time.perf_counter() - started) / steps * 1e3
+
+
+def main(argv: list[str]) -> None:
+    """Time every option against the plain step; print a Markdown table."""
+    options = dict(word.split("=", 1) for word in argv)
+    device = resolve_device(options.get("device", "cpu"))
+    steps, rounds = int(options.get("steps", 20)), int(options.get("rounds", 3))
+    register_configs()
+    configure_process(0)
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        plain = build_step(compose("config"), device)
+        builds = {" ".join(o): build_step(compose("config", overrides=list(o)), device)
+                  for o in OPTIONS}
+    for step in (plain, *builds.values()):
+        ms_per_step(step, 3, device)  # warm-up: allocations, lazy initialisation, capture
+    print(f"{device.type}, {torch.get_num_threads()} threads, batch {BATCH}, median of {rounds}")
+    print("| option | ms/step | plain step | ratio |\n|---|---|---|---|")
+    for name, step in builds.items():
+        pairs = [(ms_per_step(step, steps, device), ms_per_step(plain, steps, device))
+                 for _ in range(rounds)]
+        mine = statistics.median(p[0] for p in pairs)
+        base = statistics.median(p[1] for p in pairs)
+        print(f"| `{name}` | {mine:.2f} | {base:.2f} | {mine / base:.2f}x |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
