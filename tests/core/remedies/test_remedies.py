@@ -20,6 +20,7 @@ from gan.core.remedies import (
     MinibatchStddev,
 )
 from gan.core.step import AdversarialStep
+from gan.errors import ConfigError
 from gan.run.build import build_step
 from gan.run.checkpoint import load_checkpoint
 from gan.run.compose import run
@@ -235,3 +236,22 @@ def test_historical_averages_round_trip_in_place(make_cfg: Callable[..., DictCon
     now = [average for _, average in remedy.averages["generator"]]
     assert all(a is b for a, b in zip(now, held, strict=True))  # the same tensors, refilled
     assert all(torch.equal(a, b) for a, b in zip(held, saved["generator"], strict=True))
+
+
+LOSSES = sorted(path.stem for path in (CONF_DIR / "loss").glob("*.yaml"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loss", LOSSES)
+def test_every_remedy_composes_with_every_loss_or_is_refused_in_one_line(
+        make_cfg: Callable[..., DictConfig], loss: str) -> None:
+    for remedy in REMEDIES:
+        try:
+            step = step_with(make_cfg, remedy, overrides=(f"loss={loss}",
+                                                          "discriminator=dcgan"))
+        except ConfigError as refusal:  # a loss without a real target: label smoothing
+            assert remedy == "label_smoothing" and "\n" not in str(refusal)
+            continue
+        call(step, batch=4)
+        losses = step.losses(torch.rand(4, 1, 28, 28), torch.rand(4, 100))
+        assert all(math.isfinite(value) for value in losses.values()), (loss, remedy)
