@@ -105,7 +105,7 @@ def test_main_returns_the_objective_for_sweepers(data_root: Path, tmp_path: Path
 @pytest.mark.slow
 @pytest.mark.parametrize(("args", "expected"), [
     (["discriminator=foo"], "error: In 'config': Could not find 'discriminator/foo'. Available "
-                            "options in 'discriminator': cnn, fc"),
+                            "options in 'discriminator': cnn, dcgan, fc"),
     (["train.steps=abc"], "error: Error merging override train.steps=abc. Value 'abc' of type "
                           "'str' could not be converted to Integer"),
     (["train.stepz=3"], "error: Could not override 'train.stepz'. To append to your config use "
@@ -120,9 +120,10 @@ def test_main_returns_the_objective_for_sweepers(data_root: Path, tmp_path: Path
     (["+train.stepz=3"], "error: train.stepz is not a setting gan-lab reads (did you mean "
                          "train.steps?)"),
     (["remedy=[feature_match]"], "error: In 'config': Could not load 'remedy/feature_match'. "
-                                   "Available options in 'remedy': balance, batch_norm, ema, "
-                                   "feature_matching, historical_averaging, label_smoothing, "
-                                   "minibatch_discrimination"),
+                                   "Available options in 'remedy': balance, batch_norm, "
+                                   "diff_augment, ema, feature_matching, gradient_penalty, "
+                                   "historical_averaging, label_smoothing, "
+                                   "minibatch_discrimination, packing, r1, spectral_norm"),
     (["train.batch_size=100000"], "error: train.batch_size=100000 exceeds the 60000 training "
                                   "images"),
     (["resume={tmp}/missing"], "error: resume={tmp}/missing: run directory {tmp}/missing does "
