@@ -97,7 +97,7 @@ def test_cnn_yaml_is_the_seeds_cnn(make_cfg: Callable[..., DictConfig]) -> None:
 
 @pytest.mark.parametrize(("preset", "equivalent"), [
     ("seed_fc", ()), ("seed_cnn", ("discriminator=cnn",)),
-    ("stable_fc", ("remedy=[feature_matching]",)),
+    ("stable_fc", ("remedy=[r1]",)),
     ("stable_cnn", ("discriminator=cnn", "remedy=[feature_matching,historical_averaging]"))])
 def test_presets_are_the_seed_setups(make_cfg: Callable[..., DictConfig], preset: str,
                                      equivalent: tuple[str, ...]) -> None:
