@@ -2,6 +2,7 @@
 the seed's fully connected generator and FC or CNN discriminators. A new architecture is a
 subclass of either, here or in a module of its own beside this one."""
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -118,12 +119,17 @@ class Discriminator(nn.Module):
         self.head = nn.Linear(feature_dim, out_features=1)
         initialise(self, initialiser)
 
+    @functools.cached_property
+    def has_batch_norm(self) -> bool:
+        """Whether any layer is batch norm; looked up once (layers are fixed once D is built:
+        remedies add theirs before the first step)."""
+        return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.modules())
+
     @property
     def batch_statistics(self) -> bool:
         """Whether D normalises by batch statistics (batch norm in training): then the step
         gives it real and generated images as one batch."""
-        return self.training and any(isinstance(m, nn.modules.batchnorm._BatchNorm)
-                                     for m in self.modules())
+        return self.training and self.has_batch_norm
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """The last hidden layer's activations (B / packing, feature_dim) of images (B, C, H, W),
