@@ -97,7 +97,8 @@ class SameConv2d(nn.Conv2d):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, O, H, W)."""
         if (images.device.type != "cpu" or not self.symmetric or self.second_order
-                or images.dtype != self.weight.dtype or torch.is_autocast_enabled("cpu")):
+                or images.dtype != self.weight.dtype or torch.is_autocast_enabled("cpu")
+                or torch._C._functorch.is_batchedtensor(images)):  # K stacked runs: vmap
             return super().forward(images)
         padding = self.kernel_size[0] // 2
         return _SameConvolution.apply(images, self.weight, self.bias, padding)

@@ -47,8 +47,21 @@ def initialise(network: nn.Module, initialiser: Initialiser) -> None:
         initialiser(layer)
 
 
+def running_state(network: nn.Module) -> str:
+    """Why K copies of a network cannot train as one stack: "" where it keeps no buffers,
+    else the layers whose running state (batch norm's statistics, ...) updates in place."""
+    kinds = sorted({type(m).__name__ for m in network.modules()
+                    if any(True for _ in m.buffers(recurse=False))})
+    return f"{type(network).__name__} keeps running state ({', '.join(kinds)})" if kinds else ""
+
+
 class Generator(nn.Module):
     """Maps noise (B, noise_dim) to images (B, C, H, W) in [0, 1]; the loop reads noise_dim."""
+
+    @property
+    def not_stackable(self) -> str:
+        """Why K runs of this network cannot stack ("" if they can): `running_state`."""
+        return running_state(self)
 
     def __init__(self, noise_dim: int, image_shape: Sequence[int]) -> None:
         super().__init__()
@@ -124,6 +137,11 @@ class Discriminator(nn.Module):
         """Whether any layer is batch norm; looked up once (layers are fixed once D is built:
         remedies add theirs before the first step)."""
         return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.modules())
+
+    @property
+    def not_stackable(self) -> str:
+        """Why K runs of this network cannot stack ("" if they can): `running_state`."""
+        return running_state(self)
 
     @property
     def batch_statistics(self) -> bool:

@@ -45,6 +45,12 @@ class Term(Protocol):
 
     replaces_generator_loss: bool
 
+    def draws(self, real: torch.Tensor) -> Terms:
+        """The random tensors this term's D part uses on the real batch (B, C, H, W), drawn
+        before the forward so that each of K stacked runs draws from its own stream; they
+        reach the term as `forward.draws` (empty: none)."""
+        ...
+
     def discriminator_terms(self, forward: Forward) -> Terms:
         """What this term adds to D's loss, by name (empty: nothing)."""
         ...
@@ -61,6 +67,11 @@ class Objective:
         self.loss = loss
         self.terms = list(terms)
         self.adversarial_g = not any(term.replaces_generator_loss for term in self.terms)
+
+    def draws(self, real: torch.Tensor) -> Terms:
+        """Every term's random tensors for one D loss on the real batch (B, C, H, W), in order
+        (a term without `draws` draws nothing)."""
+        return _named(term.draws(real) for term in self.terms if hasattr(term, "draws"))
 
     def discriminator_loss(self, forward: Forward) -> Loss:
         """D's loss: whole, adversarial alone, and its extra terms by name."""

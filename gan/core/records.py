@@ -26,6 +26,8 @@ class Forward(NamedTuple):
     real_logits: torch.Tensor  # (B,)
     fake_logits: torch.Tensor  # (B,)
     discriminator: nn.Module
+    # The terms' random tensors, drawn before the forward (`Objective.draws`), by name.
+    draws: dict[str, torch.Tensor] = {}  # noqa: RUF012 (a NamedTuple's default, never mutated)
 
 
 class Loss(NamedTuple):

@@ -1,13 +1,14 @@
 """One adversarial training step: how the D and G updates of a step are ordered."""
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
 from gan.core.networks import Discriminator, Generator
-from gan.core.objective import Objective
-from gan.core.records import Forward, StepOutput
+from gan.core.objective import Objective, Terms
+from gan.core.records import Forward, Loss, StepOutput
 from gan.core.remedies.base import Remedy
 
 
@@ -26,6 +27,7 @@ class AdversarialStep(ABC):
     """
 
     capturable: bool = True
+    batch_dim: int = 0  # of real and z: the batch (K stacked runs put theirs first)
 
     def __init__(self, generator: Generator, discriminator: Discriminator,
                  g_optimizer: torch.optim.Optimizer, d_optimizer: torch.optim.Optimizer,
@@ -52,9 +54,11 @@ class AdversarialStep(ABC):
         return self.d_steps + self.g_steps - 1
 
     def forward(self, real: torch.Tensor, fake: torch.Tensor,
-                real_features: torch.Tensor | None = None) -> Forward:
+                real_features: torch.Tensor | None = None, draws: Terms | None = None
+                ) -> Forward:
         """D's features and logits on real and generated images (real features reused when
-        given: a G update reads them only for terms such as feature matching).
+        given: a G update reads them only for terms such as feature matching); `draws` are the
+        terms' random tensors, drawn beforehand (`draws`).
 
         A D that normalises by batch statistics sees real and generated images as one batch
         (2B): normalised apart, everything a whole generated batch shares (its brightness, a
@@ -68,27 +72,61 @@ class AdversarialStep(ABC):
             fake_features = self.discriminator.features(fake)
         return Forward(real, fake, real_features, fake_features,
                        self.discriminator.classify(real_features),
-                       self.discriminator.classify(fake_features), self.discriminator)
+                       self.discriminator.classify(fake_features), self.discriminator,
+                       {} if draws is None else draws)
+
+    # The three hooks below are where K stacked runs differ from one run
+    # (`gan.core.stacking.step`); everything else is the same code for both.
+
+    def compute(self, function: Callable[..., Any], *tensors: Any) -> Any:
+        """function(*tensors): the networks' forward and the losses of one phase of the step."""
+        return function(*tensors)
+
+    def draws(self, real: torch.Tensor) -> Terms:
+        """The random tensors D's terms use on the real batch (B, C, H, W), drawn before the
+        forward, in the order the terms come (a gradient penalty's interpolation weights)."""
+        return self.objective.draws(real)
+
+    def backward(self, total: torch.Tensor, parameters: list[torch.Tensor],
+                 retain_graph: bool = False) -> None:
+        """Gradients of a network's whole loss () into its parameters only."""
+        total.backward(inputs=parameters, retain_graph=retain_graph)
+
+    def d_loss(self, real: torch.Tensor, z: torch.Tensor, draws: Terms) -> Loss:
+        """D's loss on real (B, C, H, W) and G(z), G held fixed."""
+        with torch.no_grad():
+            fake = self.generator(z)
+        return self.objective.discriminator_loss(self.forward(real, fake, draws=draws))
+
+    def g_loss(self, real: torch.Tensor, z: torch.Tensor) -> Loss:
+        """G's loss on G(z) (the real batch feeds terms such as feature matching)."""
+        return self.objective.generator_loss(self.forward(real, self.generator(z)))
+
+    def both_losses(self, real: torch.Tensor, z: torch.Tensor, draws: Terms
+                    ) -> tuple[Loss, Loss, torch.Tensor, torch.Tensor]:
+        """D's and G's losses from one forward, and D's logits on real and generated (B,)."""
+        forward = self.forward(real, self.generator(z), draws=draws)
+        return (self.objective.discriminator_loss(forward),
+                self.objective.generator_loss(forward), forward.real_logits, forward.fake_logits)
 
     def update_d(self, real: torch.Tensor, z: torch.Tensor) -> None:
         """One D-only update on real (B, C, H, W) and G(z) held fixed."""
-        with torch.no_grad():
-            fake = self.generator(z)
-        loss = self.objective.discriminator_loss(self.forward(real, fake))
+        loss = self.compute(self.d_loss, real, z, self.draws(real))
         self.d_optimizer.zero_grad(set_to_none=True)
-        loss.total.backward(inputs=self.d_parameters)
+        self.backward(loss.total, self.d_parameters)
         self.d_optimizer.step()
 
     def update_g(self, real: torch.Tensor, z: torch.Tensor) -> None:
         """One G-only update (real images feed terms such as feature matching)."""
-        loss = self.objective.generator_loss(self.forward(real, self.generator(z)))
+        loss = self.compute(self.g_loss, real, z)
         self.g_optimizer.zero_grad(set_to_none=True)
-        loss.total.backward(inputs=self.g_parameters)
+        self.backward(loss.total, self.g_parameters)
         self.g_optimizer.step()
 
     def __call__(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
         """All of a call's updates on real (d_steps*B, C, H, W) and z (noise_batches*B, nz)."""
-        reals, zs = real.chunk(self.real_batches), z.chunk(self.noise_batches)
+        reals = real.chunk(self.real_batches, dim=self.batch_dim)
+        zs = z.chunk(self.noise_batches, dim=self.batch_dim)
         for index in range(self.d_steps - 1):
             self.update_d(reals[index], zs[index])
         output = self.joint(reals[-1], zs[self.d_steps - 1])
@@ -106,10 +144,8 @@ class AdversarialStep(ABC):
     def losses(self, real: torch.Tensor, z: torch.Tensor) -> dict[str, float]:
         """The current networks' losses on a batch, without updating them: the adversarial ones
         as "generator" and "discriminator", and each term by its name."""
-        forward = self.forward(real, self.generator(z))
-        output = StepOutput.detached(self.objective.generator_loss(forward),
-                                     self.objective.discriminator_loss(forward),
-                                     forward.real_logits, forward.fake_logits)
+        d_loss, g_loss, real_logits, fake_logits = self.both_losses(real, z, self.draws(real))
+        output = StepOutput.detached(g_loss, d_loss, real_logits, fake_logits)
         return {tag.removeprefix("loss/"): value for tag, value in output.scalars().items()}
 
 
@@ -123,19 +159,18 @@ class SimultaneousStep(AdversarialStep):
 
     def joint(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
         """Update D and G together on real (B, C, H, W) and noise z (B, noise_dim)."""
-        forward = self.forward(real, self.generator(z))
         # D: maximise log D(x) + log(1 - D(G(z))); G: maximise log D(G(z)) (non-saturating).
-        d_loss = self.objective.discriminator_loss(forward)
-        g_loss = self.objective.generator_loss(forward)
+        d_loss, g_loss, real_logits, fake_logits = self.compute(self.both_losses, real, z,
+                                                                self.draws(real))
         self.d_optimizer.zero_grad(set_to_none=True)
         self.g_optimizer.zero_grad(set_to_none=True)
         # Each loss reaches only its own network's parameters: no D weight gradients from the
         # G loss, no G gradients from the D loss.
-        d_loss.total.backward(inputs=self.d_parameters, retain_graph=True)
-        g_loss.total.backward(inputs=self.g_parameters)
+        self.backward(d_loss.total, self.d_parameters, retain_graph=True)
+        self.backward(g_loss.total, self.g_parameters)
         self.d_optimizer.step()
         self.g_optimizer.step()
-        return StepOutput.detached(g_loss, d_loss, forward.real_logits, forward.fake_logits)
+        return StepOutput.detached(g_loss, d_loss, real_logits, fake_logits)
 
 
 class AlternatingStep(AdversarialStep):
@@ -143,18 +178,30 @@ class AlternatingStep(AdversarialStep):
 
     def joint(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
         """Update D then G on real (B, C, H, W) and noise z (B, noise_dim)."""
-        fake = self.generator(z)  # (B, C, H, W)
-        # Update D: maximise log D(x) + log(1 - D(G(z))); G is held fixed by the detach.
-        d_forward = self.forward(real, fake.detach())
-        d_loss = self.objective.discriminator_loss(d_forward)
+        d_loss, fake, real_features, real_logits, fake_logits = self.compute(
+            self.d_first, real, z, self.draws(real))
         self.d_optimizer.zero_grad(set_to_none=True)
-        d_loss.total.backward(inputs=self.d_parameters)
+        self.backward(d_loss.total, self.d_parameters)
         self.d_optimizer.step()
-        # Update G: maximise log D(G(z)) (non-saturating) through the freshly updated D; the
-        # backward pass reaches G's parameters only (D's weight gradients are not needed).
-        g_forward = self.forward(real, fake, real_features=d_forward.real_features.detach())
-        g_loss = self.objective.generator_loss(g_forward)
+        g_loss = self.compute(self.g_after, real, fake, real_features)
         self.g_optimizer.zero_grad(set_to_none=True)
-        g_loss.total.backward(inputs=self.g_parameters)
+        self.backward(g_loss.total, self.g_parameters)
         self.g_optimizer.step()
-        return StepOutput.detached(g_loss, d_loss, d_forward.real_logits, d_forward.fake_logits)
+        return StepOutput.detached(g_loss, d_loss, real_logits, fake_logits)
+
+    def d_first(self, real: torch.Tensor, z: torch.Tensor, draws: Terms
+                ) -> tuple[Loss, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """D's loss with G held fixed by a detach; G(z) (B, C, H, W), still differentiable in
+        G, and D's real features (B, F) and logits (B,) for the G update."""
+        # Update D: maximise log D(x) + log(1 - D(G(z))).
+        fake = self.generator(z)  # (B, C, H, W)
+        forward = self.forward(real, fake.detach(), draws=draws)
+        return (self.objective.discriminator_loss(forward), fake,
+                forward.real_features.detach(), forward.real_logits, forward.fake_logits)
+
+    def g_after(self, real: torch.Tensor, fake: torch.Tensor,
+                real_features: torch.Tensor) -> Loss:
+        """G's loss through the freshly updated D: maximise log D(G(z)) (non-saturating); the
+        backward pass reaches G's parameters only (D's weight gradients are not needed)."""
+        return self.objective.generator_loss(self.forward(real, fake,
+                                                          real_features=real_features))

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+import torch
+
 from gan.core.networks import Discriminator, Generator
 from gan.core.objective import Terms
 from gan.core.records import Forward
@@ -15,16 +17,19 @@ class Remedy:
 
     In the order they are used: `options` (constructor settings it needs of the networks or
     the loss), `discriminator` (layers it adds to D), `attach` (state read from the built
-    networks), `discriminator_terms`/`generator_terms` (its part of the objective, see
-    `gan.core.objective.Term`), `after_update` (after each step's updates), `sampler` (a
-    generator to sample from instead of the trained one), and `state_dict`/`load_state_dict`
-    (what a checkpoint keeps). Hooks run inside the captured CUDA-graph step, so they keep to
-    tensor work (no host reads).
+    networks), `draws` (random tensors its terms use), `discriminator_terms`/`generator_terms`
+    (its part of the objective, see `gan.core.objective.Term`), `after_update` (after each
+    step's updates), `sampler` (a generator to sample from instead of the trained one), and
+    `state_dict`/`load_state_dict` (what a checkpoint keeps). Hooks run inside the captured
+    CUDA-graph step, so they keep to tensor work (no host reads).
     """
 
     d_steps: int = 1  # D updates per call (balance)
     g_steps: int = 1  # G updates per call (balance)
     replaces_generator_loss: bool = False  # G's loss is this remedy's terms alone
+    # Why K runs with this remedy cannot train as one stack (`gan.core.stacking`); "" if they
+    # can: the remedy keeps no per-run state that its terms read and draws nothing in D's forward.
+    not_stackable: str = ""
 
     def options(self) -> dict[str, dict[str, Any]]:
         """Constructor settings this remedy needs, by part ("generator", "discriminator",
@@ -38,6 +43,12 @@ class Remedy:
 
     def attach(self, generator: Generator, discriminator: Discriminator) -> None:
         """Set up state that reads the built networks' parameters."""
+
+    def draws(self, real: torch.Tensor) -> Terms:
+        """The random tensors its D terms use on the real batch (B, C, H, W), by name; drawn
+        before the forward (each stacked run from its own stream) and read from
+        `forward.draws`."""
+        return {}
 
     def discriminator_terms(self, forward: Forward) -> Terms:
         """What this remedy adds to D's loss, by name."""

@@ -10,6 +10,8 @@ class BatchNorm(Remedy):
     """Asks each chosen network for `batch_norm=True` (a network without that option refuses
     the remedy)."""
 
+    not_stackable = "batch_norm's running statistics are updated in place every forward"
+
     def __init__(self, generator: bool = True, discriminator: bool = True) -> None:
         self.networks = {"generator": generator, "discriminator": discriminator}
 

@@ -54,6 +54,8 @@ class DiffAugment(Remedy):
     """Puts the augmentation in front of D's body: every image D sees, real, generated or
     interpolated (a gradient penalty's), is augmented afresh."""
 
+    not_stackable = "diff_augment draws its shifts and cut-outs inside D's forward"
+
     def __init__(self, translation: float = 0.125, cutout: float = 0.5) -> None:
         if not (0 <= translation < 0.5 and 0 <= cutout < 1):
             raise ConfigError(f"remedy.diff_augment needs 0 <= translation < 0.5 and "

@@ -13,9 +13,16 @@ from gan.errors import ConfigError
 
 def input_gradient(discriminator: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
     """d sum D(x) / dx at images (B, C, H, W), kept differentiable (D's weights get the
-    penalty's gradient); works where grad mode is off too (the final losses)."""
-    images = images.detach().requires_grad_(True)
+    penalty's gradient); works where grad mode is off too (the final losses).
+
+    Inside `torch.func.vmap`, where K stacked runs compute their losses, `torch.autograd.grad`
+    cannot run: there `torch.func.grad` gives the same gradient (it cannot update a batch
+    norm's running statistics, which stacked runs do not have)."""
+    images = images.detach()
     with torch.enable_grad():
+        if torch._C._functorch.is_batchedtensor(images):
+            return torch.func.grad(lambda x: discriminator(x).sum())(images)
+        images.requires_grad_(True)
         (gradient,) = torch.autograd.grad(discriminator(images).sum(), images, create_graph=True)
     return gradient  # (B, C, H, W)
 
@@ -33,10 +40,17 @@ class GradientPenalty(Remedy):
         """D with every layer twice differentiable."""
         return twice_differentiable(discriminator)
 
+    def draws(self, real: torch.Tensor) -> Terms:
+        """The interpolation weights eps (B, 1, 1, 1) ~ U[0, 1), one per sample."""
+        return {"gradient_penalty_eps": torch.rand(len(real), 1, 1, 1, device=real.device,
+                                                   dtype=real.dtype)}
+
     def discriminator_terms(self, forward: Forward) -> Terms:
-        """The penalty at random interpolates of the batch, a () tensor."""
+        """The penalty at random interpolates of the batch, a () tensor (the weights drawn
+        here where the step drew none beforehand)."""
         real, fake = forward.real.detach(), forward.fake.detach()  # (B, C, H, W)
-        eps = torch.rand(len(real), 1, 1, 1, device=real.device, dtype=real.dtype)
+        eps = forward.draws.get("gradient_penalty_eps")
+        eps = self.draws(real)["gradient_penalty_eps"] if eps is None else eps
         gradient = input_gradient(forward.discriminator, torch.lerp(fake, real, eps))
         norms = gradient.flatten(1).square().sum(dim=1).add(1e-12).sqrt()  # (B,), finite at 0
         return {"gradient_penalty": self.weight * (norms - 1.0).square().mean()}

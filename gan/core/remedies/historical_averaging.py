@@ -18,6 +18,8 @@ class HistoricalAveraging(Remedy):
     """Each chosen network's loss gains weight * ||theta - mean of past theta||^2, named
     `historical_averaging_d` and `historical_averaging_g`."""
 
+    not_stackable = "historical_averaging's terms read each run's own running averages"
+
     def __init__(self, weight: float = 0.001, networks: str = "discriminator") -> None:
         if networks not in NETWORKS:
             raise ConfigError(f"remedy.historical_averaging.networks must be one of "

@@ -17,6 +17,8 @@ class SpectralNorm(Remedy):
     to spectral norm 1 by `power_iterations` steps of power iteration per training forward.
     Applied once D is whole (`attach`), so the order of the remedies does not matter."""
 
+    not_stackable = "spectral_norm's power iteration updates its vectors in place every forward"
+
     def __init__(self, power_iterations: int = 1) -> None:
         if power_iterations < 1:
             raise ConfigError(f"remedy.spectral_norm.power_iterations must be >= 1, got "

@@ -1,0 +1,176 @@
+"""K runs of one set-up trained as one step: each parameter stacked (K, *shape), every phase of
+the step's losses computed for all runs at once by `torch.func.vmap`, one update for all.
+
+The runs are built first as ordinary steps (each from its own seed, so each starts where its
+single run would), then stacked: each run's parameters become views of its slice of the
+stacked ones, so sampling, evaluation and checkpoints read each run through its own networks.
+The step class is the runs' own (`SimultaneousStep`, `AlternatingStep`): its code is the same
+for one run and for K; only its hooks `compute`, `draws` and `backward` differ here. Each run
+draws its random numbers (data order, noise, a gradient penalty's weights) from its own stream
+(`RunRandom`), outside the vmap, so K stacked runs reproduce K single runs.
+"""
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.utils.stateless import _reparametrize_module
+
+from gan.core.objective import Terms
+from gan.core.stacking.optim import StackedAdam, StackedSGD
+from gan.core.step import AdversarialStep
+
+
+class RunRandom:
+    """Each run's torch random state, swapped into the global generators around that run's
+    draws: code that draws from the global generator (`torch.rand`, `randperm`, `uniform_`)
+    draws run k's numbers inside `with random.run(k)`, as its single run would."""
+
+    def __init__(self, runs: int, device: torch.device) -> None:
+        self.cuda = device.type == "cuda"
+        self.states = [self._get() for _ in range(runs)]
+
+    def _get(self) -> tuple[torch.Tensor, ...]:
+        """The global CPU state, and the current CUDA device's where the runs use CUDA."""
+        return (torch.get_rng_state(), *([torch.cuda.get_rng_state()] if self.cuda else []))
+
+    def _set(self, state: tuple[torch.Tensor, ...]) -> None:
+        torch.set_rng_state(state[0])
+        if self.cuda:
+            torch.cuda.set_rng_state(state[1])
+
+    @contextmanager
+    def run(self, k: int) -> Iterator[None]:
+        """Draw as run k inside the block; the global state outside it is left as it was."""
+        outside = self._get()
+        self._set(self.states[k])
+        try:
+            yield
+        finally:
+            self.states[k] = self._get()
+            self._set(outside)
+
+    def capture(self, k: int) -> None:
+        """Take the global state now as run k's (after run k's networks drew their weights)."""
+        self.states[k] = self._get()
+
+
+def why_not_stacked(run: AdversarialStep) -> str | None:
+    """Why this run's set-up cannot be one of a stack, or None where it can. Each part says
+    for itself (`not_stackable`, a reason): the networks, the loss, every remedy."""
+    parts = [*run.remedies, run.objective.loss, run.generator, run.discriminator]
+    return next((reason for part in parts if (reason := getattr(part, "not_stackable", ""))),
+                None)
+
+
+def stack_parameters(networks: Sequence[nn.Module]) -> dict[str, nn.Parameter]:
+    """One (K, *shape) parameter per name from K networks of one architecture; afterwards each
+    network's parameter is a view of its slice (updating the stack updates every network).
+    Raises ValueError where the networks differ in their parameters or hold buffers."""
+    names = {name: p.shape for name, p in networks[0].named_parameters()}
+    for network in networks:
+        if {name: p.shape for name, p in network.named_parameters()} != names:
+            raise ValueError("stacked runs need networks of one architecture (the same "
+                             "parameter names and shapes)")
+        if any(True for _ in network.buffers()):
+            raise ValueError(f"{type(network).__name__} keeps buffers (running state), which "
+                             "stacked runs cannot update")
+    stacked = {}
+    for name in names:
+        own = [network.get_parameter(name) for network in networks]
+        stacked[name] = nn.Parameter(torch.stack([p.detach() for p in own]))  # (K, *shape)
+        for k, parameter in enumerate(own):
+            parameter.data = stacked[name].data[k]  # a view: the run sees every update
+    return stacked
+
+
+def stacked_optimizer(optimizers: Sequence[torch.optim.Optimizer],
+                      parameters: list[nn.Parameter]) -> StackedAdam | StackedSGD:
+    """An Adam or SGD over stacked parameters with each run's own settings (learning rate,
+    betas, momentum, ...), read from each run's optimizer; raises ValueError for another kind."""
+    groups = [optimizer.param_groups[0] for optimizer in optimizers]
+    kind = type(optimizers[0])
+    if any(type(optimizer) is not kind for optimizer in optimizers):
+        raise ValueError("stacked runs need one kind of optimizer")
+
+    def per_run(key: str) -> list[float]:
+        return [float(group[key]) for group in groups]
+
+    if kind is torch.optim.Adam:
+        betas = ([g["betas"][0] for g in groups], [g["betas"][1] for g in groups])
+        return StackedAdam(parameters, lr=per_run("lr"), betas=betas, eps=per_run("eps"),
+                           weight_decay=per_run("weight_decay"))
+    if kind is torch.optim.SGD:
+        return StackedSGD(parameters, lr=per_run("lr"), momentum=per_run("momentum"),
+                          weight_decay=per_run("weight_decay"),
+                          nesterov=bool(groups[0]["nesterov"]))
+    raise ValueError(f"stacked runs have no stacked {kind.__name__} (Adam and SGD only)")
+
+
+class Stacked(AdversarialStep):
+    """The hooks of a step that trains K runs at once: batches (K, B, ...), losses (K,).
+
+    Mixed in before a step class by `stack` (`StackedSimultaneousStep`, ...). `runs` are the
+    K single steps, whose networks are views of the stacked parameters and whose remedies
+    (EMA, ...) each update their own run after every call.
+    """
+
+    batch_dim = 1  # (K, B, ...): the runs first
+
+    def setup(self, runs: Sequence[AdversarialStep], random: RunRandom) -> None:
+        """Stack the runs' networks and optimizers (K = len(runs))."""
+        template = runs[0]
+        self.runs, self.random = list(runs), random
+        self.g_stacked = stack_parameters([run.generator for run in runs])
+        self.d_stacked = stack_parameters([run.discriminator for run in runs])
+        AdversarialStep.__init__(
+            self, template.generator, template.discriminator,
+            stacked_optimizer([run.g_optimizer for run in runs], list(self.g_stacked.values())),
+            stacked_optimizer([run.d_optimizer for run in runs], list(self.d_stacked.values())),
+            template.objective, [remedy for run in runs for remedy in run.remedies],
+            template.d_steps, template.g_steps)
+        self.g_parameters = list(self.g_stacked.values())
+        self.d_parameters = list(self.d_stacked.values())
+
+    def compute(self, function: Callable[..., Any], *tensors: Any) -> Any:
+        """function(*tensors) for every run at once: the template networks (run 0's) take run
+        k's parameters inside the vmap, and each tensor's first dimension is the run."""
+        def one_run(g_parameters: dict, d_parameters: dict, *run_tensors: Any) -> Any:
+            with ExitStack() as swapped:
+                swapped.enter_context(_reparametrize_module(self.generator, g_parameters))
+                swapped.enter_context(_reparametrize_module(self.discriminator, d_parameters))
+                return function(*run_tensors)
+        return torch.func.vmap(one_run)(self.g_stacked, self.d_stacked, *tensors)
+
+    def draws(self, real: torch.Tensor) -> Terms:
+        """Each run's draws from its own stream, stacked (K, ...)."""
+        drawn = []
+        for k, run in enumerate(self.runs):
+            with self.random.run(k):
+                drawn.append(run.draws(real[k]))
+        return {name: torch.stack([run_draws[name] for run_draws in drawn])
+                for name in drawn[0]}
+
+    def backward(self, total: torch.Tensor, parameters: list[torch.Tensor],
+                 retain_graph: bool = False) -> None:
+        """The runs' losses (K,) summed: run k's loss reaches run k's slice alone."""
+        total.sum().backward(inputs=parameters, retain_graph=retain_graph)
+
+
+def stack(runs: Sequence[AdversarialStep], random: RunRandom) -> AdversarialStep:
+    """One step that trains the K runs together; raises ValueError (one line, the reason) where
+    their set-ups cannot stack: different step kinds, or a part that says it cannot."""
+    kinds = {type(run) for run in runs}
+    if len(kinds) != 1:
+        raise ValueError("stacked runs need one kind of step")
+    for run in runs:
+        reason = why_not_stacked(run)
+        if reason:
+            raise ValueError(f"this set-up cannot be stacked: {reason}")
+    kind = kinds.pop()
+    stacked_kind = type(f"Stacked{kind.__name__}", (Stacked, kind), {})
+    step = stacked_kind.__new__(stacked_kind)
+    step.setup(runs, random)
+    return step

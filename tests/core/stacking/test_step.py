@@ -1,0 +1,156 @@
+"""K stacked runs reproduce K single runs: the same weights and losses after 200 steps."""
+
+from collections.abc import Callable, Sequence
+
+import pytest
+import torch
+from torch import nn
+
+from gan.core.losses import BCELoss, WassersteinLoss
+from gan.core.networks import CNNDiscriminator, FCDiscriminator, FCGenerator
+from gan.core.objective import Objective
+from gan.core.remedies import (
+    EMA,
+    BatchNorm,
+    DiffAugment,
+    FeatureMatching,
+    GradientPenalty,
+    HistoricalAveraging,
+    Remedy,
+    SpectralNorm,
+)
+from gan.core.stacking.step import RunRandom, stack, why_not_stacked
+from gan.core.step import AdversarialStep, AlternatingStep, SimultaneousStep
+
+# Batched and plain matrix products (and convolutions) round differently, and 200 Adam steps
+# carry a rounding difference forward; measured here: at most ~1e-6 on the weights.
+TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
+B, STEPS, K = 16, 200, 3
+Remedies = Sequence[Callable[[], Remedy]]
+
+
+def fc() -> nn.Module:
+    return FCDiscriminator(hidden_dim=16)
+
+
+def cnn() -> nn.Module:
+    return CNNDiscriminator(filters=4, hidden_dim=16)
+
+
+def build(seed: int, make_d: Callable[[], nn.Module], remedies: Remedies,
+          kind: type[AdversarialStep], loss: object | None = None) -> AdversarialStep:
+    """Run `seed`'s step, each run with its own learning rates and betas."""
+    torch.manual_seed(seed)
+    generator, discriminator = FCGenerator(noise_dim=8, hidden_dim=16), make_d()
+    made = [make() for make in remedies]
+    for remedy in made:
+        discriminator = remedy.discriminator(discriminator)
+    for remedy in made:
+        remedy.attach(generator, discriminator)
+    return kind(generator, discriminator,
+                torch.optim.Adam(generator.parameters(), lr=1e-4 * (seed + 1), betas=(0.5, 0.9)),
+                torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5 + seed / 10,
+                                                                            0.999)),
+                Objective(loss or BCELoss(), made), made)
+
+
+def data(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A run's batches (STEPS, B, 1, 28, 28) and noise (STEPS, B, 8)."""
+    generator = torch.Generator().manual_seed(100 + seed)
+    return (torch.rand(STEPS, B, 1, 28, 28, generator=generator),
+            torch.rand(STEPS, B, 8, generator=generator) * 2 - 1)
+
+
+CASES = [(fc, (), SimultaneousStep), (fc, (), AlternatingStep),
+         (cnn, (), SimultaneousStep), (cnn, (), AlternatingStep),
+         (fc, (FeatureMatching, EMA), SimultaneousStep),
+         (cnn, (FeatureMatching, EMA), AlternatingStep),
+         (fc, (GradientPenalty,), SimultaneousStep), (cnn, (GradientPenalty,), AlternatingStep)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("make_d", "remedies", "kind"), CASES,
+                         ids=lambda x: getattr(x, "__name__", None) or "+".join(
+                             r.__name__ for r in x) or "none")
+def test_stacked_runs_reproduce_single_runs(make_d: Callable[[], nn.Module], remedies: Remedies,
+                                            kind: type[AdversarialStep]) -> None:
+    singles, outputs = [], []
+    for k in range(K):
+        step = build(k, make_d, remedies, kind)  # then draws continue the seed's stream
+        reals, zs = data(k)
+        for t in range(STEPS):
+            output = step(reals[t], zs[t])
+        singles.append(step)
+        outputs.append(output)
+    random = RunRandom(K, torch.device("cpu"))
+    runs = []
+    for k in range(K):
+        runs.append(build(k, make_d, remedies, kind))
+        random.capture(k)  # where run k's single run went on drawing
+    stacked = stack(runs, random)
+    runs_data = [data(k) for k in range(K)]
+    for t in range(STEPS):
+        output = stacked(torch.stack([reals[t] for reals, _ in runs_data]),
+                         torch.stack([zs[t] for _, zs in runs_data]))  # (K, B, ...)
+    for k in range(K):
+        for network in ("generator", "discriminator"):
+            for mine, theirs in zip(getattr(runs[k], network).parameters(),
+                                    getattr(singles[k], network).parameters(), strict=True):
+                torch.testing.assert_close(mine, theirs, **TOLERANCE)
+        torch.testing.assert_close(output.d_loss[k], outputs[k].d_loss, **TOLERANCE)
+        torch.testing.assert_close(output.g_loss[k], outputs[k].g_loss, **TOLERANCE)
+        for ema, single_ema in zip(runs[k].remedies, singles[k].remedies, strict=True):
+            if isinstance(ema, EMA):  # each run's average follows its own weights
+                for mine, theirs in zip(ema.sampler().parameters(),
+                                        single_ema.sampler().parameters(), strict=True):
+                    torch.testing.assert_close(mine, theirs, **TOLERANCE)
+
+
+def test_a_diverged_run_leaves_the_others_untouched() -> None:
+    runs = [build(k, fc, (), SimultaneousStep) for k in range(K)]
+    random = RunRandom(K, torch.device("cpu"))
+    stacked = stack(runs, random)
+    reals = torch.rand(K, B, 1, 28, 28)
+    reals[1] = float("nan")  # run 1's batch poisons run 1 alone
+    z = torch.rand(K, B, 8)
+    for _ in range(3):
+        output = stacked(reals, z)
+    assert torch.isnan(output.d_loss[1])
+    assert torch.isfinite(output.d_loss[[0, 2]]).all()
+    for k in (0, 2):
+        assert all(torch.isfinite(p).all() for p in runs[k].discriminator.parameters())
+
+
+def test_each_run_draws_its_own_penalty_weights() -> None:
+    runs = [build(k, fc, (GradientPenalty,), SimultaneousStep) for k in range(2)]
+    random = RunRandom(2, torch.device("cpu"))
+    random.states = [(torch.manual_seed(seed).get_state(),) for seed in (5, 6)]
+    drawn = stack(runs, random).draws(torch.rand(2, B, 1, 28, 28))["gradient_penalty_eps"]
+    torch.manual_seed(5)
+    torch.testing.assert_close(drawn[0], torch.rand(B, 1, 1, 1), rtol=0, atol=0)
+    torch.manual_seed(6)
+    torch.testing.assert_close(drawn[1], torch.rand(B, 1, 1, 1), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(("remedy", "reason"), [
+    (lambda: BatchNorm(), "running statistics"), (lambda: SpectralNorm(), "power iteration"),
+    (lambda: HistoricalAveraging(), "running averages"), (lambda: DiffAugment(), "inside D")])
+def test_what_cannot_stack_says_why(remedy: Callable[[], Remedy], reason: str) -> None:
+    made = remedy()
+    torch.manual_seed(0)
+    generator = FCGenerator(noise_dim=8, hidden_dim=16)
+    discriminator = FCDiscriminator(hidden_dim=16, batch_norm=isinstance(made, BatchNorm))
+    discriminator = made.discriminator(discriminator)
+    made.attach(generator, discriminator)
+    step = SimultaneousStep(generator, discriminator,
+                            torch.optim.Adam(generator.parameters()),
+                            torch.optim.Adam(discriminator.parameters()),
+                            Objective(WassersteinLoss(), [made]), [made])
+    assert reason in why_not_stacked(step)
+    with pytest.raises(ValueError, match="cannot be stacked"):
+        stack([step, step], RunRandom(2, torch.device("cpu")))
+
+
+def test_every_loss_and_the_seed_networks_stack() -> None:
+    assert why_not_stacked(build(0, cnn, (FeatureMatching, GradientPenalty, EMA),
+                                 SimultaneousStep, WassersteinLoss())) is None
