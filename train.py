@@ -23,11 +23,9 @@ from gan.run.compose import run  # noqa: E402
 from gan.run.config import absolute, register_configs  # noqa: E402
 from gan.run.files import made_by_hydra_now, remove_traces  # noqa: E402
 from gan.run.help import register_help  # noqa: E402
-from gan.run.hparams import hyperparameters  # noqa: E402
 from gan.run.interrupts import Interrupted  # noqa: E402
-from gan.run.saved import resume_command, resumed_config  # noqa: E402
-from gan.run.validate import check_config  # noqa: E402
-from gan.sweep.job import label_console, record_failure, threads_per_job  # noqa: E402
+from gan.run.saved import resume_command  # noqa: E402
+from gan.sweep.job import label_console, prepared, record_failure, threads_per_job  # noqa: E402
 
 signal.signal(signal.SIGINT, _previous)  # from here on: KeyboardInterrupt, as before
 register_configs()
@@ -54,10 +52,7 @@ def main(cfg: DictConfig) -> float | None:
         label_console(hydra_cfg.job.num)
     made_now = made_by_hydra_now(run_dir)  # only then may a refusal remove the directory
     try:
-        check_config(cfg)
-        hparams = hyperparameters(cfg, hydra_cfg.runtime.choices, hydra_cfg.overrides.task)
-        if cfg.resume is not None:  # the run's own config, as it was saved
-            cfg = resumed_config(absolute(cfg.resume), hydra_cfg.overrides.task)
+        cfg, hparams = prepared(cfg, hydra_cfg)  # checked; resume= reads the run's own
         metrics = run(cfg, run_dir, threads, hparams)
     except Interrupted as stop:  # a sweep stops too: the signal was meant for all of it
         record_failure(stop, run_dir, time.perf_counter() - started, in_sweep)

@@ -7,13 +7,13 @@ built in this one process and timed in alternating blocks on random images of MN
 prints ms/step and the ratio to the plain step, the median over rounds.
 """
 
-import statistics
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from hydra import compose, initialize_config_dir
+from timing import ms_per_call, paired_medians
 
 from gan.run.acceleration import configure_process
 from gan.run.build import build_step
@@ -29,18 +29,11 @@ OPTIONS = [("loss=hinge",), ("loss=wasserstein",), ("loss=least_squares",),
            ("discriminator=dcgan",), ("generator=dcgan", "discriminator=dcgan")]
 
 
-def ms_per_step(step: object, steps: int, device: torch.device) -> float:
-    """Mean milliseconds of one call on fresh random images and noise (the device drained)."""
+def call_of(step: object, device: torch.device) -> Callable[[], object]:
+    """One call of the step on fixed random images and noise of MNIST's shape."""
     real = torch.rand(BATCH * step.real_batches, 1, 28, 28, device=device)
     z = torch.rand(BATCH * step.noise_batches, 100, device=device) * 2 - 1
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    started = time.perf_counter()
-    for _ in range(steps):
-        step(real, z)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return (time.perf_counter() - started) / steps * 1e3
+    return lambda: step(real, z)
 
 
 def main(argv: list[str]) -> None:
@@ -54,15 +47,14 @@ def main(argv: list[str]) -> None:
         plain = build_step(compose("config"), device)
         builds = {" ".join(o): build_step(compose("config", overrides=list(o)), device)
                   for o in OPTIONS}
-    for step in (plain, *builds.values()):
-        ms_per_step(step, 3, device)  # warm-up: allocations, lazy initialisation, capture
+    plain = call_of(plain, device)
+    builds = {name: call_of(step, device) for name, step in builds.items()}
+    for call in (plain, *builds.values()):
+        ms_per_call(call, 3, device)  # warm-up: allocations, lazy initialisation, capture
     print(f"{device.type}, {torch.get_num_threads()} threads, batch {BATCH}, median of {rounds}")
     print("| option | ms/step | plain step | ratio |\n|---|---|---|---|")
-    for name, step in builds.items():
-        pairs = [(ms_per_step(step, steps, device), ms_per_step(plain, steps, device))
-                 for _ in range(rounds)]
-        mine = statistics.median(p[0] for p in pairs)
-        base = statistics.median(p[1] for p in pairs)
+    for name, call in builds.items():
+        mine, base = paired_medians(call, plain, steps, rounds, device)
         print(f"| `{name}` | {mine:.2f} | {base:.2f} | {mine / base:.2f}x |")
 
 

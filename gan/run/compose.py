@@ -36,12 +36,28 @@ def eval_settings(cfg: DictConfig) -> EvalConfig:
     return OmegaConf.to_object(cfg.eval)
 
 
-def build_setup(cfg: DictConfig, device: torch.device) -> TrainingSetup:
-    """The step (see `gan.run.build.build_step`) and the device-resident training images."""
-    adversarial = build_step(cfg, device, cuda_graph=train_settings(cfg).cuda_graph)
+def build_setup(cfg: DictConfig, device: torch.device, images: torch.Tensor | None = None,
+                cuda_graph: bool = True) -> TrainingSetup:
+    """The step (see `gan.run.build.build_step`) and the device-resident training images (those
+    given: stacked runs share one copy); `cuda_graph` false keeps the step eager."""
+    cuda_graph = cuda_graph and train_settings(cfg).cuda_graph
+    adversarial = build_step(cfg, device, cuda_graph=cuda_graph)
     sampler = next((s for r in adversarial.remedies if (s := r.sampler()) is not None), None)
-    return TrainingSetup(adversarial=adversarial, images=build_source(cfg.dataset).images(device),
-                         sampler=sampler)
+    images = build_source(cfg.dataset).images(device) if images is None else images
+    return TrainingSetup(adversarial=adversarial, images=images, sampler=sampler)
+
+
+def settle(cfg: DictConfig, run_dir: Path, threads: int) -> tuple[TrainConfig, EvalConfig]:
+    """The typed settings; the run directory made; a launcher's share of the cores (where
+    `train.threads` is 0) and the absolute data root written into cfg, as config.yaml keeps
+    them for `gan.evaluate` and resume."""
+    settings, evaluation_settings = train_settings(cfg), eval_settings(cfg)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if threads and not settings.threads:  # a launcher's share: saved, so a resume uses it too
+        cfg.train.threads = settings.threads = threads
+    # The data root the user meant, wherever the job runs (hydra.job.chdir).
+    cfg.dataset.root = str(absolute(cfg.dataset.root))
+    return settings, evaluation_settings
 
 
 def build_evaluation(cfg: DictConfig, settings: EvalConfig,
@@ -67,13 +83,7 @@ def run(cfg: DictConfig, run_dir: Path, threads: int = 0,
     `threads` applies where `train.threads` is 0 (a launcher's share of the cores); `hparams`
     default to `hyperparameters(cfg)`."""
     started = time.perf_counter()
-    settings, evaluation_settings = train_settings(cfg), eval_settings(cfg)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if threads and not settings.threads:  # a launcher's share: saved, so a resume uses it too
-        cfg.train.threads = settings.threads = threads
-    # The data root the user meant, wherever the job runs (hydra.job.chdir), as config.yaml
-    # records it for gan.evaluate and resume.
-    cfg.dataset.root = str(absolute(cfg.dataset.root))
+    settings, evaluation_settings = settle(cfg, run_dir, threads)
     torch.manual_seed(settings.seed)
     configure_process(settings.threads)  # process-wide: this process is the run
     device = resolve_device(settings.device)

@@ -27,11 +27,11 @@ log = logging.getLogger(__name__)
 
 
 def finish(setup: TrainingSetup, real: torch.Tensor, z: torch.Tensor,
-           run_dir: Path) -> dict[str, float]:
+           run_dir: Path, logger: logging.Logger = log) -> dict[str, float]:
     """The seed's ending: the losses on the last batch after the last update (adversarial as
     "generator" and "discriminator", then each term), and ten digits from fresh noise."""
     final = setup.adversarial.losses(real, z)
-    log.info(f"Final: {loss_line(final)}")
+    logger.info(f"Final: {loss_line(final)}")
     save_digits(generate(setup.generator, uniform_noise(10, setup.generator.noise_dim,
                                                         setup.device)),
                 run_dir / "samples" / "final")
@@ -47,7 +47,8 @@ def timings(clock: Clock, steps: int, start: int) -> dict[str, Any]:
 
 
 def continued(setup: TrainingSetup, batcher: DeviceBatcher, checkpoint: dict[str, Any] | None,
-              settings: TrainConfig, clock: Clock) -> tuple[int, torch.Tensor]:
+              settings: TrainConfig, clock: Clock, logger: logging.Logger = log
+              ) -> tuple[int, torch.Tensor]:
     """Where the run starts, and the fixed noise behind its grids (n_samples, noise_dim): step
     0 and a fresh draw, or a checkpoint put back (its time so far goes into the clock)."""
     fixed_z = uniform_noise(settings.n_samples, setup.generator.noise_dim, setup.device)
@@ -56,7 +57,7 @@ def continued(setup: TrainingSetup, batcher: DeviceBatcher, checkpoint: dict[str
     start, fixed_z = restore(setup.adversarial, setup.sampler, batcher, checkpoint,
                              settings.steps)
     clock.resume(checkpoint.get("seconds", {}))
-    log.info(f"resuming from step {start} of {settings.steps}")
+    logger.info(f"resuming from step {start} of {settings.steps}")
     return start, fixed_z
 
 
@@ -92,11 +93,20 @@ def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
                 event(step, output, last=step == settings.steps - 1)
     clock.stop_loop()
     final = finish(setup, real, z, run_dir)
+    return completed(final, settings, clock, start, evaluation, run_dir, device=str(device),
+                     threads=torch.get_num_threads())
+
+
+def completed(final: dict[str, float], settings: TrainConfig, clock: Clock, start: int,
+              evaluation: Evaluation | NoEvaluation, run_dir: Path,
+              logger: logging.Logger = log, **extra: Any) -> dict[str, Any]:
+    """A finished run's metrics (its final losses, times and last scores, and any `extra`),
+    written to its metrics.json and returned."""
     metrics = {"status": "completed", "final_loss_g": final.pop("generator"),
                "final_loss_d": final.pop("discriminator"), "final_terms": final,
                "steps": settings.steps} | timings(clock, settings.steps - start, start)
-    metrics |= {"device": str(device), "threads": torch.get_num_threads()}
+    metrics |= extra
     metrics |= evaluation.results()
     write_atomically(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    log.info(f"Done: {run_dir}")
+    logger.info(f"Done: {run_dir}")
     return metrics

@@ -17,13 +17,17 @@ log = logging.getLogger(__name__)
 class Monitor:
     """Writes a run's TensorBoard events into its directory and reports progress."""
 
-    def __init__(self, run_dir: Path, total_steps: int, start_step: int = 0) -> None:
+    def __init__(self, run_dir: Path, total_steps: int, start_step: int = 0,
+                 logger: logging.Logger | None = None) -> None:
+        """`logger`: where console lines go (a stacked run's own, with no progress bar: K runs
+        share the terminal); by default this module's, beside a bar on a terminal."""
         # A resumed run first marks its start step: TensorBoard then drops what the interrupted
         # run logged from that step on, so each curve goes on once, with no duplicated steps.
         self.writer = SummaryWriter(log_dir=str(run_dir), purge_step=start_step or None)
         # A bar only on a terminal: non-interactive logs get the seed's periodic lines instead.
         self.bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True,
-                        disable=not sys.stderr.isatty())
+                        disable=logger is not None or not sys.stderr.isatty())
+        self.log = logger or log
         self.session = False  # whether hyper-parameters were recorded, so an end is due
 
     def __enter__(self) -> "Monitor":
@@ -65,10 +69,10 @@ class Monitor:
     def print(self, message: str) -> None:
         """A console (and run log) line that does not tear the progress bar."""
         if self.bar.disable:
-            log.info(message)
+            self.log.info(message)
         else:
             self.bar.clear()
-            log.info(message)
+            self.log.info(message)
             self.bar.refresh()
 
     def flush(self) -> None:

@@ -11,13 +11,17 @@ from typing import Any
 
 import torch
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from gan.errors import UserError, message_lines
 from gan.run.checkpoint import CHECKPOINT_NAME
+from gan.run.config import absolute
 from gan.run.divergence import Diverged
 from gan.run.files import write_atomically
+from gan.run.hparams import HParam, hyperparameters
 from gan.run.interrupts import Interrupted
+from gan.run.saved import resumed_config
+from gan.run.validate import check_config
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,16 @@ def _out_of_memory(error: Exception) -> bool:
     text = str(error)
     return isinstance(error, RuntimeError) and ("out of memory" in text
                                                 or "can't allocate memory" in text)
+
+
+def prepared(cfg: DictConfig, hydra_cfg: DictConfig) -> tuple[DictConfig, dict[str, HParam]]:
+    """A job's config checked (one-line refusals), its hyper-parameters for TensorBoard, and,
+    for `resume=RUN_DIR`, the run's own saved config in its place."""
+    check_config(cfg)
+    hparams = hyperparameters(cfg, hydra_cfg.runtime.choices, hydra_cfg.overrides.task)
+    if cfg.resume is not None:  # the run's own config, as it was saved
+        cfg = resumed_config(absolute(cfg.resume), hydra_cfg.overrides.task)
+    return cfg, hparams
 
 
 def record_failure(error: Exception, run_dir: Path, seconds: float, in_sweep: bool) -> Failure:

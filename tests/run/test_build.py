@@ -97,8 +97,10 @@ def test_cnn_yaml_is_the_seeds_cnn(make_cfg: Callable[..., DictConfig]) -> None:
 
 @pytest.mark.parametrize(("preset", "equivalent"), [
     ("seed_fc", ()), ("seed_cnn", ("discriminator=cnn",)),
-    ("stable_fc", ("remedy=[r1]",)),
-    ("stable_cnn", ("discriminator=cnn", "remedy=[feature_matching,historical_averaging]"))])
+    ("stable_fc", ("remedy=[r1]", "optimizer.lr=4e-4")),
+    ("stable_cnn", ("discriminator=cnn", "loss=wasserstein", "remedy=[gradient_penalty,ema]")),
+    ("dcgan", ("generator=dcgan", "discriminator=dcgan", "remedy=[ema]", "generator.channels=32",
+               "discriminator.channels=32", "optimizer.betas=[0.5,0.999]", "train.steps=20001"))])
 def test_presets_are_the_seed_setups(make_cfg: Callable[..., DictConfig], preset: str,
                                      equivalent: tuple[str, ...]) -> None:
     # A preset composes to exactly the seed's defaults (plus its discriminator and remedies).

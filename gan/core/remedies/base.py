@@ -30,6 +30,9 @@ class Remedy:
     # Why K runs with this remedy cannot train as one stack (`gan.core.stacking`); "" if they
     # can: the remedy keeps no per-run state that its terms read and draws nothing in D's forward.
     not_stackable: str = ""
+    # Settings (attribute names, floats) that may differ between the runs of one stack: each
+    # run's value reaches its own terms inside the vmap (`gan.core.stacking.step`).
+    per_run: tuple[str, ...] = ()
 
     def options(self) -> dict[str, dict[str, Any]]:
         """Constructor settings this remedy needs, by part ("generator", "discriminator",

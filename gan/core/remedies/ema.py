@@ -12,6 +12,8 @@ class EMA(Remedy):
     """After each step: ema <- decay * ema + (1 - decay) * weights. Samples, metrics and
     `gan.sample` / `gan.evaluate` then use the average; training still updates the generator."""
 
+    per_run = ("decay",)  # read by each run's own `after_update`, outside the vmap
+
     def __init__(self, decay: float = 0.999) -> None:
         self.decay = decay
         self.generator: Generator | None = None

@@ -12,6 +12,8 @@ class FeatureMatching(Remedy):
     hidden layer f; with `replace`, it takes the adversarial loss's place, as in the paper (other
     remedies' terms still count)."""
 
+    per_run = ("weight",)
+
     def __init__(self, weight: float = 1.0, replace: bool = False) -> None:
         self.weight = weight
         self.replaces_generator_loss = replace

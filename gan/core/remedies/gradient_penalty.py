@@ -31,6 +31,8 @@ class GradientPenalty(Remedy):
     """D's loss gains `gradient_penalty` = weight * mean((||grad D(x_hat)||_2 - 1)^2), at
     x_hat = eps x + (1 - eps) G(z) with eps ~ U[0, 1] drawn per sample."""
 
+    per_run = ("weight",)
+
     def __init__(self, weight: float = 10.0) -> None:
         if not weight > 0:
             raise ConfigError(f"remedy.gradient_penalty.weight must be positive, got {weight}")

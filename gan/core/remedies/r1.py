@@ -14,6 +14,8 @@ class R1(Remedy):
     """D's loss gains `r1` = gamma / 2 * mean ||grad D(x)||^2 over the real batch, every step
     (no lazy interval: a step captured as a CUDA graph computes the same work every time)."""
 
+    per_run = ("gamma",)
+
     def __init__(self, gamma: float = 10.0) -> None:
         if not gamma > 0:
             raise ConfigError(f"remedy.r1.gamma must be positive, got {gamma}")

@@ -23,6 +23,10 @@ from gan.core.stacking.optim import StackedAdam, StackedSGD
 from gan.core.step import AdversarialStep
 
 
+class NotStackable(ValueError):
+    """These runs cannot train as one stack; the message says why, in one line."""
+
+
 class RunRandom:
     """Each run's torch random state, swapped into the global generators around that run's
     draws: code that draws from the global generator (`torch.rand`, `randperm`, `uniform_`)
@@ -31,6 +35,11 @@ class RunRandom:
     def __init__(self, runs: int, device: torch.device) -> None:
         self.cuda = device.type == "cuda"
         self.states = [self._get() for _ in range(runs)]
+
+    @property
+    def runs(self) -> int:
+        """K."""
+        return len(self.states)
 
     def _get(self) -> tuple[torch.Tensor, ...]:
         """The global CPU state, and the current CUDA device's where the runs use CUDA."""
@@ -133,16 +142,29 @@ class Stacked(AdversarialStep):
             template.d_steps, template.g_steps)
         self.g_parameters = list(self.g_stacked.values())
         self.d_parameters = list(self.d_stacked.values())
+        self.settings = self._per_run_settings()
+
+    def _per_run_settings(self) -> dict[tuple[int, str], torch.Tensor]:
+        """Each term's per-run settings (`per_run`: a penalty's weight, ...), (K,) per setting,
+        keyed by the term's place in the objective and the setting's name."""
+        device = self.g_parameters[0].device
+        return {(index, name): torch.tensor([float(getattr(run.objective.terms[index], name))
+                                             for run in self.runs], device=device)
+                for index, term in enumerate(self.objective.terms)
+                for name in getattr(term, "per_run", ())}
 
     def compute(self, function: Callable[..., Any], *tensors: Any) -> Any:
         """function(*tensors) for every run at once: the template networks (run 0's) take run
-        k's parameters inside the vmap, and each tensor's first dimension is the run."""
-        def one_run(g_parameters: dict, d_parameters: dict, *run_tensors: Any) -> Any:
+        k's parameters inside the vmap, its terms run k's settings, and each tensor's first
+        dimension is the run."""
+        def one_run(g_parameters: dict, d_parameters: dict, settings: dict,
+                    *run_tensors: Any) -> Any:
             with ExitStack() as swapped:
                 swapped.enter_context(_reparametrize_module(self.generator, g_parameters))
                 swapped.enter_context(_reparametrize_module(self.discriminator, d_parameters))
+                swapped.enter_context(_settings(self.objective.terms, settings))
                 return function(*run_tensors)
-        return torch.func.vmap(one_run)(self.g_stacked, self.d_stacked, *tensors)
+        return torch.func.vmap(one_run)(self.g_stacked, self.d_stacked, self.settings, *tensors)
 
     def draws(self, real: torch.Tensor) -> Terms:
         """Each run's draws from its own stream, stacked (K, ...)."""
@@ -159,16 +181,30 @@ class Stacked(AdversarialStep):
         total.sum().backward(inputs=parameters, retain_graph=retain_graph)
 
 
+@contextmanager
+def _settings(terms: Sequence[Any], settings: dict[tuple[int, str], torch.Tensor]
+              ) -> Iterator[None]:
+    """The terms with these settings (run k's, inside the vmap) for the block, then their own."""
+    own = {key: getattr(terms[key[0]], key[1]) for key in settings}
+    try:
+        for (index, name), value in settings.items():
+            setattr(terms[index], name, value)
+        yield
+    finally:
+        for (index, name), value in own.items():
+            setattr(terms[index], name, value)
+
+
 def stack(runs: Sequence[AdversarialStep], random: RunRandom) -> AdversarialStep:
-    """One step that trains the K runs together; raises ValueError (one line, the reason) where
-    their set-ups cannot stack: different step kinds, or a part that says it cannot."""
+    """One step that trains the K runs together; raises NotStackable (one line, the reason)
+    where their set-ups cannot stack: different step kinds, or a part that says it cannot."""
     kinds = {type(run) for run in runs}
     if len(kinds) != 1:
-        raise ValueError("stacked runs need one kind of step")
+        raise NotStackable("stacked runs need one kind of step")
     for run in runs:
         reason = why_not_stacked(run)
         if reason:
-            raise ValueError(f"this set-up cannot be stacked: {reason}")
+            raise NotStackable(f"this set-up cannot be stacked: {reason}")
     kind = kinds.pop()
     stacked_kind = type(f"Stacked{kind.__name__}", (Stacked, kind), {})
     step = stacked_kind.__new__(stacked_kind)

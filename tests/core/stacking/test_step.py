@@ -11,6 +11,7 @@ from gan.core.networks import CNNDiscriminator, FCDiscriminator, FCGenerator
 from gan.core.objective import Objective
 from gan.core.remedies import (
     EMA,
+    R1,
     BatchNorm,
     DiffAugment,
     FeatureMatching,
@@ -104,6 +105,31 @@ def test_stacked_runs_reproduce_single_runs(make_d: Callable[[], nn.Module], rem
                 for mine, theirs in zip(ema.sampler().parameters(),
                                         single_ema.sampler().parameters(), strict=True):
                     torch.testing.assert_close(mine, theirs, **TOLERANCE)
+
+
+def test_each_run_has_its_own_penalty_weights() -> None:
+    weights = [(1.0, 0.5), (10.0, 2.0), (0.1, 1.0)]  # (R1's gamma, feature matching's weight)
+
+    def run(k: int) -> AdversarialStep:
+        return build(k, cnn, (lambda: R1(gamma=weights[k][0]),
+                              lambda: FeatureMatching(weight=weights[k][1])), SimultaneousStep)
+    singles = [run(k) for k in range(K)]
+    runs = [run(k) for k in range(K)]
+    stacked = stack(runs, RunRandom(K, torch.device("cpu")))
+    batches = [data(k) for k in range(K)]
+    for t in range(20):
+        single_outputs = [singles[k](batches[k][0][t], batches[k][1][t]) for k in range(K)]
+        output = stacked(torch.stack([b[0][t] for b in batches]),
+                         torch.stack([b[1][t] for b in batches]))
+    for k in range(K):
+        for name in ("r1", "feature_matching"):
+            torch.testing.assert_close(output.terms[name][k], single_outputs[k].terms[name],
+                                       **TOLERANCE)
+    for k in range(K):
+        for mine, theirs in zip(runs[k].discriminator.parameters(),
+                                singles[k].discriminator.parameters(), strict=True):
+            torch.testing.assert_close(mine, theirs, **TOLERANCE)
+    assert [r.gamma for r in (runs[0].remedies[0], stacked.objective.terms[0])] == [1.0, 1.0]
 
 
 def test_a_diverged_run_leaves_the_others_untouched() -> None:
