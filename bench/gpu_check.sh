@@ -10,10 +10,13 @@ RUNS=/tmp/gpu-check-runs
 mkdir -p "$OUT" "$RUNS"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -m pytest -q -p no:cacheprovider tests/run/test_acceleration.py tests/core/test_layers.py \
-  tests/run/test_checkpoint.py tests/core/test_step.py \
+  tests/run/test_checkpoint.py tests/core/test_step.py tests/core/stacking \
   > "$OUT/tests.txt" 2>&1 || status=1
 tail -4 "$OUT/tests.txt"
 python3 bench/speed.py device=cuda steps=500 rounds=3 | tee "$OUT/speed.md" || status=1
+# The stacked launcher's per-run step against one run (README, "Many runs in one process").
+python3 bench/stacked.py device=cuda ks=1,4,16,64 steps=200 rounds=3 | tee "$OUT/stacked.md" \
+  || status=1
 FAKE=("dataset.make_dataset._target_=tests.fakes.FakeMNIST" "+dataset.make_dataset.size=60000"
       "dataset.download=false")
 for d in fc cnn; do

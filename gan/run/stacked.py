@@ -23,7 +23,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan.core.noise import UniformNoise
 from gan.core.records import StepOutput
-from gan.core.stacking.optim import load_single_states, single_state
 from gan.core.stacking.step import NotStackable, RunRandom, stack
 from gan.core.step import AdversarialStep
 from gan.run.acceleration import configure_process
@@ -195,14 +194,14 @@ def stacked_step(members: list[Member], random: RunRandom) -> AdversarialStep:
     stacked = stack([member.setup.adversarial for member in members], random)
     if members[0].resumed:  # the optimizers' saved moments, from each run's own optimizer
         for name in ("g_optimizer", "d_optimizer"):
-            load_single_states(getattr(stacked, name),
-                               [getattr(m.setup.adversarial, name).state_dict() for m in members])
+            getattr(stacked, name).from_runs([getattr(m.setup.adversarial, name)
+                                              for m in members])
     return stacked
 
 
 class StackedRecorder(Recorder):
-    """A run's recorder in a stack: its checkpoint takes the run's slice of the stacked
-    optimizers into the run's own optimizer first, so it is a single run's checkpoint."""
+    """A run's recorder in a stack: its checkpoint holds the run's own optimizer state and
+    random stream, so it is a single run's checkpoint."""
 
     def __init__(self, *args: Any, stacked: AdversarialStep, k: int, random: RunRandom,
                  **kwargs: Any) -> None:
@@ -211,13 +210,8 @@ class StackedRecorder(Recorder):
 
     def checkpoint(self, step: int, output: StepOutput) -> None:
         run = self.setup.adversarial
-        for name in ("g_optimizer", "d_optimizer"):
-            own = getattr(run, name)
-            flags = {key: value for key, value in own.param_groups[0].items()
-                     if isinstance(value, bool) or value is None}
-            parameters = [p for group in own.param_groups for p in group["params"]]
-            own.load_state_dict(single_state(getattr(self.stacked, name), self.k, parameters,
-                                             options=flags))
+        self.stacked.g_optimizer.to_run(self.k, run.g_optimizer)
+        self.stacked.d_optimizer.to_run(self.k, run.d_optimizer)
         with self.random.run(self.k):  # the run's own random state goes into its checkpoint
             super().checkpoint(step, output)
 
@@ -278,9 +272,8 @@ def after_step(member: Member, k: int, step: int, output: StepOutput,
     except Diverged as error:
         member.failure = error
         member.logger.error(f"run diverged: {error}")
-        for optimizer in (stacked.g_optimizer, stacked.d_optimizer):
-            for group in optimizer.param_groups:
-                group["lr"][k] = 0.0
+        stacked.g_optimizer.stop_run(k)
+        stacked.d_optimizer.stop_run(k)
     except Interrupted as stop:
         return stop
     return None

@@ -20,6 +20,7 @@ from torch.nn.utils.stateless import _reparametrize_module
 
 from gan.core.objective import Terms
 from gan.core.stacking.optim import StackedAdam, StackedSGD
+from gan.core.stacking.updates import OneOptimizer, RunOptimizers, Updates
 from gan.core.step import AdversarialStep
 
 
@@ -118,6 +119,17 @@ def stacked_optimizer(optimizers: Sequence[torch.optim.Optimizer],
     raise ValueError(f"stacked runs have no stacked {kind.__name__} (Adam and SGD only)")
 
 
+def _updates(kind: str, stacked: dict[str, nn.Parameter],
+             optimizers: list[torch.optim.Optimizer],
+             parameters: list[list[nn.Parameter]]) -> Updates:
+    """The stack's updates of one network, the chosen way; ValueError for another."""
+    if kind == "runs":
+        return RunOptimizers(list(stacked.values()), optimizers, parameters)
+    if kind == "one":
+        return OneOptimizer(stacked_optimizer(optimizers, list(stacked.values())))
+    raise ValueError(f"updates must be 'runs' or 'one', got {kind!r}")
+
+
 class Stacked(AdversarialStep):
     """The hooks of a step that trains K runs at once: batches (K, B, ...), losses (K,).
 
@@ -128,16 +140,20 @@ class Stacked(AdversarialStep):
 
     batch_dim = 1  # (K, B, ...): the runs first
 
-    def setup(self, runs: Sequence[AdversarialStep], random: RunRandom) -> None:
-        """Stack the runs' networks and optimizers (K = len(runs))."""
+    def setup(self, runs: Sequence[AdversarialStep], random: RunRandom,
+              updates: str = "runs") -> None:
+        """Stack the runs' networks (K = len(runs)); `updates` "runs" (each run's own
+        optimizer on its slice) or "one" (one stacked optimizer): `gan.core.stacking.updates`."""
         template = runs[0]
         self.runs, self.random = list(runs), random
         self.g_stacked = stack_parameters([run.generator for run in runs])
         self.d_stacked = stack_parameters([run.discriminator for run in runs])
         AdversarialStep.__init__(
             self, template.generator, template.discriminator,
-            stacked_optimizer([run.g_optimizer for run in runs], list(self.g_stacked.values())),
-            stacked_optimizer([run.d_optimizer for run in runs], list(self.d_stacked.values())),
+            _updates(updates, self.g_stacked, [run.g_optimizer for run in runs],
+                     [list(run.generator.parameters()) for run in runs]),
+            _updates(updates, self.d_stacked, [run.d_optimizer for run in runs],
+                     [list(run.discriminator.parameters()) for run in runs]),
             template.objective, [remedy for run in runs for remedy in run.remedies],
             template.d_steps, template.g_steps)
         self.g_parameters = list(self.g_stacked.values())
@@ -195,7 +211,8 @@ def _settings(terms: Sequence[Any], settings: dict[tuple[int, str], torch.Tensor
             setattr(terms[index], name, value)
 
 
-def stack(runs: Sequence[AdversarialStep], random: RunRandom) -> AdversarialStep:
+def stack(runs: Sequence[AdversarialStep], random: RunRandom,
+          updates: str = "runs") -> AdversarialStep:
     """One step that trains the K runs together; raises NotStackable (one line, the reason)
     where their set-ups cannot stack: different step kinds, or a part that says it cannot."""
     kinds = {type(run) for run in runs}
@@ -208,5 +225,5 @@ def stack(runs: Sequence[AdversarialStep], random: RunRandom) -> AdversarialStep
     kind = kinds.pop()
     stacked_kind = type(f"Stacked{kind.__name__}", (Stacked, kind), {})
     step = stacked_kind.__new__(stacked_kind)
-    step.setup(runs, random)
+    step.setup(runs, random, updates)
     return step

@@ -26,6 +26,9 @@ from gan.core.step import AdversarialStep, AlternatingStep, SimultaneousStep
 # Batched and plain matrix products (and convolutions) round differently, and 200 Adam steps
 # carry a rounding difference forward; measured here: at most ~1e-6 on the weights.
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
+# One stacked optimizer rounds each update slightly differently from torch's Adam as well; over
+# 200 steps of the CNN with a gradient penalty that grew to 1.5e-4 on a few weights.
+TOLERANCE_ONE = {"rtol": 1e-3, "atol": 5e-4}
 B, STEPS, K = 16, 200, 3
 Remedies = Sequence[Callable[[], Remedy]]
 
@@ -62,19 +65,23 @@ def data(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
             torch.rand(STEPS, B, 8, generator=generator) * 2 - 1)
 
 
-CASES = [(fc, (), SimultaneousStep), (fc, (), AlternatingStep),
-         (cnn, (), SimultaneousStep), (cnn, (), AlternatingStep),
-         (fc, (FeatureMatching, EMA), SimultaneousStep),
-         (cnn, (FeatureMatching, EMA), AlternatingStep),
-         (fc, (GradientPenalty,), SimultaneousStep), (cnn, (GradientPenalty,), AlternatingStep)]
+# Each run's own optimizer on its slice (the default), and one stacked optimizer for all.
+CASES = [(fc, (), SimultaneousStep, "runs"), (fc, (), AlternatingStep, "runs"),
+         (cnn, (), SimultaneousStep, "runs"), (cnn, (), AlternatingStep, "runs"),
+         (fc, (FeatureMatching, EMA), SimultaneousStep, "runs"),
+         (cnn, (FeatureMatching, EMA), AlternatingStep, "runs"),
+         (fc, (GradientPenalty,), SimultaneousStep, "runs"),
+         (cnn, (GradientPenalty,), AlternatingStep, "runs"),
+         (fc, (FeatureMatching, EMA), AlternatingStep, "one"),
+         (cnn, (GradientPenalty,), SimultaneousStep, "one")]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("make_d", "remedies", "kind"), CASES,
-                         ids=lambda x: getattr(x, "__name__", None) or "+".join(
-                             r.__name__ for r in x) or "none")
+@pytest.mark.parametrize(("make_d", "remedies", "kind", "updates"), CASES,
+                         ids=lambda x: getattr(x, "__name__", None) or (x if isinstance(x, str)
+                         else "+".join(r.__name__ for r in x) or "none"))
 def test_stacked_runs_reproduce_single_runs(make_d: Callable[[], nn.Module], remedies: Remedies,
-                                            kind: type[AdversarialStep]) -> None:
+                                            kind: type[AdversarialStep], updates: str) -> None:
     singles, outputs = [], []
     for k in range(K):
         step = build(k, make_d, remedies, kind)  # then draws continue the seed's stream
@@ -88,23 +95,24 @@ def test_stacked_runs_reproduce_single_runs(make_d: Callable[[], nn.Module], rem
     for k in range(K):
         runs.append(build(k, make_d, remedies, kind))
         random.capture(k)  # where run k's single run went on drawing
-    stacked = stack(runs, random)
+    stacked = stack(runs, random, updates)
     runs_data = [data(k) for k in range(K)]
     for t in range(STEPS):
         output = stacked(torch.stack([reals[t] for reals, _ in runs_data]),
                          torch.stack([zs[t] for _, zs in runs_data]))  # (K, B, ...)
+    tolerance = TOLERANCE if updates == "runs" else TOLERANCE_ONE
     for k in range(K):
         for network in ("generator", "discriminator"):
             for mine, theirs in zip(getattr(runs[k], network).parameters(),
                                     getattr(singles[k], network).parameters(), strict=True):
-                torch.testing.assert_close(mine, theirs, **TOLERANCE)
-        torch.testing.assert_close(output.d_loss[k], outputs[k].d_loss, **TOLERANCE)
-        torch.testing.assert_close(output.g_loss[k], outputs[k].g_loss, **TOLERANCE)
+                torch.testing.assert_close(mine, theirs, **tolerance)
+        torch.testing.assert_close(output.d_loss[k], outputs[k].d_loss, **tolerance)
+        torch.testing.assert_close(output.g_loss[k], outputs[k].g_loss, **tolerance)
         for ema, single_ema in zip(runs[k].remedies, singles[k].remedies, strict=True):
             if isinstance(ema, EMA):  # each run's average follows its own weights
                 for mine, theirs in zip(ema.sampler().parameters(),
                                         single_ema.sampler().parameters(), strict=True):
-                    torch.testing.assert_close(mine, theirs, **TOLERANCE)
+                    torch.testing.assert_close(mine, theirs, **tolerance)
 
 
 def test_each_run_has_its_own_penalty_weights() -> None:
