@@ -19,12 +19,14 @@ from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 from gan.cli import one_line_errors  # noqa: E402
+from gan.errors import UserError  # noqa: E402
 from gan.run.compose import run  # noqa: E402
 from gan.run.config import absolute, register_configs  # noqa: E402
 from gan.run.files import made_by_hydra_now, remove_traces  # noqa: E402
 from gan.run.help import register_help  # noqa: E402
 from gan.run.interrupts import Interrupted  # noqa: E402
 from gan.run.saved import resume_command  # noqa: E402
+from gan.sweep.continuation import continued_argv  # noqa: E402
 from gan.sweep.job import label_console, prepared, record_failure, threads_per_job  # noqa: E402
 
 signal.signal(signal.SIGINT, _previous)  # from here on: KeyboardInterrupt, as before
@@ -52,8 +54,8 @@ def main(cfg: DictConfig) -> float | None:
         label_console(hydra_cfg.job.num)
     made_now = made_by_hydra_now(run_dir)  # only then may a refusal remove the directory
     try:
-        cfg, hparams = prepared(cfg, hydra_cfg)  # checked; resume= reads the run's own
-        metrics = run(cfg, run_dir, threads, hparams)
+        cfg, hparams, done = prepared(cfg, hydra_cfg)  # checked; resume= reads the run's own
+        metrics = done or run(cfg, run_dir, threads, hparams)  # done: a continued sweep's
     except Interrupted as stop:  # a sweep stops too: the signal was meant for all of it
         record_failure(stop, run_dir, time.perf_counter() - started, in_sweep)
         print(f"{stop}. Resume with:\n  {resume_command(run_dir)}", file=sys.stderr)
@@ -71,4 +73,8 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    try:  # -m resume=SWEEP_DIR: the sweep's own command, continued
+        sys.argv = continued_argv(sys.argv)
+    except UserError as error:
+        sys.exit(f"error: {error}")
     one_line_errors(main)

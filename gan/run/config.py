@@ -50,11 +50,28 @@ def resumable_run_dir(resume: str | None, fresh: str) -> str:
     if resume is None:
         return fresh
     path = absolute(resume)
+    if (path / "multirun.yaml").is_file():  # -m resume=SWEEP_DIR: each job finds its own
+        return fresh
     if not path.is_dir():
         raise UserError(f"resume={resume}: run directory {path} does not exist")
     if not (path / CHECKPOINT_NAME).is_file():
         raise UserError(f"resume={resume}: {path} has no {CHECKPOINT_NAME} to continue from")
     return str(path)
+
+
+def hydra_subdir(resume: str | None, output_dir: str, stamp: str) -> str:
+    """hydra.output_subdir: `.hydra`, or `.hydra/resumed-<stamp>` where a resume finds the
+    run's first record there (a job a continued sweep starts anew gets `.hydra`)."""
+    if resume is not None and (Path(output_dir) / ".hydra" / "hydra.yaml").is_file():
+        return f".hydra/resumed-{stamp}"
+    return ".hydra"
+
+
+def continued_subdir(sweep_dir: str, number: int, fresh: str) -> str:
+    """hydra.sweep.subdir of a continued sweep's job: the directory job `number` already has
+    (`<number>_...`), else `fresh`."""
+    found = sorted(Path(sweep_dir).glob(f"{number}_*"))
+    return found[0].name if len(found) == 1 and found[0].is_dir() else fresh
 
 
 def if_set(value: Any, then: Any, otherwise: Any) -> Any:
@@ -66,6 +83,8 @@ def if_set(value: Any, then: Any, otherwise: Any) -> Any:
 # launchers' worker processes import this module with the task, not through train.py.
 OmegaConf.register_new_resolver("run_dir", resumable_run_dir, replace=True)
 OmegaConf.register_new_resolver("if_set", if_set, replace=True)
+OmegaConf.register_new_resolver("hydra_subdir", hydra_subdir, replace=True)
+OmegaConf.register_new_resolver("continued_subdir", continued_subdir, replace=True)
 OmegaConf.register_new_resolver("data_root", data_root, replace=True)
 
 

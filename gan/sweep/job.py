@@ -22,6 +22,7 @@ from gan.run.hparams import HParam, hyperparameters
 from gan.run.interrupts import Interrupted
 from gan.run.saved import resumed_config
 from gan.run.validate import check_config
+from gan.sweep.continuation import is_sweep, job_plan, own_overrides
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +61,26 @@ def _out_of_memory(error: Exception) -> bool:
                                                 or "can't allocate memory" in text)
 
 
-def prepared(cfg: DictConfig, hydra_cfg: DictConfig) -> tuple[DictConfig, dict[str, HParam]]:
+def prepared(cfg: DictConfig, hydra_cfg: DictConfig
+             ) -> tuple[DictConfig, dict[str, HParam], dict[str, Any] | None]:
     """A job's config checked (one-line refusals), its hyper-parameters for TensorBoard, and,
-    for `resume=RUN_DIR`, the run's own saved config in its place."""
+    for `resume=RUN_DIR`, the run's own saved config in its place. In a continued sweep
+    (`resume=SWEEP_DIR`) the job's directory decides (`job_plan`): a job that is done returns
+    its metrics as the third item (None for every job that trains)."""
     check_config(cfg)
     hparams = hyperparameters(cfg, hydra_cfg.runtime.choices, hydra_cfg.overrides.task)
-    if cfg.resume is not None:  # the run's own config, as it was saved
-        cfg = resumed_config(absolute(cfg.resume), hydra_cfg.overrides.task)
-    return cfg, hparams
+    if cfg.resume is None:
+        return cfg, hparams, None
+    resume = absolute(cfg.resume)
+    if not is_sweep(resume):  # the run's own config, as it was saved
+        return resumed_config(resume, hydra_cfg.overrides.task), hparams, None
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    plan, metrics = job_plan(run_dir, cfg.train.steps)
+    if plan == "resume":
+        changes = own_overrides(run_dir, list(hydra_cfg.overrides.task))
+        return resumed_config(run_dir, changes), hparams, None
+    cfg.resume = None  # "start": a job that never began; "done": nothing to train
+    return cfg, hparams, metrics
 
 
 def record_failure(error: Exception, run_dir: Path, seconds: float, in_sweep: bool) -> Failure:

@@ -30,11 +30,14 @@ from gan.sweep.job import prepared, record_failure
 log = logging.getLogger(__name__)
 
 
-def enroll(cfg: DictConfig) -> StackedJob:
+def enroll(cfg: DictConfig) -> StackedJob | dict[str, Any]:
     """A job's task inside Hydra's `run_job`: checked and prepared as `train.py` would, not yet
-    trained (its stack trains once every job of it has enrolled)."""
+    trained (its stack trains once every job of it has enrolled); a continued sweep's job that
+    is done gives its metrics instead."""
     hydra_cfg = HydraConfig.get()
-    cfg, hparams = prepared(cfg, hydra_cfg)
+    cfg, hparams, done = prepared(cfg, hydra_cfg)
+    if done is not None:
+        return done
     return StackedJob(cfg, Path(hydra_cfg.runtime.output_dir), hparams,
                       label=f"job {hydra_cfg.job.num}")
 
@@ -102,10 +105,13 @@ class StackedLauncher(Launcher):
         if len(configs) == 1:
             return [self._run(configs[0], self.task_function)]
         enrolled = [self._run(cfg, enroll) for cfg in configs]
-        ready = [r for r in enrolled if r.status == JobStatus.COMPLETED]
-        for job_return in enrolled:
+        ready = [r for r in enrolled if r.status == JobStatus.COMPLETED
+                 and isinstance(r.return_value, StackedJob)]
+        for job_return, cfg in zip(enrolled, configs, strict=True):
             if job_return.status != JobStatus.COMPLETED:  # refused: recorded as train.py does
                 _failed(job_return, job_return.return_value, 0.0)
+            elif isinstance(job_return.return_value, dict):  # done in an earlier sweep
+                job_return.return_value = job_return.return_value.get(cfg.eval.objective)
         try:
             self._train([r.return_value for r in ready], ready)
         except NotStackable as reason:

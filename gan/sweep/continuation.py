@@ -1,0 +1,103 @@
+"""Continuing a sweep: `python train.py -m resume=SWEEP_DIR` runs the sweep saved in SWEEP_DIR
+again, into the same directory, with the same jobs in the same order; each job then goes on
+from where it stopped (`job_plan`): done jobs are not trained again, stopped ones continue from
+their checkpoints, the rest start.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+
+from gan.errors import UserError, first_line
+from gan.run.checkpoint import CHECKPOINT_NAME
+from gan.run.config import absolute
+from gan.run.saved import RESUME_FIXED, RESUME_FREE
+
+MULTIRUN_FILE = "multirun.yaml"  # what Hydra writes into a sweep directory before its jobs
+MULTIRUN_FLAGS = ("-m", "--multirun")
+
+
+def is_sweep(path: Path) -> bool:
+    """Whether a directory is a sweep's (Hydra wrote its multirun.yaml there)."""
+    return (path / MULTIRUN_FILE).is_file()
+
+
+def continued_argv(argv: list[str]) -> list[str]:
+    """train.py's arguments with `-m resume=SWEEP_DIR` replaced by the sweep's own command:
+    its saved Hydra and task overrides, its directory, this command's changes of when to stop
+    and what to report, and `resume=SWEEP_DIR` for each job to see. Any other argv is returned
+    as it is. Raises UserError (one line) for a change that would make its jobs other jobs."""
+    if not any(flag in argv for flag in MULTIRUN_FLAGS):
+        return argv
+    resume = next((word for word in argv[1:] if word.startswith("resume=")), None)
+    sweep_dir = None if resume is None else absolute(resume.partition("=")[2])
+    if sweep_dir is None or not is_sweep(sweep_dir):
+        return argv
+    saved_hydra = yaml.safe_load((sweep_dir / MULTIRUN_FILE).read_text())["hydra"]  # as written
+    changes = [word for word in argv[1:] if word not in (*MULTIRUN_FLAGS, resume)]
+    keys = _changed_keys(changes, sweep_dir)
+    task = [word for word in saved_hydra["overrides"]["task"]
+            if _key(word) not in keys and _key(word) != "resume"]
+    hydra = [word for word in saved_hydra["overrides"]["hydra"] if not word.startswith(
+        ("hydra.sweep.dir=", "hydra.mode=", "hydra.job.config.override_dirname.exclude_keys="))]
+    hydra = [word for word in hydra if not word.startswith("hydra.sweep.subdir=")]
+    subdir = saved_hydra["sweep"]["subdir"]  # a continued sweep's already finds each job's
+    if not subdir.startswith("${continued_subdir:"):
+        subdir = f"${{continued_subdir:${{hydra.sweep.dir}},${{hydra.job.num}},{subdir}}}"
+    return [argv[0], "-m", *hydra, f"hydra.sweep.dir={sweep_dir}",
+            f"hydra.sweep.subdir='{subdir}'", *task, *changes, f"resume={sweep_dir}"]
+
+
+def _key(word: str) -> str:
+    """An override's key (`train.steps` of `train.steps=5`, `remedy` of `remedy=[a]`)."""
+    return word.partition("=")[0].lstrip("+~")
+
+
+def _changed_keys(changes: list[str], sweep_dir: Path) -> list[str]:
+    """The keys this command changes; each must be one a resumed run may change."""
+    try:
+        parsed = OverridesParser.create().parse_overrides(changes)
+    except Exception as error:  # Hydra's grammar errors
+        raise UserError(first_line(error)) from None
+    for override in parsed:
+        key = override.key_or_group
+        if not key.startswith(RESUME_FREE) or key in RESUME_FIXED or override.is_sweep_override():
+            raise UserError(f"resume={sweep_dir} continues that sweep with its saved jobs; "
+                            f"{override.input_line} would make its jobs other jobs (only single "
+                            f"train.* and eval.* values other than {', '.join(RESUME_FIXED)}, "
+                            "and dataset.root and dataset.download, may change)")
+    return [override.key_or_group for override in parsed]
+
+
+FINAL = ("diverged", "bad_input")  # failures that would come back the same if run again
+
+
+def job_plan(run_dir: Path, steps: int) -> tuple[str, dict[str, Any] | None]:
+    """What a job of a continued sweep does, from what its directory holds: ("done", its
+    metrics) if it completed `steps` steps or failed in a way a rerun would repeat (its metrics
+    then hold no score: a failed trial), ("resume", None) if it has a checkpoint, else
+    ("start", None)."""
+    metrics_path = run_dir / "metrics.json"
+    if metrics_path.is_file():
+        try:
+            metrics = json.loads(metrics_path.read_text())
+        except ValueError:
+            metrics = {}
+        done = metrics.get("status") == "completed" and metrics.get("steps") == steps
+        if done or metrics.get("status") in FINAL:
+            return "done", metrics
+    if (run_dir / CHECKPOINT_NAME).is_file():
+        return "resume", None
+    return "start", None
+
+
+def own_overrides(run_dir: Path, overrides: list[str]) -> list[str]:
+    """This command's overrides that the job did not have when it first ran (from its
+    `.hydra/overrides.yaml`), without `resume=`: what its resume changes."""
+    path = run_dir / ".hydra" / "overrides.yaml"
+    first = set(OmegaConf.load(path)) if path.is_file() else set()
+    return [word for word in overrides if word not in first and _key(word) != "resume"]
