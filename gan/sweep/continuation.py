@@ -38,6 +38,7 @@ def continued_argv(argv: list[str]) -> list[str]:
     if sweep_dir is None or not is_sweep(sweep_dir):
         return argv
     saved_hydra = yaml.safe_load((sweep_dir / MULTIRUN_FILE).read_text())["hydra"]  # as written
+    _check_search(saved_hydra.get("sweeper") or {}, sweep_dir)
     changes = [word for word in argv[1:] if word not in (*MULTIRUN_FLAGS, resume)]
     keys = _changed_keys(changes, sweep_dir)
     task = [word for word in saved_hydra["overrides"]["task"]
@@ -50,6 +51,20 @@ def continued_argv(argv: list[str]) -> list[str]:
         subdir = f"${{continued_subdir:${{hydra.sweep.dir}},${{hydra.job.num}},{subdir}}}"
     return [argv[0], "-m", *hydra, f"hydra.sweep.dir={sweep_dir}",
             f"hydra.sweep.subdir='{subdir}'", *task, *changes, f"resume={sweep_dir}"]
+
+
+def _check_search(sweeper: dict[str, Any], sweep_dir: Path) -> None:
+    """An Optuna search continues by asking its trials again: with the same seed and the same
+    results told, TPE asks the same ones, and the jobs that are done answer from their
+    directories. Without a seed, or with a stored study (which would go on with new trials),
+    the trials asked would be others: refused."""
+    if not str(sweeper.get("_target_", "")).endswith("OptunaSearch"):
+        return
+    if sweeper.get("seed") is None or sweeper.get("storage") is not None:
+        raise UserError(f"resume={sweep_dir} continues an Optuna search by asking its trials "
+                        "again, which gives the same trials only with hydra.sweeper.seed set and "
+                        "no hydra.sweeper.storage; this search had seed="
+                        f"{sweeper.get('seed')}, storage={sweeper.get('storage')}")
 
 
 def _key(word: str) -> str:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gan.errors import UserError
 from gan.sweep.continuation import continued_argv, job_plan
@@ -126,3 +127,39 @@ def test_each_job_plans_from_its_directory(tmp_path: Path) -> None:
     assert job_plan(tmp_path, 20) == ("done", {"status": "diverged", "reason": "NaN"})
     (tmp_path / "metrics.json").write_text('{"status": "interrupted"}')
     assert job_plan(tmp_path, 20) == ("resume", None)
+
+
+@pytest.mark.slow
+def test_a_killed_optuna_search_goes_on_to_its_trials(data_root: Path, tmp_path: Path) -> None:
+    search = ("hparams_search=optuna_lr", "hydra.sweeper.n_trials=4", "train.steps=200",
+              "train.checkpoint_every=20", "eval.every=200", "eval.n=200", "train.threads=1")
+    whole = train("-m", *search, f"hydra.sweep.dir={tmp_path / 'whole'}", data_root=data_root,
+                  cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+    sweep_dir = tmp_path / "killed"
+    env = {**os.environ, "GAN_DATA_DIR": str(data_root)}
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "train.py"), "-m", *search, f"hydra.sweep.dir={sweep_dir}"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not list(sweep_dir.glob("2_*/checkpoint.pt")) and time.monotonic() < deadline:
+        time.sleep(0.02)  # two trials done, the third under way
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    result = train("-m", f"resume={sweep_dir}", data_root=data_root, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(summary(sweep_dir)) == 4  # exactly n_trials, none repeated
+    best = [yaml.safe_load((d / "optimization_results.yaml").read_text())
+            for d in (sweep_dir, tmp_path / "whole")]
+    assert best[0]["best_params"] == best[1]["best_params"]
+    assert best[0]["best_value"] == best[1]["best_value"]
+
+
+def test_an_optuna_search_without_a_seed_is_not_continued(tmp_path: Path) -> None:
+    (tmp_path / "multirun.yaml").write_text(
+        "hydra:\n  overrides:\n    hydra: []\n    task: []\n  sweep:\n    subdir: x\n"
+        "  sweeper:\n    _target_: hydra_plugins.gan_lab.optuna_search.OptunaSearch\n"
+        "    seed: null\n    storage: null\n")
+    with pytest.raises(UserError, match="hydra.sweeper.seed"):
+        continued_argv(["train.py", "-m", f"resume={tmp_path}"])
