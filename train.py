@@ -59,6 +59,7 @@ def main(cfg: DictConfig) -> float | None:
     except Interrupted as stop:  # a sweep stops too: the signal was meant for all of it
         record_failure(stop, run_dir, time.perf_counter() - started, in_sweep)
         print(f"{stop}. Resume with:\n  {resume_command(run_dir)}", file=sys.stderr)
+        stop.hand_back()  # a scheduler's time-limit signal: submitit requeues the job now
         sys.exit(stop.exit_code)
     except Exception as error:
         failure = record_failure(error, run_dir, time.perf_counter() - started, in_sweep)

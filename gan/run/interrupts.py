@@ -1,10 +1,14 @@
-"""SIGINT and SIGTERM as a request to stop after the current step, with a checkpoint."""
+"""SIGINT and SIGTERM as a request to stop after the current step, with a checkpoint; and a
+scheduler's USR signal (submitit's, before a time limit) the same, where one handles it."""
 
 import signal
 import threading
 from types import FrameType, TracebackType
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# submitit's warning of a time limit or a pre-emption: watched only where a handler (submitit's
+# requeue) is installed, and handed back to it once the run has checkpointed (`hand_back`).
+SCHEDULER_SIGNALS = (signal.SIGUSR1, signal.SIGUSR2)
 
 
 class Interrupted(Exception):
@@ -14,7 +18,13 @@ class Interrupted(Exception):
         super().__init__(f"interrupted by {signal.Signals(signum).name} after {steps_done} "
                          "steps; checkpoint.pt holds them all")
         self.steps_done = steps_done
+        self.signum = signum
         self.exit_code = 128 + signum  # the shell's convention: 130 for Ctrl-C, 143 for TERM
+
+    def hand_back(self) -> None:
+        """A scheduler's signal goes on to its own handler now (submitit: requeue the job)."""
+        if self.signum in SCHEDULER_SIGNALS:
+            signal.raise_signal(self.signum)
 
 
 class InterruptWatch:
@@ -27,7 +37,9 @@ class InterruptWatch:
 
     def __enter__(self) -> "InterruptWatch":
         if threading.current_thread() is threading.main_thread():  # signals reach only it
-            self.previous = {signum: signal.signal(signum, self._note) for signum in SIGNALS}
+            watched = [*SIGNALS, *(signum for signum in SCHEDULER_SIGNALS if callable(
+                signal.getsignal(signum)))]  # a handler of the scheduler's: it is listening
+            self.previous = {signum: signal.signal(signum, self._note) for signum in watched}
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

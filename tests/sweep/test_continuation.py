@@ -163,3 +163,22 @@ def test_an_optuna_search_without_a_seed_is_not_continued(tmp_path: Path) -> Non
         "    seed: null\n    storage: null\n")
     with pytest.raises(UserError, match="hydra.sweeper.seed"):
         continued_argv(["train.py", "-m", f"resume={tmp_path}"])
+
+
+@pytest.mark.slow
+def test_a_job_at_its_time_limit_checkpoints_is_requeued_and_resumes(data_root: Path,
+                                                                     tmp_path: Path) -> None:
+    # submitit's local executor warns 30 s before a 1-minute limit; the job trains longer, in
+    # as many parts as it takes.
+    run = ("train.steps=4000", "train.checkpoint_every=5000", "eval.every=0", "train.threads=1")
+    sweep_dir = tmp_path / "sweep"
+    result = train("-m", "hydra/launcher=local", "hydra.launcher.timeout_min=1",
+                   "hydra.launcher.max_num_timeout=10", *run,
+                   f"hydra.sweep.dir={sweep_dir}", data_root=data_root, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    log = next(sweep_dir.glob("0_*/train.log")).read_text()
+    assert "interrupted by SIGUSR2 after" in log and "resuming from step" in log
+    single = train(*run, f"hydra.run.dir={tmp_path / 'single'}", data_root=data_root,
+                   cwd=tmp_path)
+    assert single.returncode == 0, single.stderr
+    assert finals(sweep_dir) == finals(tmp_path)  # the whole run's, bit for bit
