@@ -82,16 +82,19 @@ def test_a_killed_sweep_goes_on_where_it_stopped(launcher: tuple[str, ...], data
 
 
 @pytest.mark.slow
-def test_a_continued_sweep_may_go_on_for_longer(data_root: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("launcher", [(), ("hydra/launcher=submitit_local",)],
+                         ids=["basic", "submitit_local"])
+def test_a_continued_sweep_may_go_on_for_longer(launcher: tuple[str, ...], data_root: Path,
+                                                tmp_path: Path) -> None:
     sweep_dir = tmp_path / "sweep"
-    first = train("-m", "optimizer.lr=1e-4,2e-4", "train.steps=20", "eval.every=0",
+    first = train("-m", *launcher, "optimizer.lr=1e-4,2e-4", "train.steps=20", "eval.every=0",
                   f"hydra.sweep.dir={sweep_dir}", data_root=data_root, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     again = train("-m", f"resume={sweep_dir}", "train.steps=30", data_root=data_root,
                   cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert again.stderr.count("resuming from step 20 of 30") + again.stdout.count(
-        "resuming from step 20 of 30") == 2
+    logs = "".join(path.read_text() for path in sweep_dir.glob("*/train.log"))
+    assert logs.count("resuming from step 20 of 30") == 2
     assert len(list(sweep_dir.glob("*_*"))) == 2  # the same two job directories
     assert all(json.loads(p.read_text())["steps"] == 30 for p in sweep_dir.glob("*/metrics.json"))
 
