@@ -16,6 +16,7 @@ from gan.errors import UserError, first_line
 from gan.run.checkpoint import CHECKPOINT_NAME
 from gan.run.config import absolute
 from gan.run.saved import RESUME_FIXED, RESUME_FREE
+from gan.sweep.optuna_store import STUDY_FILE, has_study
 
 MULTIRUN_FILE = "multirun.yaml"  # what Hydra writes into a sweep directory before its jobs
 MULTIRUN_FLAGS = ("-m", "--multirun")
@@ -54,17 +55,21 @@ def continued_argv(argv: list[str]) -> list[str]:
 
 
 def _check_search(sweeper: dict[str, Any], sweep_dir: Path) -> None:
-    """An Optuna search continues by asking its trials again: with the same seed and the same
-    results told, TPE asks the same ones, and the jobs that are done answer from their
-    directories. Without a seed, or with a stored study (which would go on with new trials),
-    the trials asked would be others: refused."""
+    """An Optuna search continues from the study it keeps in the sweep directory (storage
+    null; `gan.sweep.optuna_store`). One whose study is in a storage of its own (shared with
+    other searches) is refused, and so is one without a stored study (made before searches
+    kept theirs) unless it was seeded: that one continues by asking its trials again, which
+    with the same seed and the same results told are the same trials."""
     if not str(sweeper.get("_target_", "")).endswith("OptunaSearch"):
         return
-    if sweeper.get("seed") is None or sweeper.get("storage") is not None:
-        raise UserError(f"resume={sweep_dir} continues an Optuna search by asking its trials "
-                        "again, which gives the same trials only with hydra.sweeper.seed set and "
-                        "no hydra.sweeper.storage; this search had seed="
-                        f"{sweeper.get('seed')}, storage={sweeper.get('storage')}")
+    if sweeper.get("storage") is not None:
+        raise UserError(f"resume={sweep_dir} continues an Optuna search whose study is in its "
+                        f"sweep directory (hydra.sweeper.storage: null); this one's is in "
+                        f"{sweeper['storage']}: run the search again with that storage and "
+                        "study_name to go on with new trials")
+    if sweeper.get("seed") is None and not has_study(sweep_dir):
+        raise UserError(f"resume={sweep_dir}: this Optuna search kept no study ({STUDY_FILE}) "
+                        "and had no hydra.sweeper.seed, so its trials cannot be asked again")
 
 
 def _key(word: str) -> str:

@@ -7,6 +7,11 @@ told back: a job that returns NaN, inf or None, or raises, is a failed trial, an
 goes on. At the end the best completed trial is logged and saved as `optimization_results.yaml`
 in the sweep directory; a search with no completed trial exits with one `error:` line.
 
+The study is kept in the sweep directory (`gan.sweep.optuna_store`) unless `storage` names
+another: `python train.py -m resume=SWEEP_DIR` then continues the search to `n_trials` in all,
+finishing the trials it was running (their jobs resume from their checkpoints) and asking the
+rest from the sampler as it was, so a seeded search asks what it would have asked uninterrupted.
+
 Hydra imports this module at every start-up (through `hydra_plugins.gan_lab`), with or without
 the `optuna` extra installed, so Optuna is imported only when a search runs.
 """
@@ -28,15 +33,37 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from gan.errors import ConfigError, first_line
+from gan.sweep.optuna_store import (
+    STUDY_FILE,
+    has_study,
+    load_sampler,
+    save_sampler,
+    sweep_storage,
+)
 from gan.sweep.search_space import SearchSpace, search_space
 
 if TYPE_CHECKING:  # Optuna's types only; the package is imported where it is used
+    from types import ModuleType
+
     from optuna import Study
-    from optuna.trial import Trial
+    from optuna.trial import FrozenTrial, Trial
 
 log = logging.getLogger(__name__)
 RESULTS_NAME = "optimization_results.yaml"
 DIRECTIONS = ("minimize", "maximize")
+
+
+def _optuna() -> ModuleType:
+    """Optuna, imported now (a search runs), its log lines going to Hydra's log as ours do.
+    Raises HydraException naming the extra to install when it is missing."""
+    try:
+        import optuna
+    except ImportError:
+        raise HydraException("hydra/sweeper=optuna_search needs Optuna: "
+                             "pip install -e '.[optuna]'") from None
+    optuna.logging.disable_default_handler()
+    optuna.logging.enable_propagation()
+    return optuna
 
 
 def objective_value(job: JobReturn) -> tuple[float | None, str]:
@@ -102,18 +129,22 @@ class OptunaSearch(Sweeper):
 
     def sweep(self, arguments: list[str]) -> list[Sequence[JobReturn]]:
         """Run `n_trials` trials, `n_jobs` at a time; then report the best completed one.
-        Raises SystemExit with one `error:` line when none completed."""
+        Continued (`resume=` among the arguments), a search stored in its sweep directory
+        first finishes the trials it was running, then asks for the rest. Raises SystemExit
+        with one `error:` line when none completed."""
         assert self.config is not None
         space = self._search_space(arguments)
         sweep_dir = Path(self.config.hydra.sweep.dir)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
+        continuing = any(word.startswith("resume=") for word in arguments)
+        study = self._study(sweep_dir, continuing)  # before multirun.yaml: it may refuse
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
-        study = self._study()
         returns: list[Sequence[JobReturn]] = []
-        ran = failed = 0
+        for trials in self._unfinished(study):  # the continued search's killed trials
+            returns.append(self._launch(study, space, trials)[0])
+        ran, failed = self._counted(study)
         while ran < self.n_trials and not self._too_many_failures(ran, failed):
             size = min(self.n_jobs, self.n_trials - ran)
-            jobs, batch_failed = self._run_batch(study, space, size)
+            jobs, batch_failed = self._run_batch(study, space, size, sweep_dir)
             returns.append(jobs)
             ran, failed = ran + len(jobs), failed + batch_failed
         self._report(study, sweep_dir, ran, failed)
@@ -140,62 +171,121 @@ class OptunaSearch(Sweeper):
                   f"max_failure_rate={self.max_failure_rate}")
         return True
 
-    def _study(self) -> Study:
-        """A new study, or the stored one of that name (so a search can go on where it
-        stopped), sampled by TPE with the configured seed."""
-        try:
-            import optuna
-        except ImportError:
-            raise HydraException("hydra/sweeper=optuna_search needs Optuna: "
-                                 "pip install -e '.[optuna]'") from None
-        optuna.logging.disable_default_handler()  # its lines go to Hydra's log, as ours do
-        optuna.logging.enable_propagation()
+    def _study(self, sweep_dir: Path, continuing: bool) -> Study:
+        """The search's study: in the sweep directory (storage null; continued only with
+        resume=, with the sampler as it was), or in the configured storage, where a study of
+        that name goes on with new trials. Sampled by TPE with the configured seed."""
+        optuna = _optuna()
+        stored = has_study(sweep_dir)
+        if self.storage is None and stored and not continuing:
+            raise HydraException(f"{sweep_dir} already holds a search's study ({STUDY_FILE}); "
+                                 f"continue it with python train.py -m resume={sweep_dir}, or "
+                                 "give another hydra.sweep.dir")
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        storage = self.storage or sweep_storage(sweep_dir)
+        sampler = load_sampler(sweep_dir) if self.storage is None else None
         try:
             study = optuna.create_study(
-                study_name=self.study_name, storage=self.storage, direction=self.direction,
-                sampler=optuna.samplers.TPESampler(seed=self.seed), load_if_exists=True)
+                study_name=self._study_name(storage, stored), storage=storage,
+                direction=self.direction, load_if_exists=True,
+                sampler=sampler or optuna.samplers.TPESampler(seed=self.seed))
         except Exception as error:  # a storage URL SQLAlchemy cannot open, another direction
             raise HydraException(f"hydra.sweeper.storage={self.storage}, study_name="
                                  f"{self.study_name}: {first_line(error)}") from None
         if study.direction.name.lower() != self.direction:  # Optuna keeps the stored one
-            raise HydraException(f"the stored study {study.study_name} in {self.storage} is to "
+            raise HydraException(f"the stored study {study.study_name} in {storage} is to "
                                  f"{study.direction.name.lower()}, not to {self.direction}")
-        if self.seed is not None and study.trials:  # a stored study goes on: new trials, not
-            # the first ones again (TPE's first trials are random draws from the seed)
+        if self.storage is not None and self.seed is not None and study.trials:  # a shared
+            # study goes on: new trials, not the first ones again (TPE's first trials are
+            # random draws from the seed)
             study.sampler = optuna.samplers.TPESampler(seed=self.seed + len(study.trials))
         return study
 
-    def _run_batch(self, study: Study, space: SearchSpace,
-                   size: int) -> tuple[Sequence[JobReturn], int]:
-        """Ask for `size` trials, launch them as one batch of jobs, and tell each outcome.
-        Returns the jobs and how many of their trials failed."""
-        assert self.launcher is not None
+    def _study_name(self, storage: str, stored: bool) -> str | None:
+        """The configured name; for a continued study in the sweep directory without one, the
+        name Optuna gave it."""
+        if self.study_name is not None or self.storage is not None or not stored:
+            return self.study_name
+        names = _optuna().get_all_study_names(storage)
+        return names[0] if len(names) == 1 else None
+
+    def _unfinished(self, study: Study) -> list[list[FrozenTrial]]:
+        """The trials a killed search of this sweep directory left running, in runs of
+        consecutive numbers (each run is launched as one batch, numbered as its trials)."""
+        if self.storage is not None:
+            return []  # a shared study's running trials may be another search's
         from optuna.trial import TrialState
 
+        runs: list[list[FrozenTrial]] = []
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if runs and runs[-1][-1].number == trial.number - 1:
+                runs[-1].append(trial)
+            else:
+                runs.append([trial])
+        return runs
+
+    def _counted(self, study: Study) -> tuple[int, int]:
+        """Trials this search has finished, and how many of them failed: in the sweep
+        directory's study every trial is this search's; a shared study's earlier ones are
+        other searches'."""
+        if self.storage is not None:
+            return 0, 0
+        from optuna.trial import TrialState
+
+        finished = study.get_trials(deepcopy=False,
+                                    states=(TrialState.COMPLETE, TrialState.FAIL))
+        return len(finished), sum(trial.state == TrialState.FAIL for trial in finished)
+
+    def _run_batch(self, study: Study, space: SearchSpace, size: int,
+                   sweep_dir: Path) -> tuple[Sequence[JobReturn], int]:
+        """Ask for `size` trials, keep the sampler as it now is (a study in the sweep directory
+        continues from it), and launch them (`_launch`)."""
         trials = [study.ask(space.distributions) for _ in range(size)]
+        if self.storage is None:
+            save_sampler(study.sampler, sweep_dir)
+        return self._launch(study, space, trials)
+
+    def _launch(self, study: Study, space: SearchSpace,
+                trials: Sequence[Trial | FrozenTrial]) -> tuple[Sequence[JobReturn], int]:
+        """Launch trials of consecutive numbers as one batch of jobs, and tell each outcome.
+        Returns the jobs and how many of their trials failed. A refused batch's trials fail;
+        an interrupted batch's stay running in the sweep directory's study (resume= finishes
+        them) and fail in a shared one (no other search would)."""
+        assert self.launcher is not None
         batch = [space.overrides(trial.params) for trial in trials]
         try:
             self.validate_batch_is_legal(batch)  # a mistyped key fails here, before training
             # Job numbers follow trial numbers, so job N's directory is trial N of the study.
             jobs = self.launcher.launch(batch, initial_job_idx=trials[0].number)
-        except BaseException:  # refused or interrupted: no trial of a stored study stays RUNNING
-            for trial in trials:
-                study.tell(trial, state=TrialState.FAIL)
+        except HydraException:
+            self._fail(study, trials)
+            raise
+        except BaseException:
+            if self.storage is not None:
+                self._fail(study, trials)
             raise
         completed = [self._tell(study, trial, job) for trial, job in zip(trials, jobs, strict=True)]
         return jobs, completed.count(False)
 
     @staticmethod
-    def _tell(study: Study, trial: Trial, job: JobReturn) -> bool:
+    def _fail(study: Study, trials: Sequence[Trial | FrozenTrial]) -> None:
+        """Tell each trial that it failed."""
+        from optuna.trial import TrialState
+
+        for trial in trials:
+            study.tell(trial.number, state=TrialState.FAIL)
+
+    @staticmethod
+    def _tell(study: Study, trial: Trial | FrozenTrial, job: JobReturn) -> bool:
         """Tell Optuna a job's value, or that its trial failed; log either. True if completed."""
         from optuna.trial import TrialState
 
         value, why = objective_value(job)
         if value is None:
-            study.tell(trial, state=TrialState.FAIL)
+            study.tell(trial.number, state=TrialState.FAIL)
             log.warning(f"Trial {trial.number} failed: the job {why}; the search goes on")
             return False
-        study.tell(trial, value)
+        study.tell(trial.number, value)
         log.info(f"Trial {trial.number}: {value:.6g} with {trial.params}")
         return True
 

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import optuna
 import pytest
 import yaml
 
@@ -150,21 +151,43 @@ def test_a_killed_optuna_search_goes_on_to_its_trials(data_root: Path, tmp_path:
         time.sleep(0.02)  # two trials done, the third under way
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+    told = {job: mtimes(job) for job in (*sweep_dir.glob("0_*"), *sweep_dir.glob("1_*"))}
     result = train("-m", f"resume={sweep_dir}", data_root=data_root, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    assert told == {job: mtimes(job) for job in told}  # told trials: not run again
     assert len(summary(sweep_dir)) == 4  # exactly n_trials, none repeated
+    study = optuna.load_study(study_name="optuna_lr", storage=f"sqlite:///{sweep_dir}/optuna.db")
+    assert [trial.state.name for trial in study.trials] == ["COMPLETE"] * 4
     best = [yaml.safe_load((d / "optimization_results.yaml").read_text())
             for d in (sweep_dir, tmp_path / "whole")]
     assert best[0]["best_params"] == best[1]["best_params"]
     assert best[0]["best_value"] == best[1]["best_value"]
 
 
-def test_an_optuna_search_without_a_seed_is_not_continued(tmp_path: Path) -> None:
-    (tmp_path / "multirun.yaml").write_text(
+def saved_search(sweep_dir: Path, seed: str, storage: str) -> None:
+    """A multirun.yaml of an Optuna search with that seed and storage."""
+    (sweep_dir / "multirun.yaml").write_text(
         "hydra:\n  overrides:\n    hydra: []\n    task: []\n  sweep:\n    subdir: x\n"
         "  sweeper:\n    _target_: hydra_plugins.gan_lab.optuna_search.OptunaSearch\n"
-        "    seed: null\n    storage: null\n")
-    with pytest.raises(UserError, match="hydra.sweeper.seed"):
+        f"    seed: {seed}\n    storage: {storage}\n")
+
+
+def test_an_optuna_search_that_kept_its_study_continues_seeded_or_not(tmp_path: Path) -> None:
+    saved_search(tmp_path, seed="null", storage="null")
+    (tmp_path / "optuna.db").write_bytes(b"")
+    assert continued_argv(["train.py", "-m", f"resume={tmp_path}"])[-1] == f"resume={tmp_path}"
+
+
+def test_an_optuna_search_without_its_study_or_a_seed_is_not_continued(tmp_path: Path) -> None:
+    saved_search(tmp_path, seed="null", storage="null")
+    with pytest.raises(UserError, match="kept no study .* and had no hydra.sweeper.seed"):
+        continued_argv(["train.py", "-m", f"resume={tmp_path}"])
+
+
+def test_an_optuna_search_in_a_shared_storage_is_not_continued(tmp_path: Path) -> None:
+    saved_search(tmp_path, seed="0", storage="sqlite:///study.db")
+    with pytest.raises(UserError, match="this one's is in sqlite:///study.db: run the search "
+                                        "again with that storage and study_name"):
         continued_argv(["train.py", "-m", f"resume={tmp_path}"])
 
 

@@ -366,7 +366,7 @@ def test_a_search_keeps_its_study_in_sqlite(data_root: Path, tmp_path: Path) -> 
     assert statuses(sweep_dir) == {0: "completed", 1: "completed"}
 
 
-def test_an_interrupted_batch_leaves_no_trial_running(tmp_path: Path) -> None:
+def test_an_interrupted_batch_leaves_no_trial_of_a_shared_study_running(tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'study.db'}"
 
     def interrupted(values: dict[str, str]) -> float:
@@ -377,3 +377,71 @@ def test_an_interrupted_batch_leaves_no_trial_running(tmp_path: Path) -> None:
                    storage=storage, study_name="s")
     states = {trial.state for trial in optuna.load_study(study_name="s", storage=storage).trials}
     assert states == {optuna.trial.TrialState.FAIL}
+
+
+# A search kept in its sweep directory, killed and continued ----------------------------------
+
+def killed_at(call: int) -> Callable[[dict[str, str]], float]:
+    """x as the objective, NaN where x > 0.5; the `call`-th job (from 0) is killed."""
+    calls = iter(range(10**6))
+
+    def objective(values: dict[str, str]) -> float:
+        if next(calls) == call:
+            raise KeyboardInterrupt  # what the sweeper sees of a kill: nothing told
+        return diverges_above_half(values)
+    return objective
+
+
+def trials(sweep_dir: Path) -> list[tuple[str, dict[str, Any]]]:
+    """Each trial's state and parameters, from the study in the sweep directory."""
+    storage = f"sqlite:///{sweep_dir / 'optuna.db'}"
+    name, = optuna.get_all_study_names(storage)
+    return [(trial.state.name, trial.params)
+            for trial in optuna.load_study(study_name=name, storage=storage).trials]
+
+
+def test_the_study_and_its_sampler_are_kept_in_the_sweep_directory(tmp_path: Path) -> None:
+    run_search(tmp_path, lambda values: float(values["x"]), "x=interval(0, 1)", n_trials=3)
+    assert [state for state, _ in trials(tmp_path)] == ["COMPLETE"] * 3
+    assert (tmp_path / "optuna_sampler.pkl").is_file()
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_killed_search_continues_to_n_trials_asking_what_it_would_have(
+        tmp_path: Path, n_jobs: int) -> None:
+    search = ("x=interval(0, 1)",)
+    whole = run_search(tmp_path / "whole", diverges_above_half, *search, n_trials=7,
+                       n_jobs=n_jobs)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(tmp_path / "killed", killed_at(2), *search, n_trials=7, n_jobs=n_jobs)
+    states = [state for state, _ in trials(tmp_path / "killed")]
+    assert states[2] == "RUNNING" and states.count("RUNNING") == n_jobs  # the killed batch
+    resumed = run_search(tmp_path / "killed", diverges_above_half, *search,
+                         f"resume={tmp_path / 'killed'}", n_trials=7, n_jobs=n_jobs)
+    assert resumed.batches[0] == (n_jobs, 2)  # the killed batch again, as the same trials
+    assert len(resumed.jobs) == 7 - 2  # told trials are not run again
+    assert trials(tmp_path / "killed") == trials(tmp_path / "whole")  # failed ones too
+    best = [{key: value for key, value in results(tmp_path / run).items() if key != "name"}
+            for run in ("killed", "whole")]  # Optuna names an unnamed study at random
+    assert best[0] == best[1]
+    assert [values["x"] for values, _ in resumed.jobs] == [
+        values["x"] for values, _ in whole.jobs[2:]]
+
+
+def test_an_unseeded_search_continues_without_repeating_a_trial(tmp_path: Path) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        run_search(tmp_path, killed_at(2), "x=interval(0, 1)", n_trials=4, seed=None)
+    before = trials(tmp_path)
+    run_search(tmp_path, diverges_above_half, "x=interval(0, 1)", f"resume={tmp_path}",
+               n_trials=4, seed=None)
+    after = trials(tmp_path)
+    assert len(after) == 4 and "RUNNING" not in {state for state, _ in after}
+    assert [params for _, params in after[:3]] == [params for _, params in before]
+
+
+def test_a_new_search_into_a_directory_with_a_study_is_refused(tmp_path: Path) -> None:
+    run_search(tmp_path, lambda values: 0.0, "x=interval(0, 1)", n_trials=1)
+    with pytest.raises(HydraException, match=f"{tmp_path} already holds a search's study "
+                                             r"\(optuna.db\); continue it with python train.py "
+                                             f"-m resume={tmp_path}"):
+        run_search(tmp_path, lambda values: 0.0, "x=interval(0, 1)", n_trials=1)

@@ -1,0 +1,52 @@
+"""Where an Optuna search keeps its study, so that `-m resume=SWEEP_DIR` can continue it.
+
+By default (`hydra.sweeper.storage: null`) the study lives in the sweep directory, in SQLite
+(`optuna.db`, through the installed SQLAlchemy), beside the sampler as it was after its last ask
+(`optuna_sampler.pkl`): continued with that sampler, the search asks what the uninterrupted one
+would have asked next (Optuna's documented way to resume a seeded study: pickle its sampler).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Optuna is imported only where a search runs
+    from optuna.samplers import BaseSampler
+
+STUDY_FILE = "optuna.db"
+SAMPLER_FILE = "optuna_sampler.pkl"
+
+
+def sweep_storage(sweep_dir: Path) -> str:
+    """The SQLAlchemy URL of the study file in `sweep_dir` (absolute: four slashes)."""
+    return f"sqlite:///{(sweep_dir / STUDY_FILE).resolve()}"
+
+
+def has_study(sweep_dir: Path) -> bool:
+    """Whether a search already stored its study in `sweep_dir`."""
+    return (sweep_dir / STUDY_FILE).is_file()
+
+
+def save_sampler(sampler: BaseSampler, sweep_dir: Path) -> None:
+    """Pickle the sampler (its random state included) into `sweep_dir`, atomically: a kill
+    mid-write leaves the previous one whole."""
+    path = sweep_dir / SAMPLER_FILE
+    part = path.with_name(path.name + ".part")
+    with part.open("wb") as file:
+        pickle.dump(sampler, file)
+        file.flush()
+        os.fsync(file.fileno())
+    part.replace(path)
+
+
+def load_sampler(sweep_dir: Path) -> BaseSampler | None:
+    """The sampler `save_sampler` left in `sweep_dir` (written by this sweep's own search, so
+    unpickling it is as trusted as the sweep directory), or None if there is none."""
+    path = sweep_dir / SAMPLER_FILE
+    if not path.is_file():
+        return None
+    with path.open("rb") as file:
+        return pickle.load(file)  # noqa: S301 - our own file, see above
