@@ -36,6 +36,7 @@ from gan.errors import ConfigError, first_line
 from gan.sweep.optuna_store import (
     STUDY_FILE,
     has_study,
+    import_optuna,
     load_sampler,
     save_sampler,
     sweep_storage,
@@ -43,27 +44,12 @@ from gan.sweep.optuna_store import (
 from gan.sweep.search_space import SearchSpace, search_space
 
 if TYPE_CHECKING:  # Optuna's types only; the package is imported where it is used
-    from types import ModuleType
-
     from optuna import Study
     from optuna.trial import FrozenTrial, Trial
 
 log = logging.getLogger(__name__)
 RESULTS_NAME = "optimization_results.yaml"
 DIRECTIONS = ("minimize", "maximize")
-
-
-def _optuna() -> ModuleType:
-    """Optuna, imported now (a search runs), its log lines going to Hydra's log as ours do.
-    Raises HydraException naming the extra to install when it is missing."""
-    try:
-        import optuna
-    except ImportError:
-        raise HydraException("hydra/sweeper=optuna_search needs Optuna: "
-                             "pip install -e '.[optuna]'") from None
-    optuna.logging.disable_default_handler()
-    optuna.logging.enable_propagation()
-    return optuna
 
 
 def objective_value(job: JobReturn) -> tuple[float | None, str]:
@@ -175,7 +161,7 @@ class OptunaSearch(Sweeper):
         """The search's study: in the sweep directory (storage null; continued only with
         resume=, with the sampler as it was), or in the configured storage, where a study of
         that name goes on with new trials. Sampled by TPE with the configured seed."""
-        optuna = _optuna()
+        optuna = import_optuna()
         stored = has_study(sweep_dir)
         if self.storage is None and stored and not continuing:
             raise HydraException(f"{sweep_dir} already holds a search's study ({STUDY_FILE}); "
@@ -206,7 +192,7 @@ class OptunaSearch(Sweeper):
         name Optuna gave it."""
         if self.study_name is not None or self.storage is not None or not stored:
             return self.study_name
-        names = _optuna().get_all_study_names(storage)
+        names = import_optuna().get_all_study_names(storage)
         return names[0] if len(names) == 1 else None
 
     def _unfinished(self, study: Study) -> list[list[FrozenTrial]]:

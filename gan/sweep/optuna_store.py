@@ -13,11 +13,28 @@ import pickle
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hydra.errors import HydraException
+
 if TYPE_CHECKING:  # Optuna is imported only where a search runs
+    from types import ModuleType
+
     from optuna.samplers import BaseSampler
 
 STUDY_FILE = "optuna.db"
 SAMPLER_FILE = "optuna_sampler.pkl"
+
+
+def import_optuna() -> ModuleType:
+    """Optuna, imported now (a search runs), its log lines going to Hydra's log as ours do.
+    Raises HydraException naming the extra to install when it is missing."""
+    try:
+        import optuna
+    except ImportError:
+        raise HydraException("hydra/sweeper=optuna_search needs Optuna: "
+                             "pip install -e '.[optuna]'") from None
+    optuna.logging.disable_default_handler()
+    optuna.logging.enable_propagation()
+    return optuna
 
 
 def sweep_storage(sweep_dir: Path) -> str:
