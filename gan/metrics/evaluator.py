@@ -5,6 +5,7 @@ from torch import nn
 
 from gan.core.networks import generate
 from gan.metrics.classifier import Classifier
+from gan.metrics.manifold import K, knn_radii, precision_recall
 from gan.metrics.scores import (
     class_histogram,
     class_kl,
@@ -31,11 +32,24 @@ class Evaluator:
     """Classifies images in chunks and compares their features with the real test set's."""
 
     def __init__(self, classifier: Classifier, test_images: torch.Tensor,
-                 batch_size: int = 2000) -> None:
+                 batch_size: int = 2000, seed: int = 0) -> None:
         self.classifier = classifier
         self.batch_size = batch_size
+        test_features = self.outputs(test_images)[1]  # (N_test, D)
         # Mean (D,) and covariance (D, D) of the test set's features, computed once.
-        self.reference = feature_statistics(self.outputs(test_images)[1])
+        self.reference = feature_statistics(test_features)
+        # Precision and recall compare sets of one size (the paper's protocol): n scored images
+        # meet n test images, the first n of a seeded order, whose radii are computed once per n.
+        order = torch.randperm(len(test_features), generator=torch.Generator().manual_seed(seed))
+        self.test_features = test_features[order.to(test_features.device)]
+        self._radii: dict[int, torch.Tensor] = {}
+
+    def manifold(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """n test-set features (n, D), at most all of them, and their k-NN radii (n,)."""
+        real = self.test_features[:n]
+        if len(real) not in self._radii:
+            self._radii[len(real)] = knn_radii(real)
+        return real, self._radii[len(real)]
 
     @torch.no_grad()
     def outputs(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,12 +72,21 @@ class Evaluator:
                       features: torch.Tensor) -> dict[str, float | list[float]]:
         """The scores from classifier outputs (N, K) and (N, D)."""
         histogram = class_histogram(probabilities)
+        precision, recall = precision_recall(*self._pair(features))
         return {"n": len(probabilities),
                 "modes_covered": modes_covered(histogram),
                 "class_kl": class_kl(histogram),
                 "classifier_score": classifier_score(probabilities),
                 "fid": frechet_distance(*feature_statistics(features), *self.reference),
+                "precision": precision, "recall": recall,
                 "class_histogram": histogram.tolist()}
+
+    def _pair(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int,
+                                                      torch.Tensor]:
+        """(real, fake, k, real radii) for `precision_recall`: as many of each (more scored
+        images than test images: a seeded subset of them)."""
+        real, radii = self.manifold(len(features))
+        return real, features[:len(real)], K, radii
 
     @torch.no_grad()
     def score_generator(self, generator: nn.Module,

@@ -1,9 +1,12 @@
 """The names of what a run measures, defined once: the scores, the final losses, which a sweep
 may optimise, and which of them are better higher."""
 
-SCORE_NAMES = ("modes_covered", "class_kl", "classifier_score", "fid")  # gan.metrics.evaluator
+SCORE_NAMES = ("modes_covered", "class_kl", "classifier_score", "fid", "precision",
+               "recall")  # gan.metrics.evaluator
 FINAL_LOSSES = ("final_loss_g", "final_loss_d")  # the losses after the last update
 OBJECTIVES = (*SCORE_NAMES, *FINAL_LOSSES)  # what eval.objective may name
-MAXIMISED = ("modes_covered", "classifier_score")  # the objectives where higher is better
+MAXIMISED = ("modes_covered", "classifier_score", "precision",
+             "recall")  # the objectives where higher is better
 LABELS = {"modes_covered": "modes", "class_kl": "class KL", "classifier_score": "classifier score",
-          "fid": "FID", "final_loss_g": "G loss", "final_loss_d": "D loss"}  # for tables
+          "fid": "FID", "precision": "precision", "recall": "recall",
+          "final_loss_g": "G loss", "final_loss_d": "D loss"}  # for tables

@@ -41,7 +41,8 @@ class Evaluation:
                       step)
         monitor.print(f"Eval:{step} modes_covered:{scores['modes_covered']} "
                       f"class_kl:{scores['class_kl']:.4f} "
-                      f"classifier_score:{scores['classifier_score']:.3f} fid:{scores['fid']:.4f}")
+                      f"classifier_score:{scores['classifier_score']:.3f} fid:{scores['fid']:.4f} "
+                      f"precision:{scores['precision']:.3f} recall:{scores['recall']:.3f}")
         self.latest = scores
         self.seconds += time.perf_counter() - started
 
