@@ -1,0 +1,150 @@
+"""The top of a study's results page: its title and how to read it, then the answer in plain
+sentences per discriminator (what no remedy reaches, the best set-up and its cost, the
+set-ups that cover every class, the report's six remedies with their verdicts), then every
+verdict by kind. Every number is read from the runs (`gan.sweep.study`)."""
+
+from collections import defaultdict
+from pathlib import Path
+
+from gan.sweep.runs import key
+from gan.sweep.study import NONE, SetUp, baseline, spread, verdict
+
+# The six remedies the seed's report listed without trying them, by their names here.
+REPORT = ("feature_matching", "minibatch_discrimination", "label_smoothing",
+          "historical_averaging", "batch_norm", "balance")
+
+
+def mean(setup: SetUp, name: str) -> float | None:
+    """The mean over seeds of a metric, or None where no completed run has it."""
+    values = setup.values(name)
+    return spread(values)[0] if values else None
+
+
+def scores(setup: SetUp) -> str:
+    """What a set-up reaches, in words: classes covered, class KL, FID, precision, recall."""
+    parts = [f"{name} {value:.{digits}f}" for name, digits in (
+        ("class KL", 3), ("FID", 1), ("precision", 2), ("recall", 2))
+        if (value := mean(setup, {"class KL": "class_kl", "FID": "fid"}.get(name, name)))
+        is not None]
+    return f"covers {mean(setup, 'modes_covered') or 0:.1f} of 10 classes ({', '.join(parts)})"
+
+
+def sentences(section: list[SetUp]) -> list[str]:
+    """The answer for one discriminator in a few sentences, or none where its set-ups have no
+    plain `none` baseline with FID to compare against."""
+    base = next((s for s in section if s.remedies == NONE and not s.others), None)
+    judged = [s for s in section if s.remedies != NONE and not s.others and s.values("fid")]
+    if base is None or not base.values("fid") or not judged:
+        return []
+    best = min(judged, key=lambda s: mean(s, "fid") or float("inf"))
+    text = (f"**{section[0].discriminator}**: with no remedy the generator {scores(base)}. The "
+            f"best set-up, **{best.label}**, {scores(best)}: FID "
+            f"{mean(base, 'fid') / mean(best, 'fid'):.1f}x lower")
+    costs = mean(best, "ms_per_step"), mean(base, "ms_per_step")
+    if None not in costs:
+        text += (f", at {costs[0]:.2f} ms per step against {costs[1]:.2f} "
+                 f"({costs[0] / costs[1]:.1f}x the CPU time)")
+    full = [s.label for s in sorted([base, *judged], key=lambda s: mean(s, "fid") or 0.0)
+            if len(s.completed) == len(s.runs) and min(s.values("modes_covered") or [0]) == 10]
+    text += (f". Every class in every seed: {', '.join(f'**{label}**' for label in full)}."
+             if full else ". No set-up covers every class in every seed.")
+    return [text, "", remedies_said(section, base), ""]
+
+
+def remedies_said(section: list[SetUp], base: SetUp) -> str:
+    """Each of the report's six remedies with its verdict against no remedy."""
+    said = []
+    for name in REPORT:
+        setup = next((s for s in section if s.remedies == name and not s.others), None)
+        if setup is None or not setup.completed:
+            said.append(f"{name} not run here")
+            continue
+        kind, _ = verdict(setup, base)
+        fid, kl = mean(setup, "fid"), mean(setup, "class_kl")
+        numbers = f" (FID {fid:.1f}, class KL {kl:.3f})" if None not in (fid, kl) else ""
+        said.append(f"{name} {kind}{numbers}")
+    return ("The report's six remedies, each alone against no remedy (FID "
+            f"{mean(base, 'fid'):.1f}, class KL {mean(base, 'class_kl'):.3f}): "
+            + "; ".join(said) + ".")
+
+
+def answer(sections: list[list[SetUp]]) -> list[str]:
+    """The report's question answered in a line per discriminator (and per other overrides),
+    from the verdicts; or, plainly, why there is no answer."""
+    lines = ["## The answer", "", *(line for section in sections for line in sentences(section))]
+    for section in sections:
+        discriminator = section[0].discriminator
+        judged = [setup for setup in section if setup.remedies != NONE]
+        baselines = sorted((s for s in section if s.remedies == NONE), key=lambda s: s.others)
+        if not judged:
+            lines.append(f"- **{discriminator}**: these runs try no remedy, so nothing is judged "
+                         "against `none`; the table ranks the set-ups by FID.")
+            continue
+        if not baselines:
+            lines.append(f"- **{discriminator}**: no `none` set-up (the same runs without a "
+                         "remedy) to judge the remedies against, so no verdicts; the table "
+                         "ranks the set-ups by FID.")
+            continue
+        for base in baselines:
+            kinds: dict[str, list[str]] = defaultdict(list)
+            for setup in sorted(judged, key=lambda s: s.label):
+                if setup.others == base.others:
+                    kinds[verdict(setup, base)[0]].append(setup.remedies)
+            if not kinds:
+                continue
+            name = ", ".join([discriminator, *base.others])
+            modes = base.values("modes_covered")
+            covered = f" (no remedy covers {spread(modes)[0]:.1f} of 10 modes)" if modes else ""
+            said = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in sorted(kinds.items()))
+            lines.append(f"- **{name}**{covered}: {said}.")
+        alone = [setup.label for setup in judged if baseline(setup, section) is None]
+        if alone:
+            lines.append(f"- **{discriminator}**: no `none` set-up with the same overrides to "
+                         f"judge {', '.join(f'**{label}**' for label in sorted(alone))} against.")
+    return [*lines, ""]
+
+
+def header(root: Path, out: Path, sections: list[list[SetUp]]) -> list[str]:
+    """The page's title and how to read it."""
+    all_setups = [setup for section in sections for setup in section]
+    runs = [run for setup in all_setups for run in setup.runs]
+    remedies = any(setup.remedies != NONE for setup in all_setups)
+    experiments = list(dict.fromkeys(o for run in runs for o in run["overrides"]
+                                     if key(o) == "experiment"))
+    source = (f"the runs of `python train.py -m {experiments[0]}`"
+              + "".join(f" and `{name}`" for name in experiments[1:]) + " (see the README)"
+              if experiments else f"the {len(runs)} completed runs under `{root}`")
+    text = (f"Generated by `python -m gan.study {root} {out}` from {source}. Lower FID and class "
+            "KL are better; 10 modes is full coverage. Runs that differ only in `train.seed` "
+            "are pooled.")
+    if remedies:
+        paired = any(setup.others for setup in all_setups)
+        text += (" A remedy helps or hurts here only when its mean moves beyond the larger of "
+                 "the two set-ups' standard deviations over seeds"
+                 + (" (against no remedy with the same other overrides)." if paired else "."))
+    return [f"# {'Which remedies fix the collapse?' if remedies else 'How the set-ups compare'}",
+            "", text, ""]
+
+
+def headline(root: Path, out: Path, sections: list[list[SetUp]]) -> list[str]:
+    """The page's title and how to read it."""
+    all_setups = [setup for section in sections for setup in section]
+    runs = [run for setup in all_setups for run in setup.runs]
+    remedies = any(setup.remedies != NONE for setup in all_setups)
+    experiments = list(dict.fromkeys(o for run in runs for o in run["overrides"]
+                                     if key(o) == "experiment"))
+    source = (f"the runs of `python train.py -m {experiments[0]}`"
+              + "".join(f" and `{name}`" for name in experiments[1:]) + " (see the README)"
+              if experiments else f"the {len(runs)} completed runs under `{root}`")
+    text = (f"Generated by `python -m gan.study {root} {out}` from {source}. Lower FID and class "
+            "KL are better; 10 modes is full coverage. Runs that differ only in `train.seed` "
+            "are pooled.")
+    if remedies:
+        paired = any(setup.others for setup in all_setups)
+        text += (" A remedy helps or hurts here only when its mean moves beyond the larger of "
+                 "the two set-ups' standard deviations over seeds"
+                 + (" (against no remedy with the same other overrides)." if paired else "."))
+    return [f"# {'Which remedies fix the collapse?' if remedies else 'How the set-ups compare'}",
+            "", text, ""]
+
+

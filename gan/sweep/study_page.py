@@ -1,0 +1,159 @@
+"""A study's results page (`python -m gan.study SWEEP_DIR OUT.md`): the answer first, in plain
+sentences per discriminator, then per discriminator where its numbers came from, a table
+(mean ± std over seeds), verdicts against no remedy and pictures: FID and classes covered over
+training and the final class histograms (with the `plots` extra), and each set-up's final
+digits. Every number is read from the runs (`gan.sweep.study`); nothing is written by hand.
+"""
+
+import re
+import shutil
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from gan.errors import UserError
+from gan.sweep import study_plots
+from gan.sweep.history import eval_history
+from gan.sweep.study import (
+    COLUMNS,
+    DIGITS,
+    HEADINGS,
+    NONE,
+    SEED,
+    SetUp,
+    baseline,
+    cell,
+    collect,
+    spread,
+    verdict,
+)
+from gan.sweep.study_answer import answer, headline
+
+FOLDER = "results"  # beside the page: its pictures
+
+
+def table(section: list[SetUp]) -> list[str]:
+    """One markdown table: a row per set-up, those without remedies first, then by mean FID;
+    `runs` counts the completed ones and says how many diverged."""
+    def mean_fid(setup: SetUp) -> float:  # set-ups without FID last
+        return spread(setup.values("fid"))[0] if setup.values("fid") else float("inf")
+
+    lines = ["| set-up | runs | " + " | ".join(HEADINGS[name] for name in COLUMNS) + " |",
+             "|---|---|" + "---|" * len(COLUMNS)]
+    for setup in sorted(section, key=lambda s: (s.remedies != NONE, mean_fid(s), s.label)):
+        cells = " | ".join(cell(setup.values(name), DIGITS[name]) for name in COLUMNS)
+        diverged = len(setup.runs) - len(setup.completed)
+        runs = f"{len(setup.completed)}" + (f" ({diverged} diverged)" if diverged else "")
+        lines.append(f"| {setup.label.replace('|', chr(92) + '|')} | {runs} | {cells} |")
+    return lines
+
+
+def grids(section: list[SetUp], folder: Path) -> list[str]:
+    """Each set-up's final digits from its lowest completed seed, copied beside the page."""
+    lines = []
+    for setup in sorted(section, key=lambda s: s.label):
+        if not setup.completed:
+            continue
+        first = min(setup.completed, key=lambda run: run["seed"])
+        grid = first["run_dir"] / "samples" / "final" / "grid.png"
+        if not grid.is_file():
+            lines.append(f"**{setup.label}** (seed {first['seed']}): no final digits in "
+                         f"{first['run_dir']}.\n")
+            continue
+        name = f"{setup.discriminator}_{file_name(setup.label)}.png"
+        shutil.copyfile(grid, folder / name)
+        alt = re.sub(r"[\[\]]", "", f"{setup.discriminator} {setup.label}")
+        lines.append(f"**{setup.label}** (seed {first['seed']}):\n\n![{alt}]({FOLDER}/{name})\n")
+    return lines
+
+
+def figures(section: list[SetUp], folder: Path) -> list[str]:
+    """The curves and histograms of a section as PNGs beside the page, and their markdown; a
+    line saying what is missing where matplotlib is not installed."""
+    discriminator = section[0].discriminator
+    ordered = sorted(section, key=lambda s: (s.remedies != NONE, s.label))
+    histories = {setup.label: [eval_history(run["run_dir"], ("fid", "modes_covered"))
+                               for run in setup.completed] for setup in ordered}
+    curves = {label: {name: [run[name] for run in runs] for name in ("fid", "modes_covered")}
+              for label, runs in histories.items() if runs}
+    finals = {setup.label: mean_histogram(setup) for setup in ordered if setup.completed}
+    finals = {label: histogram for label, histogram in finals.items() if histogram}
+    curves = {label: metrics for label, metrics in curves.items()
+              if any(series for runs in metrics.values() for series in runs)}
+    drawn = []
+    try:
+        if curves:
+            study_plots.curves(curves, f"discriminator={discriminator}: mean over seeds, band "
+                               "from the lowest to the highest",
+                               folder / f"{discriminator}_curves.png")
+            drawn.append(("curves", "FID and classes covered against step"))
+        if finals:
+            study_plots.histograms(finals, f"discriminator={discriminator}: final class "
+                                   "histograms (mean over seeds)",
+                                   folder / f"{discriminator}_histograms.png")
+            drawn.append(("histograms", "final class histograms"))
+    except UserError as error:
+        print(f"no curves or histograms: {error}", file=sys.stderr)
+        return [f"(No curves or histograms: {error}.)", ""]
+    return [line for kind, alt in drawn for line in (
+        f"![{discriminator}: {alt}]({FOLDER}/{discriminator}_{kind}.png)", "")]
+
+
+def mean_histogram(setup: SetUp) -> list[float]:
+    """The mean over a set-up's completed seeds of its final class histogram ([] if none)."""
+    histograms = [run["class_histogram"] for run in setup.completed
+                  if run.get("class_histogram")]
+    return ([sum(shares) / len(histograms) for shares in zip(*histograms, strict=True)]
+            if histograms else [])
+
+
+def file_name(label: str) -> str:
+    """A label as part of a file name: `balance+ema`, `none_optimizer.lr=0.0001`."""
+    return re.sub(r"[^\w.+=-]", "_", label.replace(" + ", "+").replace(", ", "_"))
+
+
+def provenance(section: list[SetUp]) -> str:
+    """Where a section's numbers came from: runs, steps, device and threads, machine time."""
+    runs = [run for setup in section for run in setup.runs]
+    steps = ", ".join(f"{n:,}" for n in sorted({run["steps"] for run in runs}))
+    devices = ", ".join(sorted({str(run.get("device")) for run in runs}))
+    hours = sum(run.get("wall_seconds") or 0 for run in runs) / 3600
+    samples = sorted({run["eval_n"] for run in runs if run["eval_n"] and run["fid"] is not None})
+    measured = (f"the metrics of the last evaluation ({', '.join(f'{n:,}' for n in samples)} "
+                "samples)" if samples else "no evaluation, so no metrics but the losses")
+    return (f"{len(runs)} runs of {steps} steps on {devices}, {hours:.1f} h of machine time in "
+            f"all (the sum of the runs' wall times); mean ± std over seeds; {measured}; ms per "
+            "step is the training loop's, as the runs shared the machine.")
+
+
+def section_text(section: list[SetUp], folder: Path) -> str:
+    """Provenance, table, verdicts and pictures for one discriminator."""
+    verdicts = [f"- {verdict(setup, base)[1]}" if (base := baseline(setup, section)) else
+                f"- **{setup.label}** is not judged: no `none` set-up with the same overrides "
+                "to judge it against" for setup in sorted(section, key=lambda s: s.label)
+                if setup.remedies != NONE and setup.completed]
+    return "\n".join([f"## discriminator={section[0].discriminator}", "", provenance(section),
+                      "", *table(section), "", *verdicts, *([""] if verdicts else []),
+                      *figures(section, folder), *grids(section, folder)])
+
+
+def write(root: Path, out: Path) -> None:
+    """Collect the runs under root and write the results page and its pictures to out (the
+    pictures in a `results` folder beside it); refuse a sweep with nothing to pool (no set-up
+    with completed runs of two or more seeds)."""
+    all_setups = collect(root)
+    if not any(len({run["seed"] for run in setup.completed}) > 1 for setup in all_setups):
+        raise UserError(f"nothing to pool under {root}: no set-up has completed runs of two or "
+                        f"more seeds ({len(all_setups)} set-ups, one seed each); sweep "
+                        f"{SEED} too, e.g. {SEED}=0,1,2")
+    by_discriminator: dict[str, list[SetUp]] = defaultdict(list)
+    for setup in all_setups:
+        by_discriminator[setup.discriminator].append(setup)
+    order = {"fc": 0, "cnn": 1, "dcgan": 2}
+    sections = [by_discriminator[d] for d in sorted(by_discriminator,
+                                                    key=lambda d: (order.get(d, 3), d))]
+    folder = out.parent / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    texts = [section_text(section, folder) for section in sections]
+    lines = headline(root, out, sections) + answer(sections)
+    out.write_text("\n".join(lines + texts) + "\n")

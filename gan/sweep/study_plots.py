@@ -1,0 +1,77 @@
+"""The study's pictures, drawn with matplotlib (the `plots` extra: pip install -e ".[plots]"):
+per discriminator, FID and classes covered against step for every set-up, and the final class
+histograms side by side. Each function takes plain numbers and writes one PNG."""
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from gan.errors import UserError
+
+Curve = Sequence[Sequence[tuple[int, float]]]  # one (step, value) series per seed
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend. Raises UserError naming the extra."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise UserError('the pictures need matplotlib: pip install -e ".[plots]"') from None
+    matplotlib.use("Agg")  # no display here, and none needed
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def pooled(curve: Curve) -> tuple[list[int], list[float], list[float], list[float]]:
+    """Steps every seed evaluated at, and the mean, min and max over seeds at each."""
+    shared = sorted(set.intersection(*(set(dict(series)) for series in curve))) if curve else []
+    by_seed = [dict(series) for series in curve]
+    values = [[series[step] for series in by_seed] for step in shared]
+    return (shared, [statistics.fmean(v) for v in values], [min(v) for v in values],
+            [max(v) for v in values])
+
+
+def curves(setups: Mapping[str, Mapping[str, Curve]], title: str, path: Path) -> None:
+    """FID (log scale) and classes covered against step: a line per set-up (the mean over its
+    seeds) in a band from the lowest to the highest seed. `setups`: label -> metric -> curve."""
+    plt = pyplot()
+    figure, axes = plt.subplots(1, 2, figsize=(13, 5.5), constrained_layout=True)
+    colours = plt.get_cmap("tab20")
+    for number, (label, metrics) in enumerate(setups.items()):
+        style = {"color": colours(number % 20), "linestyle": "-" if number < 10 else "--"}
+        for axis, name in zip(axes, ("fid", "modes_covered"), strict=True):
+            steps, mean, low, high = pooled(metrics.get(name, []))
+            if steps:
+                axis.plot(steps, mean, label=label, linewidth=1.4, **style)
+                axis.fill_between(steps, low, high, color=style["color"], alpha=0.12)
+    axes[0].set(yscale="log", ylabel="FID (lower is better)", xlabel="step")
+    axes[1].set(ylim=(0, 10.5), ylabel="classes covered (of 10)", xlabel="step")
+    axes[1].legend(fontsize=7, loc="lower right", ncol=2)
+    figure.suptitle(title)
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+
+
+def histograms(setups: Mapping[str, Sequence[float]], title: str, path: Path) -> None:
+    """The final class histogram of each set-up (the mean over its seeds), side by side, on a
+    fixed 0-100% axis with the uniform 10% marked."""
+    plt = pyplot()
+    columns = min(len(setups), 5)
+    rows = math.ceil(len(setups) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.1 * rows),
+                                squeeze=False, sharey=True, constrained_layout=True)
+    for axis in axes.flat[len(setups):]:
+        axis.set_visible(False)
+    for axis, (label, histogram) in zip(axes.flat, setups.items(), strict=False):
+        shares = [100 * share for share in histogram]
+        axis.bar(range(len(shares)), shares,
+                 color=["tab:red" if share < 1 else "tab:blue" for share in shares])
+        axis.axhline(100 / len(shares), color="grey", linewidth=0.8)
+        axis.set(ylim=(0, 100), xticks=range(len(shares)), title=label)
+        axis.title.set_fontsize(8)
+        axis.tick_params(labelsize=7)
+    figure.suptitle(title)
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
