@@ -1,0 +1,48 @@
+"""The study presets (experiment=study_fc, study_cnn, study_dcgan) and their named set-ups
+(conf/setup/): every set-up in every study, three seeds each, and each one builds."""
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from gan.run.build import build_step
+from tests.conftest import CONF_DIR, compose_config
+
+SETUPS = sorted(path.stem for path in (CONF_DIR / "setup").glob("*.yaml"))
+STUDIES = {"fc": ("fc", 40001), "cnn": ("cnn", 10001), "dcgan": ("dcgan", 10001)}
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_each_study_sweeps_every_set_up_over_three_seeds(study: str) -> None:
+    cfg = compose_config(f"experiment=study_{study}", hydra=True)
+    params = cfg.hydra.sweeper.params
+    assert sorted(params.setup.split(",")) == SETUPS and len(SETUPS) == 19
+    assert params["train.seed"] == "0,1,2"
+    assert cfg.hydra.sweep.dir == f"multirun/study/{study}"
+    assert cfg.hydra.launcher._target_.endswith("StackedLauncher")
+    discriminator, steps = STUDIES[study]
+    assert cfg.discriminator._target_.lower().endswith(f".{discriminator}discriminator")
+    assert cfg.train.steps == steps
+    preset = OmegaConf.load(CONF_DIR / "experiment" / f"study_{study}.yaml")
+    assert preset.eval.every == 2000  # (compose_config turns evaluation off)
+
+
+@pytest.mark.parametrize(("setup", "equivalent"), [
+    ("none", ()),
+    ("feature_matching", ("remedy=[feature_matching]",)),
+    ("hinge", ("loss=hinge",)),
+    ("wgan_gp", ("loss=wasserstein", "remedy=[gradient_penalty]")),
+    ("r1_lr4", ("remedy=[r1]", "optimizer.lr=4e-4")),
+    ("wgan_gp_ema", ("loss=wasserstein", "remedy=[gradient_penalty,ema]")),
+])
+def test_a_set_up_is_its_loss_remedies_and_settings(setup: str,
+                                                    equivalent: tuple[str, ...]) -> None:
+    assert compose_config(f"setup={setup}") == compose_config(*equivalent)
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_every_set_up_of_every_study_builds(study: str) -> None:
+    for setup in SETUPS:
+        step = build_step(compose_config(f"experiment=study_{study}", f"setup={setup}"),
+                          torch.device("cpu"), cuda_graph=False)
+        assert step.generator is not None, setup
