@@ -35,23 +35,34 @@ def pooled(curve: Curve) -> tuple[list[int], list[float], list[float], list[floa
 
 def curves(setups: Mapping[str, Mapping[str, Curve]], title: str, path: Path) -> None:
     """FID (log scale) and classes covered against step: a line per set-up (the mean over its
-    seeds) in a band from the lowest to the highest seed. `setups`: label -> metric -> curve."""
+    seeds) in a band from the lowest to the highest seed. `setups`: label -> metric -> curve,
+    the baseline first."""
     plt = pyplot()
-    figure, axes = plt.subplots(1, 2, figsize=(13, 5.5), constrained_layout=True)
+    figure, axes = plt.subplots(1, 2, figsize=(15, 5.5), constrained_layout=True)
     colours = plt.get_cmap("tab20")
     for number, (label, metrics) in enumerate(setups.items()):
-        style = {"color": colours(number % 20), "linestyle": "-" if number < 10 else "--"}
+        style = line_style(number, colours)
         for axis, name in zip(axes, ("fid", "modes_covered"), strict=True):
             steps, mean, low, high = pooled(metrics.get(name, []))
             if steps:
-                axis.plot(steps, mean, label=label, linewidth=1.4, **style)
+                axis.plot(steps, mean, label=label, **style)
                 axis.fill_between(steps, low, high, color=style["color"], alpha=0.12)
     axes[0].set(yscale="log", ylabel="FID (lower is better)", xlabel="step")
     axes[1].set(ylim=(0, 10.5), ylabel="classes covered (of 10)", xlabel="step")
-    axes[1].legend(fontsize=7, loc="lower right", ncol=2)
+    axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     figure.suptitle(title)
     figure.savefig(path, dpi=80)
     plt.close(figure)
+
+
+def line_style(number: int, colours: Any) -> dict[str, Any]:
+    """The first set-up (the baseline, `none`) thick and black; the rest in tab20's dark shades,
+    then its light ones dashed, so neighbours in the legend differ."""
+    if number == 0:
+        return {"color": "black", "linewidth": 2.2, "linestyle": "-"}
+    shade = number - 1
+    return {"color": colours((2 * shade) % 20 + (shade // 10) % 2), "linewidth": 1.3,
+            "linestyle": "-" if shade < 10 else "--"}
 
 
 def histograms(setups: Mapping[str, Sequence[float]], title: str, path: Path) -> None:
@@ -60,7 +71,7 @@ def histograms(setups: Mapping[str, Sequence[float]], title: str, path: Path) ->
     plt = pyplot()
     columns = min(len(setups), 5)
     rows = math.ceil(len(setups) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.1 * rows),
+    figure, axes = plt.subplots(rows, columns, figsize=(max(2.6 * columns, 7), 2.1 * rows + 0.4),
                                 squeeze=False, sharey=True, constrained_layout=True)
     for axis in axes.flat[len(setups):]:
         axis.set_visible(False)
