@@ -86,6 +86,7 @@ def read_run(run_dir: Path, job: dict[str, Any]) -> dict[str, Any]:
         "steps": int(cfg.train.steps), "eval_n": OmegaConf.select(cfg, "eval.n"),
         "discriminator": DISCRIMINATORS.get(target.rsplit(".", 1)[-1], target),
         "remedies": " + ".join(remedies) or NONE, "device": recorded.get("device"),
+        "threads": recorded.get("threads"),
         "wall_seconds": recorded.get("wall_seconds"), "class_histogram":
         recorded.get("class_histogram"), "ms_per_step": 1000 / speed if speed else None}
 

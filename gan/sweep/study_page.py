@@ -116,7 +116,9 @@ def provenance(section: list[SetUp]) -> str:
     """Where a section's numbers came from: runs, steps, device and threads, machine time."""
     runs = [run for setup in section for run in setup.runs]
     steps = ", ".join(f"{n:,}" for n in sorted({run["steps"] for run in runs}))
-    devices = ", ".join(sorted({str(run.get("device")) for run in runs}))
+    devices = ", ".join(sorted({f"{run.get('device')} ({run.get('threads')} thread"
+                                f"{'' if run.get('threads') == 1 else 's'} a run)"
+                                for run in runs}))
     hours = sum(run.get("wall_seconds") or 0 for run in runs) / 3600
     samples = sorted({run["eval_n"] for run in runs if run["eval_n"] and run["fid"] is not None})
     measured = (f"the metrics of the last evaluation ({', '.join(f'{n:,}' for n in samples)} "

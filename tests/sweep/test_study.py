@@ -233,7 +233,7 @@ def study_run(root: Path, number: int, setup: str, seed: int, discriminator: str
     histogram = [1 / classes] * classes + [0.0] * (10 - classes)
     metrics |= {"modes_covered": classes, "precision": 0.8, "recall": classes / 10,
                 "steps_per_second": 1000 / ms, "wall_seconds": 3600.0, "device": "cpu",
-                "class_histogram": histogram}
+                "threads": 1, "class_histogram": histogram}
     (run / "metrics.json").write_text(json.dumps(metrics))
     if events:
         from torch.utils.tensorboard import SummaryWriter
@@ -258,7 +258,7 @@ def test_named_set_ups_are_labelled_by_name_and_judged_against_none(tmp_path: Pa
         "1.000 ± 0.000 | 5.00 ± 0.00 |" in page
     assert "**r1_lr4** helps (fid 151 -> 31" in page  # judged against setup=none
     assert "setup=" not in page.split("## discriminator=fc")[1].split("![")[0]
-    assert "15 runs of 101 steps on cpu, 15.0 h of machine time in all" in page
+    assert "15 runs of 101 steps on cpu (1 thread a run), 15.0 h of machine time in all" in page
 
 
 def test_the_answer_comes_first_in_plain_sentences(tmp_path: Path) -> None:
