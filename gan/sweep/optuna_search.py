@@ -33,6 +33,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from gan.errors import ConfigError, first_line
+from gan.sweep.optuna_resume import Pending, running_trials
 from gan.sweep.optuna_store import (
     STUDY_FILE,
     has_study,
@@ -45,7 +46,6 @@ from gan.sweep.search_space import SearchSpace, search_space
 
 if TYPE_CHECKING:  # Optuna's types only; the package is imported where it is used
     from optuna import Study
-    from optuna.trial import FrozenTrial, Trial
 
 log = logging.getLogger(__name__)
 RESULTS_NAME = "optimization_results.yaml"
@@ -103,6 +103,7 @@ class OptunaSearch(Sweeper):
         self.hydra_context: HydraContext | None = None
         self.config: DictConfig | None = None
         self.launcher: Launcher | None = None
+        self.asked = 0  # trials the saved sampler had asked (a continued search's)
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction,
               config: DictConfig) -> None:
@@ -125,7 +126,7 @@ class OptunaSearch(Sweeper):
         study = self._study(sweep_dir, continuing)  # before multirun.yaml: it may refuse
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         returns: list[Sequence[JobReturn]] = []
-        for trials in self._unfinished(study):  # the continued search's killed trials
+        for trials in self._unfinished(study, space):  # the killed batch's
             returns.append(self._launch(study, space, trials)[0])
         ran, failed = self._counted(study)
         while ran < self.n_trials and not self._too_many_failures(ran, failed):
@@ -169,7 +170,8 @@ class OptunaSearch(Sweeper):
                                  "give another hydra.sweep.dir")
         sweep_dir.mkdir(parents=True, exist_ok=True)
         storage = self.storage or sweep_storage(sweep_dir)
-        sampler = load_sampler(sweep_dir) if self.storage is None else None
+        saved = load_sampler(sweep_dir) if self.storage is None and stored else None
+        sampler, self.asked = saved or (None, 0)
         try:
             study = optuna.create_study(
                 study_name=self._study_name(storage, stored), storage=storage,
@@ -195,19 +197,19 @@ class OptunaSearch(Sweeper):
         names = import_optuna().get_all_study_names(storage)
         return names[0] if len(names) == 1 else None
 
-    def _unfinished(self, study: Study) -> list[list[FrozenTrial]]:
-        """The trials a killed search of this sweep directory left running, in runs of
-        consecutive numbers (each run is launched as one batch, numbered as its trials)."""
+    def _unfinished(self, study: Study, space: SearchSpace) -> list[Pending]:
+        """The trials a kill left running (`gan.sweep.optuna_resume`), in runs of consecutive
+        numbers (each launched as one batch of jobs numbered as its trials); none for a shared
+        study, whose running trials may be another search's."""
         if self.storage is not None:
-            return []  # a shared study's running trials may be another search's
-        from optuna.trial import TrialState
-
-        runs: list[list[FrozenTrial]] = []
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if runs and runs[-1][-1].number == trial.number - 1:
-                runs[-1].append(trial)
+            return []
+        pending = running_trials(study, space, self.asked, self.seed)
+        runs: list[Pending] = []
+        for number, params in sorted(pending, key=lambda trial: trial[0]):
+            if runs and runs[-1][-1][0] == number - 1:
+                runs[-1].append((number, params))
             else:
-                runs.append([trial])
+                runs.append([(number, params)])
         return runs
 
     def _counted(self, study: Study) -> tuple[int, int]:
@@ -226,23 +228,23 @@ class OptunaSearch(Sweeper):
                    sweep_dir: Path) -> tuple[Sequence[JobReturn], int]:
         """Ask for `size` trials, keep the sampler as it now is (a study in the sweep directory
         continues from it), and launch them (`_launch`)."""
-        trials = [study.ask(space.distributions) for _ in range(size)]
+        asked = [study.ask(space.distributions) for _ in range(size)]
         if self.storage is None:
-            save_sampler(study.sampler, sweep_dir)
-        return self._launch(study, space, trials)
+            save_sampler(study.sampler, len(study.trials), sweep_dir)
+        return self._launch(study, space, [(trial.number, trial.params) for trial in asked])
 
     def _launch(self, study: Study, space: SearchSpace,
-                trials: Sequence[Trial | FrozenTrial]) -> tuple[Sequence[JobReturn], int]:
+                trials: Pending) -> tuple[Sequence[JobReturn], int]:
         """Launch trials of consecutive numbers as one batch of jobs, and tell each outcome.
         Returns the jobs and how many of their trials failed. A refused batch's trials fail;
         an interrupted batch's stay running in the sweep directory's study (resume= finishes
         them) and fail in a shared one (no other search would)."""
         assert self.launcher is not None
-        batch = [space.overrides(trial.params) for trial in trials]
+        batch = [space.overrides(params) for _, params in trials]
         try:
             self.validate_batch_is_legal(batch)  # a mistyped key fails here, before training
             # Job numbers follow trial numbers, so job N's directory is trial N of the study.
-            jobs = self.launcher.launch(batch, initial_job_idx=trials[0].number)
+            jobs = self.launcher.launch(batch, initial_job_idx=trials[0][0])
         except HydraException:
             self._fail(study, trials)
             raise
@@ -254,25 +256,25 @@ class OptunaSearch(Sweeper):
         return jobs, completed.count(False)
 
     @staticmethod
-    def _fail(study: Study, trials: Sequence[Trial | FrozenTrial]) -> None:
+    def _fail(study: Study, trials: Pending) -> None:
         """Tell each trial that it failed."""
         from optuna.trial import TrialState
 
-        for trial in trials:
-            study.tell(trial.number, state=TrialState.FAIL)
+        for number, _ in trials:
+            study.tell(number, state=TrialState.FAIL)
 
     @staticmethod
-    def _tell(study: Study, trial: Trial | FrozenTrial, job: JobReturn) -> bool:
+    def _tell(study: Study, trial: tuple[int, dict[str, Any]], job: JobReturn) -> bool:
         """Tell Optuna a job's value, or that its trial failed; log either. True if completed."""
         from optuna.trial import TrialState
 
-        value, why = objective_value(job)
+        (number, params), (value, why) = trial, objective_value(job)
         if value is None:
-            study.tell(trial.number, state=TrialState.FAIL)
-            log.warning(f"Trial {trial.number} failed: the job {why}; the search goes on")
+            study.tell(number, state=TrialState.FAIL)
+            log.warning(f"Trial {number} failed: the job {why}; the search goes on")
             return False
-        study.tell(trial.number, value)
-        log.info(f"Trial {trial.number}: {value:.6g} with {trial.params}")
+        study.tell(number, value)
+        log.info(f"Trial {number}: {value:.6g} with {params}")
         return True
 
     def _report(self, study: Study, sweep_dir: Path, ran: int, failed: int) -> None:

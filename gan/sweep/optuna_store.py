@@ -47,21 +47,22 @@ def has_study(sweep_dir: Path) -> bool:
     return (sweep_dir / STUDY_FILE).is_file()
 
 
-def save_sampler(sampler: BaseSampler, sweep_dir: Path) -> None:
-    """Pickle the sampler (its random state included) into `sweep_dir`, atomically: a kill
-    mid-write leaves the previous one whole."""
+def save_sampler(sampler: BaseSampler, asked: int, sweep_dir: Path) -> None:
+    """Pickle the sampler (its random state included) and the number of trials it has asked
+    into `sweep_dir`, atomically: a kill mid-write leaves the previous one whole."""
     path = sweep_dir / SAMPLER_FILE
     part = path.with_name(path.name + ".part")
     with part.open("wb") as file:
-        pickle.dump(sampler, file)
+        pickle.dump((sampler, asked), file)
         file.flush()
         os.fsync(file.fileno())
     part.replace(path)
 
 
-def load_sampler(sweep_dir: Path) -> BaseSampler | None:
-    """The sampler `save_sampler` left in `sweep_dir` (written by this sweep's own search, so
-    unpickling it is as trusted as the sweep directory), or None if there is none."""
+def load_sampler(sweep_dir: Path) -> tuple[BaseSampler, int] | None:
+    """The sampler `save_sampler` left in `sweep_dir` and the trials it had asked (written by
+    this sweep's own search, so unpickling it is as trusted as the sweep directory), or None
+    if there is none."""
     path = sweep_dir / SAMPLER_FILE
     if not path.is_file():
         return None

@@ -445,3 +445,55 @@ def test_a_new_search_into_a_directory_with_a_study_is_refused(tmp_path: Path) -
                                              r"\(optuna.db\); continue it with python train.py "
                                              f"-m resume={tmp_path}"):
         run_search(tmp_path, lambda values: 0.0, "x=interval(0, 1)", n_trials=1)
+
+
+def killed_asking(monkeypatch: pytest.MonkeyPatch, call: int, partial: str | None = None) -> None:
+    """Kill the search at its `call`-th ask (from 0), before it asks; with `partial`, after
+    that ask has drawn only the parameter `partial` (a kill mid-ask)."""
+    original, calls = optuna.Study.ask, iter(range(10**6))
+
+    def ask(study: optuna.Study, fixed_distributions: dict | None = None) -> Any:
+        if next(calls) == call:
+            if partial is not None:
+                original(study, {partial: fixed_distributions[partial]})
+            raise KeyboardInterrupt
+        return original(study, fixed_distributions)
+
+    monkeypatch.setattr(optuna.Study, "ask", ask)
+
+
+def test_a_search_killed_while_asking_continues_without_asking_a_trial_twice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    search = ("x=interval(0, 1)", "y=interval(0, 1)")
+    with monkeypatch.context() as patch:
+        killed_asking(patch, 4, partial="x")  # batch 2: trial 3 asked whole, 4 cut off mid-ask
+        with pytest.raises(KeyboardInterrupt):
+            run_search(tmp_path, diverges_above_half, *search, n_trials=7, n_jobs=3)
+    assert [state for state, _ in trials(tmp_path)][3:] == ["RUNNING"] * 2
+    with caplog.at_level(logging.WARNING):
+        resumed = run_search(tmp_path, diverges_above_half, *search, f"resume={tmp_path}",
+                             n_trials=7, n_jobs=3)
+    assert resumed.batches[0] == (1, 3)  # the one asked whole, as the same trial
+    after = trials(tmp_path)
+    assert after[4][0] == "FAIL" and set(after[4][1]) == {"x"}  # cut off: failed, never ran
+    assert "Trial 4 was cut off while being asked" in caplog.text
+    assert "not those the uninterrupted search would have asked" in caplog.text
+    drawn = [params["x"] for _, params in after if "y" in params]
+    assert len(drawn) == len(set(drawn)) == 6  # no trial asked twice
+    assert len(after) == 7 and "RUNNING" not in {state for state, _ in after}
+
+
+def test_a_search_continued_with_another_space_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        run_search(tmp_path, killed_at(1), "x=interval(0, 1)", n_trials=3)
+    with pytest.raises(HydraException, match=r"trial 1 of the stored study was asked x from "
+                                             r"FloatDistribution\(.*high=1.0.*continue it with "
+                                             "the search space it had"):
+        run_search(tmp_path, diverges_above_half, "x=interval(0, 2)", f"resume={tmp_path}",
+                   n_trials=3)
+
+
+def test_a_new_search_ignores_a_sampler_left_without_its_study(tmp_path: Path) -> None:
+    (tmp_path / "optuna_sampler.pkl").write_bytes(b"not a sampler")
+    run_search(tmp_path, lambda values: float(values["x"]), "x=interval(0, 1)", n_trials=2)
+    assert [state for state, _ in trials(tmp_path)] == ["COMPLETE"] * 2
