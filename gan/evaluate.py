@@ -77,7 +77,7 @@ def main(argv: list[str]) -> None:
     dataset = run.cfg.dataset
     dataset.root = args.data_root or os.environ.get(DATA_ENV) or dataset.root
     source = rebuild(run_dir / "config.yaml", lambda: build_source(dataset))
-    evaluator = build_evaluator(source, device, chosen.batch_size)
+    evaluator = build_evaluator(source, device, chosen.batch_size, chosen.seed)
     z = evaluation_noise(chosen.n, run.generator.noise_dim, chosen.seed, device)
     scores = evaluator.score_generator(run.generator, z)
     real = evaluator.score(real_subset(source.images(device), chosen.n, chosen.seed))

@@ -71,7 +71,8 @@ def build_evaluation(cfg: DictConfig, settings: EvalConfig,
         return NoEvaluation()
     started = time.perf_counter()
     device = setup.device
-    evaluator = build_evaluator(build_source(cfg.dataset), device, settings.batch_size)
+    evaluator = build_evaluator(build_source(cfg.dataset), device, settings.batch_size,
+                                settings.seed)
     z = evaluation_noise(settings.n, setup.generator.noise_dim, settings.seed, device)
     real = evaluator.score(real_subset(setup.images, settings.n, settings.seed))
     return Evaluation(evaluator, z, real, settings.every, time.perf_counter() - started)

@@ -86,3 +86,12 @@ def test_generator_scores_equal_the_scores_of_its_images(evaluator: Evaluator) -
     streamed = evaluator.score_generator(generator, z)  # generated in chunks of batch_size
     assert streamed["class_histogram"] == direct["class_histogram"]
     assert streamed["fid"] == pytest.approx(direct["fid"], rel=1e-6)
+
+
+def test_fewer_samples_meet_as_many_test_images_chosen_by_the_seed() -> None:
+    images = torch.rand(50, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    classifier = load_classifier("mnist")
+    subsets = [Evaluator(classifier, images, seed=seed).manifold(20)[0] for seed in (0, 0, 1)]
+    assert len(subsets[0]) == 20 and torch.equal(subsets[0], subsets[1])
+    assert not torch.equal(subsets[0], subsets[2])
+    assert len(Evaluator(classifier, images).manifold(80)[0]) == 50  # all there are

@@ -70,7 +70,7 @@ def test_evaluation_defaults() -> None:
     assert (settings.every, settings.n, settings.objective) == (5000, 10000, "fid")
 
 
-@pytest.mark.parametrize("override", ["eval.every=-1", "eval.n=1", "eval.batch_size=0",
+@pytest.mark.parametrize("override", ["eval.every=-1", "eval.n=1", "eval.n=3", "eval.batch_size=0",
                                       "eval.objective=accuracy"])
 def test_impossible_evaluation_settings_are_refused(override: str) -> None:
     with pytest.raises(ConfigError, match=override.split("=")[0]):
