@@ -167,8 +167,12 @@ def baseline(setup: SetUp, section: list[SetUp]) -> SetUp | None:
 
 
 def verdict(setup: SetUp, base: SetUp) -> tuple[str, str]:
-    """Helps, hurts or no clear change against no remedy, judged on FID and class KL together."""
+    """Helps, hurts or no clear change against no remedy, judged on FID and class KL together;
+    not judged where either set-up has fewer than two completed runs (no spread to judge by)."""
     changes, numbers = [], []
+    if min(len(setup.completed), len(base.completed)) < 2:
+        return "not judged", (f"**{setup.label}** is not judged: it or `{base.label}` has fewer "
+                              "than two completed runs, so no spread over seeds to judge by")
     for name in ("fid", "class_kl"):
         if not setup.values(name) or not base.values(name):
             return "not judged", (f"**{setup.label}** is not judged: it or `{base.label}` has no "

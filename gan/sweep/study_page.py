@@ -30,6 +30,7 @@ from gan.sweep.study import (
 from gan.sweep.study_answer import answer, headline
 
 FOLDER = "results"  # beside the page: its pictures
+CURVES = ("fid", "modes_covered")  # the metrics drawn against step
 
 
 def table(section: list[SetUp]) -> list[str]:
@@ -72,19 +73,13 @@ def figures(section: list[SetUp], folder: Path) -> list[str]:
     line saying what is missing where matplotlib is not installed."""
     discriminator = section[0].discriminator
     ordered = sorted(section, key=lambda s: (s.remedies != NONE, s.label))
-    histories = {setup.label: [eval_history(run["run_dir"], ("fid", "modes_covered"))
-                               for run in setup.completed] for setup in ordered}
-    curves = {label: {name: [run[name] for run in runs] for name in ("fid", "modes_covered")}
-              for label, runs in histories.items() if runs}
-    finals = {setup.label: mean_histogram(setup) for setup in ordered if setup.completed}
-    finals = {label: histogram for label, histogram in finals.items() if histogram}
-    curves = {label: metrics for label, metrics in curves.items()
-              if any(series for runs in metrics.values() for series in runs)}
-    drawn = []
+    baseline = next((s.label for s in ordered if s.remedies == NONE and not s.others), None)
+    finals = {s.label: histogram for s in ordered if (histogram := mean_histogram(s))}
+    curves, drawn = curve_data(ordered), []
     try:
         if curves:
-            study_plots.curves(curves, f"discriminator={discriminator}: mean over seeds, band "
-                               "from the lowest to the highest",
+            study_plots.curves(curves, baseline, f"discriminator={discriminator}: mean over "
+                               "seeds, band from the lowest to the highest",
                                folder / f"{discriminator}_curves.png")
             drawn.append(("curves", "FID and classes covered against step"))
         if finals:
@@ -97,6 +92,18 @@ def figures(section: list[SetUp], folder: Path) -> list[str]:
         return [f"(No curves or histograms: {error}.)", ""]
     return [line for kind, alt in drawn for line in (
         f"![{discriminator}: {alt}]({FOLDER}/{discriminator}_{kind}.png)", "")]
+
+
+def curve_data(setups: list[SetUp]) -> dict[str, dict[str, list[list[tuple[int, float]]]]]:
+    """label -> metric -> one (step, value) series per completed seed, from the runs'
+    TensorBoard events; set-ups that logged no evaluation are left out."""
+    found = {}
+    for setup in setups:
+        runs = [eval_history(run["run_dir"], CURVES) for run in setup.completed]
+        metrics = {name: [run[name] for run in runs] for name in CURVES}
+        if any(series for seeds in metrics.values() for series in seeds):
+            found[setup.label] = metrics
+    return found
 
 
 def mean_histogram(setup: SetUp) -> list[float]:

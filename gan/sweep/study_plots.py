@@ -25,23 +25,26 @@ def pyplot() -> Any:
 
 
 def pooled(curve: Curve) -> tuple[list[int], list[float], list[float], list[float]]:
-    """Steps every seed evaluated at, and the mean, min and max over seeds at each."""
-    shared = sorted(set.intersection(*(set(dict(series)) for series in curve))) if curve else []
-    by_seed = [dict(series) for series in curve]
+    """Steps every seed evaluated at, and the mean, min and max over seeds at each (a seed that
+    logged nothing, say without its event files, is left out rather than emptying the curve)."""
+    by_seed = [dict(series) for series in curve if series]
+    shared = sorted(set.intersection(*(set(seed) for seed in by_seed))) if by_seed else []
     values = [[series[step] for series in by_seed] for step in shared]
     return (shared, [statistics.fmean(v) for v in values], [min(v) for v in values],
             [max(v) for v in values])
 
 
-def curves(setups: Mapping[str, Mapping[str, Curve]], title: str, path: Path) -> None:
+def curves(setups: Mapping[str, Mapping[str, Curve]], baseline: str | None, title: str,
+           path: Path) -> None:
     """FID (log scale) and classes covered against step: a line per set-up (the mean over its
-    seeds) in a band from the lowest to the highest seed. `setups`: label -> metric -> curve,
-    the baseline first."""
+    seeds) in a band from the lowest to the highest seed. `setups`: label -> metric -> curve;
+    `baseline`: the label drawn thick and black (no remedy), if any."""
     plt = pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(15, 5.5), constrained_layout=True)
     colours = plt.get_cmap("tab20")
-    for number, (label, metrics) in enumerate(setups.items()):
-        style = line_style(number, colours)
+    others = iter(range(len(setups)))
+    for label, metrics in setups.items():
+        style = line_style(None if label == baseline else next(others), colours)
         for axis, name in zip(axes, ("fid", "modes_covered"), strict=True):
             steps, mean, low, high = pooled(metrics.get(name, []))
             if steps:
@@ -55,12 +58,11 @@ def curves(setups: Mapping[str, Mapping[str, Curve]], title: str, path: Path) ->
     plt.close(figure)
 
 
-def line_style(number: int, colours: Any) -> dict[str, Any]:
-    """The first set-up (the baseline, `none`) thick and black; the rest in tab20's dark shades,
-    then its light ones dashed, so neighbours in the legend differ."""
-    if number == 0:
+def line_style(shade: int | None, colours: Any) -> dict[str, Any]:
+    """The baseline (`shade` None) thick and black; the others in tab20's dark shades, then its
+    light ones dashed, so neighbours in the legend differ."""
+    if shade is None:
         return {"color": "black", "linewidth": 2.2, "linestyle": "-"}
-    shade = number - 1
     return {"color": colours((2 * shade) % 20 + (shade // 10) % 2), "linewidth": 1.3,
             "linestyle": "-" if shade < 10 else "--"}
 

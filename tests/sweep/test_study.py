@@ -311,3 +311,54 @@ def test_without_matplotlib_the_page_says_what_is_missing(
 def test_curves_pool_the_steps_every_seed_evaluated() -> None:
     assert study_plots.pooled([[(0, 1.0), (10, 3.0), (20, 5.0)], [(0, 3.0), (10, 5.0)]]) == (
         [0, 10], [2.0, 4.0], [1.0, 3.0], [3.0, 5.0])
+
+
+def test_the_answer_says_when_nothing_beats_no_remedy_and_what_diverged(tmp_path: Path) -> None:
+    for seed in range(3):
+        study_run(tmp_path, seed, "none", seed, events=False)
+        study_run(tmp_path, 3 + seed, "label_smoothing", seed, events=False)
+        study_run(tmp_path, 6 + seed, "balance", seed, events=False)
+        study_run(tmp_path, 9 + seed, "feature_matching", seed, events=False)
+    for name in ("balance,train.seed=0", "balance,train.seed=1", "balance,train.seed=2",
+                 "label_smoothing,train.seed=2"):
+        run = next(tmp_path.glob(f"*_setup={name}"))
+        (run / "metrics.json").write_text(json.dumps({"status": "diverged", "reason": "NaN"}))
+    for run in tmp_path.glob("*_setup=feature_matching,*"):  # worse than none now
+        metrics = json.loads((run / "metrics.json").read_text())
+        (run / "metrics.json").write_text(json.dumps(metrics | {"fid": 400.0}))
+    write(tmp_path, tmp_path / "out.md")
+    page = (tmp_path / "out.md").read_text()
+    assert "recall 0.70). No set-up beats it on FID." in page
+    assert "balance diverged in every seed" in page
+    assert "| label_smoothing | 2 (1 diverged) |" in page
+    assert "label_smoothing no clear difference (FID 151.5, class KL 0.900)" in page
+
+
+def test_a_set_up_with_one_completed_run_is_not_judged(tmp_path: Path) -> None:
+    for seed in range(3):
+        study_run(tmp_path, seed, "none", seed, events=False)
+        study_run(tmp_path, 3 + seed, "r1_lr4", seed, events=False)
+    for seed in (1, 2):
+        run = next(tmp_path.glob(f"*_setup=r1_lr4,train.seed={seed}"))
+        (run / "metrics.json").write_text(json.dumps({"status": "diverged"}))
+    write(tmp_path, tmp_path / "out.md")
+    page = (tmp_path / "out.md").read_text()
+    assert "**r1_lr4** is not judged: it or `none` has fewer than two completed runs" in page
+    assert "(class KL 0.030, FID 30.0, precision 0.80, recall 1.00, 2 of 3 runs diverged)" in page
+
+
+def test_the_curves_draw_no_remedy_as_the_baseline_wherever_it_sorts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = {}
+    monkeypatch.setattr(study_plots, "curves",
+                        lambda curves, baseline, *_: drawn.update(baseline=baseline,
+                                                                  labels=list(curves)))
+    study(tmp_path / "study" / "fc")
+    write(tmp_path / "study", tmp_path / "out.md")
+    assert drawn == {"baseline": "none", "labels": [
+        "none", "balance", "feature_matching", "label_smoothing", "r1_lr4"]}
+
+
+def test_a_seed_without_evaluations_leaves_the_others_curve() -> None:
+    assert study_plots.pooled([[(0, 1.0), (10, 3.0)], []]) == ([0, 10], [1.0, 3.0],
+                                                              [1.0, 3.0], [1.0, 3.0])
