@@ -132,7 +132,8 @@ def provenance(section: list[SetUp]) -> str:
                 "samples)" if samples else "no evaluation, so no metrics but the losses")
     return (f"{len(runs)} runs of {steps} steps on {devices}, {hours:.1f} h of machine time in "
             f"all (the sum of the runs' wall times); mean ± std over seeds; {measured}; ms per "
-            "step is the training loop's, as the runs shared the machine.")
+            "step is the training loop's wall time per step, evaluations included, as measured "
+            "while the runs ran (beside whatever shared the machine).")
 
 
 def section_text(section: list[SetUp], folder: Path) -> str:
