@@ -149,8 +149,8 @@ def section_text(section: list[SetUp], folder: Path) -> str:
 
 def write(root: Path, out: Path) -> None:
     """Collect the runs under root and write the results page and its pictures to out (the
-    pictures in a `results` folder beside it); refuse a sweep with nothing to pool (no set-up
-    with completed runs of two or more seeds)."""
+    pictures in a `results` folder beside it, which keeps only this page's); refuse a sweep
+    with nothing to pool (no set-up with completed runs of two or more seeds)."""
     all_setups = collect(root)
     if not any(len({run["seed"] for run in setup.completed}) > 1 for setup in all_setups):
         raise UserError(f"nothing to pool under {root}: no set-up has completed runs of two or "
@@ -165,5 +165,16 @@ def write(root: Path, out: Path) -> None:
     folder = out.parent / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     texts = [section_text(section, folder) for section in sections]
-    lines = headline(root, out, sections) + answer(sections)
-    out.write_text("\n".join(lines + texts) + "\n")
+    page = "\n".join(headline(root, out, sections) + answer(sections) + texts) + "\n"
+    out.write_text(page)
+    remove_stale(folder, page)
+
+
+def remove_stale(folder: Path, page: str) -> None:
+    """Delete the pictures in the page's folder that the page no longer shows (an earlier
+    page's set-ups), saying so on stderr: the folder holds this page's pictures only."""
+    shown = set(re.findall(rf"\]\({FOLDER}/([^)/]+\.png)\)", page))
+    for picture in sorted(folder.glob("*.png")):
+        if picture.name not in shown:
+            picture.unlink()
+            print(f"removed {picture}: no longer on the page", file=sys.stderr)

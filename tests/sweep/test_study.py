@@ -362,3 +362,18 @@ def test_the_curves_draw_no_remedy_as_the_baseline_wherever_it_sorts(
 def test_a_seed_without_evaluations_leaves_the_others_curve() -> None:
     assert study_plots.pooled([[(0, 1.0), (10, 3.0)], []]) == ([0, 10], [1.0, 3.0],
                                                               [1.0, 3.0], [1.0, 3.0])
+
+
+def test_the_pictures_folder_keeps_only_this_pages(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    remedy_study(tmp_path / "old")
+    write(tmp_path / "old", tmp_path / "docs" / "results.md")
+    stale = tmp_path / "docs" / "results" / "cnn_none.png"
+    assert stale.exists()
+    study(tmp_path / "study" / "fc")
+    write(tmp_path / "study", tmp_path / "docs" / "results.md")
+    pictures = sorted(path.name for path in (tmp_path / "docs" / "results").glob("*.png"))
+    page = (tmp_path / "docs" / "results.md").read_text()
+    assert pictures and all(f"(results/{name})" in page for name in pictures)
+    assert not stale.exists() and f"removed {stale}: no longer on the page" in \
+        capsys.readouterr().err

@@ -1,0 +1,31 @@
+"""A run's evaluations read back from its TensorBoard events, as the study's curves use them."""
+
+from pathlib import Path
+
+from torch.utils.tensorboard import SummaryWriter
+
+from gan.sweep.history import eval_history
+
+
+def test_each_metric_comes_back_in_step_order(tmp_path: Path) -> None:
+    with SummaryWriter(str(tmp_path)) as writer:
+        for step, fid in ((0, 700.0), (2000, 300.0), (1000, 500.0)):
+            writer.add_scalar("eval/fid", fid, step)
+        writer.add_scalar("loss/generator", 1.0, 0)
+    assert eval_history(tmp_path, ("fid", "recall")) == {
+        "fid": [(0, 700.0), (1000, 500.0), (2000, 300.0)], "recall": []}
+
+
+def test_a_resumed_run_reads_as_tensorboard_shows_it(tmp_path: Path) -> None:
+    # Killed after logging step 2000 with its last checkpoint at step 1000: the resumed run
+    # purges what came after the checkpoint and logs those steps again.
+    with SummaryWriter(str(tmp_path)) as writer:
+        for step in (0, 1000, 2000):
+            writer.add_scalar("eval/fid", 700.0 - step / 10, step)
+    with SummaryWriter(str(tmp_path), purge_step=1001) as writer:
+        writer.add_scalar("eval/fid", 123.0, 2000)
+    assert eval_history(tmp_path, ("fid",))["fid"] == [(0, 700.0), (1000, 600.0), (2000, 123.0)]
+
+
+def test_a_run_without_events_has_no_history(tmp_path: Path) -> None:
+    assert eval_history(tmp_path, ("fid",)) == {"fid": []}
