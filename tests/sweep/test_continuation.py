@@ -194,9 +194,17 @@ def test_an_optuna_search_in_a_shared_storage_is_not_continued(tmp_path: Path) -
 @pytest.mark.slow
 def test_a_job_at_its_time_limit_checkpoints_is_requeued_and_resumes(data_root: Path,
                                                                      tmp_path: Path) -> None:
-    # submitit's local executor warns 30 s before a 1-minute limit; the job trains longer, in
-    # as many parts as it takes.
-    run = ("train.steps=4000", "train.checkpoint_every=5000", "eval.every=0", "train.threads=1")
+    # submitit's local executor warns 30 s before a 1-minute limit. The job trains for about
+    # 75 s at the speed this machine shows now (a fixed step count finished before the warning
+    # on an idle machine), so the warning comes before its end; it ends in as many parts as it
+    # takes.
+    settings = ("train.checkpoint_every=1000000", "eval.every=0", "train.threads=1")
+    calibration = tmp_path / "calibration" / "run"
+    measured = train("train.steps=500", *settings, f"hydra.run.dir={calibration}",
+                     data_root=data_root, cwd=tmp_path)
+    assert measured.returncode == 0, measured.stderr
+    speed = json.loads((calibration / "metrics.json").read_text())["steps_per_second"]
+    run = (f"train.steps={max(4000, round(75 * speed))}", *settings)
     sweep_dir = tmp_path / "sweep"
     result = train("-m", "hydra/launcher=local", "hydra.launcher.timeout_min=1",
                    "hydra.launcher.max_num_timeout=10", *run,
