@@ -44,7 +44,8 @@ HEADINGS = LABELS | {"ms_per_step": "ms per step"}
 DISCRIMINATORS = {"FCDiscriminator": "fc", "CNNDiscriminator": "cnn", "DCGANDiscriminator": "dcgan"}
 SEED = "train.seed"  # the override whose runs are pooled
 # Overrides that change where or how fast a run computes, not what: never another set-up.
-WHERE = ("dataset.root", "train.device", "train.threads", "eval.batch_size")
+WHERE = ("dataset.root", "train.device", "train.threads", "eval.batch_size",
+         "resume")  # resume=: a continued sweep's or run's, where it went on from
 REMEDY = "remedy"  # its override is read back from the config, as the remedies' names
 SETUP = "setup"  # a named set-up (conf/setup/): it names the run's remedies, loss and settings
 NONE = "none"  # the remedies of a run without any: the baseline

@@ -377,3 +377,14 @@ def test_the_pictures_folder_keeps_only_this_pages(tmp_path: Path,
     assert pictures and all(f"(results/{name})" in page for name in pictures)
     assert not stale.exists() and f"removed {stale}: no longer on the page" in \
         capsys.readouterr().err
+
+
+def test_a_continued_sweeps_runs_stay_in_their_set_ups(tmp_path: Path) -> None:
+    # `-m resume=SWEEP_DIR` gives the jobs it runs a resume= override (the sweep's, or a
+    # stopped run's own directory): where they went on from, not another set-up.
+    for seed, resume in enumerate(("", "resume=/sweep", "resume=/sweep/2_job")):
+        fake_run(tmp_path, f"{seed}", "fc", [], seed, fid=100 + seed, class_kl=1.0,
+                 overrides=(resume,) if resume else ())
+    write(tmp_path, tmp_path / "out.md")
+    page = (tmp_path / "out.md").read_text()
+    assert "| none | 3 |" in page and "resume" not in page
