@@ -35,7 +35,7 @@ from omegaconf import OmegaConf
 from gan.errors import UserError
 from gan.metrics.names import FINAL_LOSSES, LABELS
 from gan.sweep.runs import find, key
-from gan.sweep.summary import read_job, read_metrics
+from gan.sweep.summary import METRICS, read_job
 
 COLUMNS = ("modes_covered", "class_kl", "fid", "precision", "recall", "ms_per_step",
            *FINAL_LOSSES)  # the table's, in this order
@@ -49,6 +49,8 @@ WHERE = ("dataset.root", "train.device", "train.threads", "eval.batch_size",
 REMEDY = "remedy"  # its override is read back from the config, as the remedies' names
 SETUP = "setup"  # a named set-up (conf/setup/): it names the run's remedies, loss and settings
 NONE = "none"  # the remedies of a run without any: the baseline
+# What a set-up reads of each run's metrics.json (through the sweep summary's reader).
+RECORDED = (*METRICS, "steps_per_second", "device", "threads", "class_histogram")
 COUNTED = ("completed", "diverged")  # runs a set-up reports: scored, or failed as it would again
 
 
@@ -80,16 +82,13 @@ def read_run(run_dir: Path, job: dict[str, Any]) -> dict[str, Any]:
     target = cfg.discriminator._target_
     named = [o.split("=", 1)[1] for o in job["overrides"] if key(o) == SETUP]
     remedies = named[-1:] or sorted((cfg.get("remedy") or {}).keys())
-    recorded = read_metrics(run_dir / "metrics.json")
-    speed = recorded.get("steps_per_second")
+    speed = job["steps_per_second"]
     return job | {
         "config": cfg, "run_dir": run_dir, "seed": int(cfg.train.seed),
         "steps": int(cfg.train.steps), "eval_n": OmegaConf.select(cfg, "eval.n"),
         "discriminator": DISCRIMINATORS.get(target.rsplit(".", 1)[-1], target),
-        "remedies": " + ".join(remedies) or NONE, "device": recorded.get("device"),
-        "threads": recorded.get("threads"),
-        "wall_seconds": recorded.get("wall_seconds"), "class_histogram":
-        recorded.get("class_histogram"), "ms_per_step": 1000 / speed if speed else None}
+        "remedies": " + ".join(remedies) or NONE,
+        "ms_per_step": 1000 / speed if speed else None}
 
 
 def collect(root: Path) -> list[SetUp]:
@@ -100,11 +99,11 @@ def collect(root: Path) -> list[SetUp]:
         raise UserError(f"{root} is not a directory")
     runs = []
     for run_dir in find(root):
-        job = read_job(run_dir, root)
+        job = read_job(run_dir, root, RECORDED)
         status = job["status"]
         if status in COUNTED and not (run_dir / "config.yaml").is_file():
             status = f"{status}, no config.yaml"
-        if status not in COUNTED or not (run_dir / "config.yaml").is_file():
+        if status not in COUNTED:
             print(f"left out: {run_dir} ({status})", file=sys.stderr)
             continue
         runs.append(read_run(run_dir, job))
