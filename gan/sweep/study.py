@@ -104,7 +104,9 @@ def collect(root: Path) -> list[SetUp]:
         if status in COUNTED and not (run_dir / "config.yaml").is_file():
             status = f"{status}, no config.yaml"
         if status not in COUNTED:
-            print(f"left out: {run_dir} ({status})", file=sys.stderr)
+            reason = str(job.get("reason") or "").strip().splitlines()
+            said = f"{status}: {reason[0]}" if reason and status == "unknown" else status
+            print(f"left out: {run_dir} ({said})", file=sys.stderr)
             continue
         runs.append(read_run(run_dir, job))
     if not runs:

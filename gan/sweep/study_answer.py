@@ -1,5 +1,5 @@
 """The top of a study's results page: its title and how to read it, then the answer in plain
-sentences per discriminator (what no remedy reaches, the best set-up and its cost, the
+sentences per discriminator (what no remedy reaches, the cure and its cost, the best on FID, the
 set-ups that cover every class, the report's six remedies with their verdicts), then every
 verdict by kind. Every number is read from the runs (`gan.sweep.study`)."""
 
@@ -33,28 +33,57 @@ def scores(setup: SetUp) -> str:
     return f"covers {mean(setup, 'modes_covered') or 0:.1f} of 10 classes ({', '.join(parts)})"
 
 
-def sentences(section: list[SetUp]) -> list[str]:
-    """The answer for one discriminator in a few sentences, or none where its set-ups have no
-    plain `none` baseline with FID to compare against."""
-    base = next((s for s in section if s.remedies == NONE and not s.others), None)
-    judged = [s for s in section if s.remedies != NONE and not s.others and s.values("fid")]
-    if base is None or not base.values("fid") or not judged:
-        return []
-    best = min([base, *judged], key=lambda s: mean(s, "fid") or float("inf"))
-    text = f"**{section[0].discriminator}**: with no remedy the generator {scores(base)}."
-    if best is base:
-        text += " No set-up beats it on FID"
-    else:
-        text += (f" The best set-up, **{best.label}**, {scores(best)}: FID "
-                 f"{mean(base, 'fid') / mean(best, 'fid'):.1f}x lower")
+def covered(setup: SetUp) -> tuple[float, float]:
+    """How well a set-up fixes the collapse, smaller is better: the share of its runs (diverged
+    ones too) that cover all 10 classes, negated, then its mean class KL."""
+    full = sum(run.get("modes_covered") == 10 for run in setup.completed) / len(setup.runs)
+    return -full, mean(setup, "class_kl") or float("inf")
+
+
+def times(before: float, after: float) -> str:
+    """How a lower-is-better number moved, in words: `2.7x lower`, `1.3x higher`."""
+    return f"{before / after:.1f}x lower" if after <= before else f"{after / before:.1f}x higher"
+
+
+def cure(base: SetUp, judged: list[SetUp]) -> str:
+    """The set-up that fixes the collapse best (`covered`), by how much and at what cost per
+    step; or that none covers the classes better than no remedy."""
+    best = min(judged, key=covered)
+    if covered(best) >= covered(base):
+        return " No set-up covers the classes better than no remedy"
+    text = (f" The cure, **{best.label}**, {scores(best)}: class KL "
+            f"{times(mean(base, 'class_kl'), mean(best, 'class_kl'))}")
+    if None not in (mean(base, "fid"), mean(best, "fid")):
+        text += f", FID {times(mean(base, 'fid'), mean(best, 'fid'))}"
     costs = mean(best, "ms_per_step"), mean(base, "ms_per_step")
-    if best is not base and None not in costs:
+    if None not in costs:
         text += (f", at {costs[0]:.2f} ms per step against {costs[1]:.2f} "
                  f"({costs[0] / costs[1]:.1f}x the CPU time)")
+    return text
+
+
+def sentences(section: list[SetUp]) -> list[str]:
+    """The answer for one discriminator in a few sentences, or none where its set-ups have no
+    plain `none` baseline with FID to compare against: what no remedy reaches, the cure (the
+    most even coverage), the best on FID where that is another set-up, and the set-ups that
+    cover every class in every seed."""
+    base = next((s for s in section if s.remedies == NONE and not s.others), None)
+    judged = [s for s in section if s.remedies != NONE and not s.others and s.values("fid")]
+    if base is None or not base.values("fid") or not base.values("class_kl") or not judged:
+        return []
+    text = f"**{section[0].discriminator}**: with no remedy the generator {scores(base)}."
+    text += cure(base, judged) + "."
+    sharpest = min([base, *judged], key=lambda s: mean(s, "fid") or float("inf"))
+    if sharpest is base:
+        text += " No set-up beats no remedy on FID."
+    elif sharpest is not min(judged, key=covered):
+        text += (f" Best on FID: **{sharpest.label}** (FID {mean(sharpest, 'fid'):.1f}, "
+                 f"{times(mean(base, 'fid'), mean(sharpest, 'fid'))}, covering "
+                 f"{mean(sharpest, 'modes_covered') or 0:.1f} classes).")
     full = [s.label for s in sorted([base, *judged], key=lambda s: mean(s, "fid") or 0.0)
             if len(s.completed) == len(s.runs) and min(s.values("modes_covered") or [0]) == 10]
-    text += (f". Every class in every seed: {', '.join(f'**{label}**' for label in full)}."
-             if full else ". No set-up covers every class in every seed.")
+    text += (f" Every class in every seed: {', '.join(f'**{label}**' for label in full)}."
+             if full else " No set-up covers every class in every seed.")
     return [text, "", remedies_said(section, base), ""]
 
 

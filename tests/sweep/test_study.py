@@ -73,9 +73,14 @@ def test_failed_runs_are_left_out_and_named(tmp_path: Path,
     diverged = sweep / "none2"
     diverged.mkdir()  # it failed before writing its config: only its metrics.json says so
     (diverged / "metrics.json").write_text(json.dumps({"status": "diverged", "reason": "NaN"}))
+    fake_run(sweep, "none3", "fc", [], 3, fid=100, class_kl=1.0)
+    (sweep / "none3" / "metrics.json").unlink()  # still training
     write(sweep, tmp_path / "results.md")
     assert "| none | 2 |" in (tmp_path / "results.md").read_text()
-    assert f"left out: {diverged} (diverged, no config.yaml)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"left out: {diverged} (diverged, no config.yaml)" in err
+    assert f"left out: {sweep / 'none3'} (unknown: no metrics.json: killed, or still running)" \
+        in err
 
 
 def test_a_diverged_run_with_its_config_is_counted_not_scored(tmp_path: Path) -> None:
@@ -268,10 +273,10 @@ def test_the_answer_comes_first_in_plain_sentences(tmp_path: Path) -> None:
     page = (tmp_path / "results.md").read_text()
     answer = page.split("## The answer")[1].split("## discriminator=")[0]
     assert ("**fc**: with no remedy the generator covers 7.0 of 10 classes (class KL 0.900, "
-            "FID 151.0, precision 0.80, recall 0.70). The best set-up, **r1_lr4**, covers 10.0 "
-            "of 10 classes (class KL 0.030, FID 31.0, precision 0.80, recall 1.00): FID 4.9x "
-            "lower, at 5.00 ms per step against 2.00 (2.5x the CPU time). Every class in every "
-            "seed: **r1_lr4**, **feature_matching**.") in answer  # best FID first
+            "FID 151.0, precision 0.80, recall 0.70). The cure, **r1_lr4**, covers 10.0 of 10 "
+            "classes (class KL 0.030, FID 31.0, precision 0.80, recall 1.00): class KL 30.0x "
+            "lower, FID 4.9x lower, at 5.00 ms per step against 2.00 (2.5x the CPU time). Every "
+            "class in every seed: **r1_lr4**, **feature_matching**.") in answer  # best FID first
     assert ("The report's six remedies, each alone against no remedy (FID 151.0, class KL "
             "0.900): feature_matching helps (FID 61.0, class KL 0.200); minibatch_discrimination "
             "not run here; label_smoothing no clear difference (FID 152.0, class KL 0.900); "
@@ -279,6 +284,31 @@ def test_the_answer_comes_first_in_plain_sentences(tmp_path: Path) -> None:
             "(FID 301.0, class KL 1.500).") in answer
     assert "**dcgan**: with no remedy" in answer
     assert page.index("## discriminator=fc") < page.index("## discriminator=dcgan")
+
+
+def test_the_cure_is_the_most_even_coverage_not_the_best_fid(tmp_path: Path) -> None:
+    """The report's question is the collapse: a set-up with the best FID that still drops
+    classes (as minibatch discrimination did at 40,001 steps) is named, but not as the cure."""
+    study(tmp_path, events=False)
+    for run in tmp_path.glob("*_setup=label_smoothing,*"):  # sharpest digits, 7 classes
+        metrics = json.loads((run / "metrics.json").read_text())
+        (run / "metrics.json").write_text(json.dumps(metrics | {"fid": metrics["fid"] - 131}))
+    write(tmp_path, tmp_path / "out.md")
+    page = (tmp_path / "out.md").read_text()
+    assert "The cure, **r1_lr4**, covers 10.0 of 10 classes" in page
+    assert ("(2.5x the CPU time). Best on FID: **label_smoothing** (FID 21.0, 7.2x lower, "
+            "covering 7.0 classes). Every class in every seed: **r1_lr4**, "
+            "**feature_matching**.") in page
+
+
+def test_no_cure_when_nothing_covers_more_evenly_than_no_remedy(tmp_path: Path) -> None:
+    for seed in range(3):
+        study_run(tmp_path, seed, "none", seed, events=False)
+        study_run(tmp_path, 3 + seed, "balance", seed, events=False)
+    write(tmp_path, tmp_path / "out.md")
+    page = (tmp_path / "out.md").read_text()
+    assert ("recall 0.70). No set-up covers the classes better than no remedy. No set-up beats "
+            "no remedy on FID. No set-up covers every class in every seed.") in page
 
 
 def test_the_pictures_are_drawn_and_shown(tmp_path: Path) -> None:
@@ -328,7 +358,10 @@ def test_the_answer_says_when_nothing_beats_no_remedy_and_what_diverged(tmp_path
         (run / "metrics.json").write_text(json.dumps(metrics | {"fid": 400.0}))
     write(tmp_path, tmp_path / "out.md")
     page = (tmp_path / "out.md").read_text()
-    assert "recall 0.70). No set-up beats it on FID." in page
+    assert ("recall 0.70). The cure, **feature_matching**, covers 10.0 of 10 classes (class KL "
+            "0.200, FID 400.0, precision 0.80, recall 1.00): class KL 4.5x lower, FID 2.6x "
+            "higher, at 2.50 ms per step against 2.00 (1.2x the CPU time). No set-up beats no "
+            "remedy on FID.") in page
     assert "balance diverged in every seed" in page
     assert "| label_smoothing | 2 (1 diverged) |" in page
     assert "label_smoothing no clear difference (FID 151.5, class KL 0.900)" in page
