@@ -1,5 +1,5 @@
 """The study's pictures, drawn with matplotlib (the `plots` extra: pip install -e ".[plots]"):
-per discriminator, FID and classes covered against step for every set-up, and the final class
+per discriminator, FID and classes covered against step in a panel per set-up, and the final class
 histograms side by side. Each function takes plain numbers and writes one PNG."""
 
 import math
@@ -36,35 +36,69 @@ def pooled(curve: Curve) -> tuple[list[int], list[float], list[float], list[floa
 
 def curves(setups: Mapping[str, Mapping[str, Curve]], baseline: str | None, title: str,
            path: Path) -> None:
-    """FID (log scale) and classes covered against step: a line per set-up (the mean over its
-    seeds) in a band from the lowest to the highest seed. `setups`: label -> metric -> curve;
-    `baseline`: the label drawn thick and black (no remedy), if any."""
+    """Write `curve_figure` as a PNG."""
     plt = pyplot()
-    figure, axes = plt.subplots(1, 2, figsize=(15, 5.5), constrained_layout=True)
-    colours = plt.get_cmap("tab20")
-    others = iter(range(len(setups)))
-    for label, metrics in setups.items():
-        style = line_style(None if label == baseline else next(others), colours)
-        for axis, name in zip(axes, ("fid", "modes_covered"), strict=True):
-            steps, mean, low, high = pooled(metrics.get(name, []))
-            if steps:
-                axis.plot(steps, mean, label=label, **style)
-                axis.fill_between(steps, low, high, color=style["color"], alpha=0.12)
-    axes[0].set(yscale="log", ylabel="FID (lower is better)", xlabel="step")
-    axes[1].set(ylim=(0, 10.5), ylabel="classes covered (of 10)", xlabel="step")
-    axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
-    figure.suptitle(title)
+    figure = curve_figure(setups, baseline, title)
     figure.savefig(path, dpi=80)
     plt.close(figure)
 
 
-def line_style(shade: int | None, colours: Any) -> dict[str, Any]:
-    """The baseline (`shade` None) thick and black; the others in tab20's dark shades, then its
-    light ones dashed, so neighbours in the legend differ."""
-    if shade is None:
-        return {"color": "black", "linewidth": 2.2, "linestyle": "-"}
-    return {"color": colours((2 * shade) % 20 + (shade // 10) % 2), "linewidth": 1.3,
-            "linestyle": "-" if shade < 10 else "--"}
+def curve_figure(setups: Mapping[str, Mapping[str, Curve]], baseline: str | None,
+                 title: str) -> Any:
+    """FID (log scale) above classes covered, against step, in a panel per set-up (five to a
+    row; nineteen lines on one axis could not be told apart): its mean over seeds in a band from
+    the lowest seed to the highest, with the baseline's (no remedy) in grey behind it. Every
+    panel shares its metric's scale. `setups`: label -> metric -> curve."""
+    plt = pyplot()
+    columns = min(len(setups), 5)
+    rows = math.ceil(len(setups) / columns)
+    figure, axes = plt.subplots(2 * rows, columns, figsize=(3.1 * columns + 0.6, 3.4 * rows + 0.5),
+                                squeeze=False, sharex=True, constrained_layout=True)
+    for row in range(2 * rows):
+        for axis in axes[row]:
+            if axis is not axes[row % 2, 0]:
+                axis.sharey(axes[row % 2, 0])  # FID rows share one scale, class rows another
+    for index, (label, metrics) in enumerate(setups.items()):
+        row, column = divmod(index, columns)
+        pair = axes[2 * row, column], axes[2 * row + 1, column]
+        if baseline in setups and label != baseline:
+            draw(pair, setups[baseline], {"color": "grey", "linewidth": 1.0}, baseline)
+        style = {"color": "black" if label == baseline else "tab:blue", "linewidth": 1.6}
+        draw(pair, metrics, style, label)
+        pair[0].set_title(label, fontsize=9)
+    for index in range(len(setups), rows * columns):  # the empty cells of the last row
+        row, column = divmod(index, columns)
+        axes[2 * row, column].set_visible(False)
+        axes[2 * row + 1, column].set_visible(False)
+    axes[0, 0].set_yscale("log")
+    plain = plt.FuncFormatter(lambda value, _: f"{value:g}")  # 200, not 2 x 10^2
+    axes[0, 0].yaxis.set_major_formatter(plain)
+    axes[0, 0].yaxis.set_minor_formatter(plain)
+    axes[0, 0].xaxis.set_major_locator(plt.MaxNLocator(4))
+    axes[0, 0].xaxis.set_major_formatter(plt.FuncFormatter(
+        lambda value, _: f"{value / 1000:g}k" if value else "0"))  # 40k, not 40000
+    axes[1, 0].set_ylim(0, 10.5)
+    for row in range(rows):
+        axes[2 * row, 0].set_ylabel("FID", fontsize=8)
+        axes[2 * row + 1, 0].set_ylabel("classes", fontsize=8)
+    for axis in axes.flat:
+        axis.tick_params(labelsize=7)
+    for column in range(columns):
+        last = max(r for r in range(rows) if r * columns + column < len(setups))
+        axes[2 * last + 1, column].set_xlabel("step", fontsize=8)
+        axes[2 * last + 1, column].tick_params(labelbottom=True)  # above an empty cell
+    figure.suptitle(title + (f"; grey: {baseline}" if baseline in setups else ""))
+    return figure
+
+
+def draw(pair: Sequence[Any], metrics: Mapping[str, Curve], style: dict[str, Any],
+         label: str) -> None:
+    """One set-up's FID and classes on a pair of axes: the mean line and its min-max band."""
+    for axis, name in zip(pair, ("fid", "modes_covered"), strict=True):
+        steps, mean, low, high = pooled(metrics.get(name, []))
+        if steps:
+            axis.plot(steps, mean, label=label, **style)
+            axis.fill_between(steps, low, high, color=style["color"], alpha=0.15, linewidth=0)
 
 
 def histograms(setups: Mapping[str, Sequence[float]], title: str, path: Path) -> None:

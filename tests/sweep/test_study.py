@@ -392,6 +392,25 @@ def test_the_curves_draw_no_remedy_as_the_baseline_wherever_it_sorts(
         "none", "balance", "feature_matching", "label_smoothing", "r1_lr4"]}
 
 
+def test_the_curves_give_each_set_up_its_panels_beside_no_remedy() -> None:
+    """Seven set-ups: two rows of five panel pairs (FID above classes), the last three cells
+    empty; each set-up's panel holds its own line and no remedy's, grey, behind it."""
+    plt = study_plots.pyplot()
+    series = {"fid": [[(0, 500.0), (100, 100.0)]] * 2, "modes_covered": [[(0, 1.0), (100, 9.0)]]}
+    labels = ["none", *(f"setup_{n}" for n in range(6))]
+    figure = study_plots.curve_figure(dict.fromkeys(labels, series), "none", "title")
+    shown = [axis for axis in figure.axes if axis.get_visible()]
+    assert len(figure.axes) == 20 and len(shown) == 14
+    titles = [axis.get_title() for axis in shown if axis.get_title()]
+    assert titles == labels
+    for axis in shown:
+        colours = [line.get_color() for line in axis.get_lines()]
+        assert colours == (["black"] if axis in figure.axes[:1] + figure.axes[5:6]
+                           else ["grey", "tab:blue"])
+    assert shown[0].get_yscale() == "log" and shown[1].get_yscale() == "log"  # shared
+    plt.close(figure)
+
+
 def test_a_seed_without_evaluations_leaves_the_others_curve() -> None:
     assert study_plots.pooled([[(0, 1.0), (10, 3.0)], []]) == ([0, 10], [1.0, 3.0],
                                                               [1.0, 3.0], [1.0, 3.0])
