@@ -35,7 +35,19 @@ def inside(queries: torch.Tensor, points: torch.Tensor, radii: torch.Tensor) -> 
 def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = K,
                      real_radii: torch.Tensor | None = None) -> tuple[float, float]:
     """(precision, recall) of fake features (M, D) against real ones (N, D), each 0 to 1 and
-    higher better; the real set's radii may be given when computed once for many calls."""
+    higher better; the real set's radii may be given when computed once for many calls.
+
+    Both read the one fake-to-real distance matrix, a block of CHUNK fake rows at a time:
+    precision asks each row (a fake point) whether some real ball holds it, recall each column
+    (a real point) whether some fake ball does. `inside` twice would compute it twice."""
     if real_radii is None:
         real_radii = knn_radii(real, k)
-    return inside(fake, real, real_radii), inside(real, fake, knn_radii(fake, k))
+    f, r = fake.float(), real.float()
+    fake_radii = knn_radii(f, k)
+    precise = torch.zeros(len(f), dtype=torch.bool, device=f.device)
+    recalled = torch.zeros(len(r), dtype=torch.bool, device=f.device)
+    for i in range(0, len(f), CHUNK):
+        distances = torch.cdist(f[i:i + CHUNK], r)  # (CHUNK, N)
+        precise[i:i + CHUNK] = (distances <= real_radii).any(dim=1)
+        recalled |= (distances <= fake_radii[i:i + CHUNK, None]).any(dim=0)
+    return float(precise.double().mean()), float(recalled.double().mean())

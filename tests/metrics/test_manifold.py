@@ -48,3 +48,15 @@ def test_given_radii_are_used_and_give_the_same_answer() -> None:
     draw = torch.Generator().manual_seed(1)
     real, fake = torch.randn(2500, 4, generator=draw), torch.randn(2500, 4, generator=draw) * 1.5
     assert precision_recall(real, fake, real_radii=knn_radii(real)) == precision_recall(real, fake)
+
+
+def test_one_distance_matrix_gives_the_papers_two_shares() -> None:
+    """Precision and recall read one fake-to-real matrix in blocks; each must still be the
+    paper's share: fakes inside the real manifold, reals inside the fake one (sets of unequal
+    size, more than one block)."""
+    draw = torch.Generator().manual_seed(2)
+    real, fake = torch.randn(1800, 6, generator=draw), torch.randn(2500, 6, generator=draw) + 0.3
+    precision, recall = precision_recall(real, fake)
+    assert precision == inside(fake, real, knn_radii(real))
+    assert recall == inside(real, fake, knn_radii(fake))
+    assert 0.2 < precision < 0.95 and 0.2 < recall < 0.95  # neither all nor nothing
