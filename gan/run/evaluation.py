@@ -46,6 +46,15 @@ class Evaluation:
         self.latest = scores
         self.seconds += time.perf_counter() - started
 
+    def elapsed(self) -> dict[str, float]:
+        """The seconds spent evaluating so far, for a checkpoint (`resume` reads them back)."""
+        return {"eval_seconds": self.seconds}
+
+    def resume(self, saved: dict[str, float]) -> None:
+        """Count the evaluating of the parts before this one, as a checkpoint saved it (one of
+        an earlier version, without it, counts as none), so a resumed run reports the whole."""
+        self.seconds += saved.get("eval_seconds", 0.0)
+
     def results(self) -> dict[str, Any]:
         """The last scores and the reference, flat, for metrics.json."""
         return ({"eval_n": self.latest["n"], "eval_seconds": self.seconds,
@@ -60,6 +69,13 @@ class NoEvaluation:
     def events(self, generator: Generator, monitor: Monitor) -> list[Periodic]:
         """None."""
         return []
+
+    def elapsed(self) -> dict[str, float]:
+        """Nothing to save."""
+        return {}
+
+    def resume(self, saved: dict[str, float]) -> None:
+        """Nothing to count."""
 
     def results(self) -> dict[str, Any]:
         """Nothing."""

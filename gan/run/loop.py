@@ -47,16 +47,18 @@ def timings(clock: Clock, steps: int, start: int) -> dict[str, Any]:
 
 
 def continued(setup: TrainingSetup, batcher: DeviceBatcher, checkpoint: dict[str, Any] | None,
-              settings: TrainConfig, clock: Clock, logger: logging.Logger = log
-              ) -> tuple[int, torch.Tensor]:
+              settings: TrainConfig, clock: Clock, evaluation: Evaluation | NoEvaluation,
+              logger: logging.Logger = log) -> tuple[int, torch.Tensor]:
     """Where the run starts, and the fixed noise behind its grids (n_samples, noise_dim): step
-    0 and a fresh draw, or a checkpoint put back (its time so far goes into the clock)."""
+    0 and a fresh draw, or a checkpoint put back (its time so far goes into the clock, its time
+    evaluating into the evaluation's)."""
     fixed_z = uniform_noise(settings.n_samples, setup.generator.noise_dim, setup.device)
     if checkpoint is None:
         return 0, fixed_z
     start, fixed_z = restore(setup.adversarial, setup.sampler, batcher, checkpoint,
                              settings.steps)
     clock.resume(checkpoint.get("seconds", {}))
+    evaluation.resume(checkpoint.get("seconds", {}))
     logger.info(f"resuming from step {start} of {settings.steps}")
     return start, fixed_z
 
@@ -78,7 +80,7 @@ def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
     adversarial = setup.adversarial  # a call may take several batches (the balance remedy)
     batcher = DeviceBatcher(setup.images, settings.batch_size * adversarial.real_batches)
     noise = UniformNoise(settings.batch_size * adversarial.noise_batches, noise_dim, device)
-    start, fixed_z = continued(setup, batcher, checkpoint, settings, clock)
+    start, fixed_z = continued(setup, batcher, checkpoint, settings, clock, evaluation)
     with Monitor(run_dir, settings.steps, start) as monitor, InterruptWatch() as interrupts:
         monitor.hyperparameters(hyperparameters or {}, new_session=checkpoint is None)
         recorder = Recorder(setup, batcher, monitor, run_dir, fixed_z, evaluation, interrupts,

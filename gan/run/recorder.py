@@ -70,7 +70,8 @@ class Recorder:
         """Everything needed to sample from or continue the run after `step`."""
         self.monitor.flush()  # the logged steps it covers are on disk before it is
         state = checkpoint_state(self.setup.adversarial, self.setup.sampler, self.batcher,
-                                 self.fixed_z, steps=step + 1, seconds=self.clock.whole())
+                                 self.fixed_z, steps=step + 1,
+                                 seconds=self.clock.whole() | self.evaluation.elapsed())
         save_checkpoint(state, self.run_dir / CHECKPOINT_NAME)
 
     def stop_if_interrupted(self, step: int, output: StepOutput, last: bool) -> None:

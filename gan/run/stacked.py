@@ -143,7 +143,8 @@ def join(job: StackedJob, k: int, random: RunRandom, images: torch.Tensor, devic
         batcher = DeviceBatcher(images, settings.batch_size * adversarial.real_batches)
         noise = UniformNoise(settings.batch_size * adversarial.noise_batches,
                              setup.generator.noise_dim, device)
-        start, fixed_z = continued(setup, batcher, checkpoint, settings, clock, logger)
+        start, fixed_z = continued(setup, batcher, checkpoint, settings, clock, evaluation,
+                                   logger)
     return Member(job, settings, setup, batcher, noise, clock, logger, evaluation, start,
                   fixed_z, checkpoint is not None)
 

@@ -70,3 +70,16 @@ def test_a_checkpoint_that_cannot_be_continued_is_refused(run_dir: Path, tmp_pat
 def test_a_missing_run_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="does not exist"):
         resumed_config(tmp_path / "nothing", [])
+
+
+def test_a_resumed_run_reports_the_whole_runs_evaluation_time(tmp_path: Path) -> None:
+    """Like wall and loop time, evaluation time counts every part of a resumed run: the
+    checkpoint carries it, and the last part adds its own."""
+    evaluated = ("train.device=cpu", "eval.every=3", "eval.n=200", "train.checkpoint_every=3")
+    first = run(compose_config("train.steps=6", *evaluated), tmp_path)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["seconds"]
+    assert 0 < saved["eval_seconds"] <= first["eval_seconds"]
+    whole = run(resumed_config(tmp_path, ["train.steps=9"]), tmp_path)
+    assert whole["last_part"]["from_step"] == 6
+    assert whole["eval_seconds"] > saved["eval_seconds"]
+    assert whole["eval_seconds"] < whole["wall_seconds"]
