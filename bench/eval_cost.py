@@ -11,6 +11,7 @@ real MNIST under $GAN_DATA_DIR.
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -43,7 +44,7 @@ def seconds_per_step(setup: TrainingSetup, batch_size: int, steps: int) -> float
     return (time.perf_counter() - started) / steps
 
 
-def best_of(call: object, rounds: int = 3) -> float:
+def best_of(call: Callable[[], object], rounds: int = 3) -> float:
     """The least wall time of `call()` over rounds, in seconds."""
     timings = []
     for _ in range(rounds):

@@ -105,7 +105,7 @@ def collect(root: Path) -> list[SetUp]:
             status = f"{status}, no config.yaml"
         if status not in COUNTED:
             reason = str(job.get("reason") or "").strip().splitlines()
-            said = f"{status}: {reason[0]}" if reason and status == "unknown" else status
+            said = f"{status}: {reason[0]}" if reason else status
             print(f"left out: {run_dir} ({said})", file=sys.stderr)
             continue
         runs.append(read_run(run_dir, job))

@@ -35,31 +35,37 @@ def scores(setup: SetUp) -> str:
 
 def covered(setup: SetUp) -> tuple[float, float]:
     """How well a set-up fixes the collapse, smaller is better: the share of its runs (diverged
-    ones too) that cover all 10 classes, negated, then its mean class KL."""
+    ones counted) that cover all 10 classes, negated, then its mean class KL (none: worst)."""
     full = sum(run.get("modes_covered") == 10 for run in setup.completed) / len(setup.runs)
-    return -full, mean(setup, "class_kl") or float("inf")
+    kl = mean(setup, "class_kl")
+    return -full, float("inf") if kl is None else kl
 
 
-def times(before: float, after: float) -> str:
-    """How a lower-is-better number moved, in words: `2.7x lower`, `1.3x higher`."""
+def times(before: float | None, after: float | None) -> str | None:
+    """How a lower-is-better number moved, in words (`2.7x lower`, `1.3x higher`, `0.1 -> 0`);
+    None where either is missing."""
+    if before is None or after is None:
+        return None
+    if 0 in (before, after):
+        return f"{before:.3g} -> {after:.3g}"
     return f"{before / after:.1f}x lower" if after <= before else f"{after / before:.1f}x higher"
 
 
-def cure(base: SetUp, judged: list[SetUp]) -> str:
-    """The set-up that fixes the collapse best (`covered`), by how much and at what cost per
-    step; or that none covers the classes better than no remedy."""
+def cure(base: SetUp, judged: list[SetUp]) -> tuple[SetUp | None, str]:
+    """The set-up that fixes the collapse best (`covered`), and in words by how much and at
+    what cost per step; or None, and that none covers the classes better than no remedy."""
     best = min(judged, key=covered)
     if covered(best) >= covered(base):
-        return " No set-up covers the classes better than no remedy"
-    text = (f" The cure, **{best.label}**, {scores(best)}: class KL "
-            f"{times(mean(base, 'class_kl'), mean(best, 'class_kl'))}")
-    if None not in (mean(base, "fid"), mean(best, "fid")):
-        text += f", FID {times(mean(base, 'fid'), mean(best, 'fid'))}"
+        return None, " No set-up covers the classes better than no remedy"
+    moved = [f"{name} {change}" for name, change in (
+        ("class KL", times(mean(base, "class_kl"), mean(best, "class_kl"))),
+        ("FID", times(mean(base, "fid"), mean(best, "fid")))) if change]
+    text = f" The cure, **{best.label}**, {scores(best)}: {', '.join(moved)}"
     costs = mean(best, "ms_per_step"), mean(base, "ms_per_step")
     if None not in costs:
         text += (f", at {costs[0]:.2f} ms per step against {costs[1]:.2f} "
                  f"({costs[0] / costs[1]:.1f}x the CPU time)")
-    return text
+    return best, text
 
 
 def sentences(section: list[SetUp]) -> list[str]:
@@ -69,14 +75,14 @@ def sentences(section: list[SetUp]) -> list[str]:
     cover every class in every seed."""
     base = next((s for s in section if s.remedies == NONE and not s.others), None)
     judged = [s for s in section if s.remedies != NONE and not s.others and s.values("fid")]
-    if base is None or not base.values("fid") or not base.values("class_kl") or not judged:
+    if base is None or not base.values("fid") or not judged:
         return []
-    text = f"**{section[0].discriminator}**: with no remedy the generator {scores(base)}."
-    text += cure(base, judged) + "."
+    cured, said = cure(base, judged)
+    text = f"**{section[0].discriminator}**: with no remedy the generator {scores(base)}.{said}."
     sharpest = min([base, *judged], key=lambda s: mean(s, "fid") or float("inf"))
     if sharpest is base:
         text += " No set-up beats no remedy on FID."
-    elif sharpest is not min(judged, key=covered):
+    elif sharpest is not cured:
         text += (f" Best on FID: **{sharpest.label}** (FID {mean(sharpest, 'fid'):.1f}, "
                  f"{times(mean(base, 'fid'), mean(sharpest, 'fid'))}, covering "
                  f"{mean(sharpest, 'modes_covered') or 0:.1f} classes).")

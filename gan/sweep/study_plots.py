@@ -49,15 +49,8 @@ def curve_figure(setups: Mapping[str, Mapping[str, Curve]], baseline: str | None
     row; nineteen lines on one axis could not be told apart): its mean over seeds in a band from
     the lowest seed to the highest, with the baseline's (no remedy) in grey behind it. Every
     panel shares its metric's scale. `setups`: label -> metric -> curve."""
-    plt = pyplot()
-    columns = min(len(setups), 5)
-    rows = math.ceil(len(setups) / columns)
-    figure, axes = plt.subplots(2 * rows, columns, figsize=(3.1 * columns + 0.6, 3.4 * rows + 0.5),
-                                squeeze=False, sharex=True, constrained_layout=True)
-    for row in range(2 * rows):
-        for axis in axes[row]:
-            if axis is not axes[row % 2, 0]:
-                axis.sharey(axes[row % 2, 0])  # FID rows share one scale, class rows another
+    figure, axes = panel_grid(len(setups))
+    columns = axes.shape[1]
     for index, (label, metrics) in enumerate(setups.items()):
         row, column = divmod(index, columns)
         pair = axes[2 * row, column], axes[2 * row + 1, column]
@@ -66,29 +59,53 @@ def curve_figure(setups: Mapping[str, Mapping[str, Curve]], baseline: str | None
         style = {"color": "black" if label == baseline else "tab:blue", "linewidth": 1.6}
         draw(pair, metrics, style, label)
         pair[0].set_title(label, fontsize=9)
-    for index in range(len(setups), rows * columns):  # the empty cells of the last row
+    label_axes(axes, len(setups))
+    figure.suptitle(title + (f"; grey: {baseline}" if baseline in setups else ""))
+    return figure
+
+
+def panel_grid(n: int) -> tuple[Any, Any]:
+    """A figure of n panel pairs, five to a row, FID axes above class axes: every FID axis on
+    one scale and every class axis on another; the last row's empty cells hidden."""
+    plt = pyplot()
+    columns = min(n, 5)
+    rows = math.ceil(n / columns)
+    figure, axes = plt.subplots(2 * rows, columns, figsize=(3.1 * columns + 0.6, 3.4 * rows + 0.5),
+                                squeeze=False, sharex=True, constrained_layout=True)
+    for row in range(2 * rows):
+        for axis in axes[row]:
+            if axis is not axes[row % 2, 0]:
+                axis.sharey(axes[row % 2, 0])
+    for index in range(n, rows * columns):
         row, column = divmod(index, columns)
         axes[2 * row, column].set_visible(False)
         axes[2 * row + 1, column].set_visible(False)
+    return figure, axes
+
+
+def label_axes(axes: Any, n: int) -> None:
+    """Scales, ticks and labels of a panel grid of n set-ups: FID on a log scale read in plain
+    numbers (200, not 2 x 10^2; minor ticks labelled at 2 and 5 only, so they never crowd),
+    classes 0 to 10, steps in thousands, "step" under each column's lowest panel."""
+    plt = pyplot()
+    rows, columns = axes.shape[0] // 2, axes.shape[1]
     axes[0, 0].set_yscale("log")
-    plain = plt.FuncFormatter(lambda value, _: f"{value:g}")  # 200, not 2 x 10^2
-    axes[0, 0].yaxis.set_major_formatter(plain)
-    axes[0, 0].yaxis.set_minor_formatter(plain)
+    axes[0, 0].yaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{value:g}"))
+    axes[0, 0].yaxis.set_minor_formatter(plt.FuncFormatter(
+        lambda value, _: f"{value:g}" if f"{value:e}"[0] in "25" else ""))
     axes[0, 0].xaxis.set_major_locator(plt.MaxNLocator(4))
     axes[0, 0].xaxis.set_major_formatter(plt.FuncFormatter(
-        lambda value, _: f"{value / 1000:g}k" if value else "0"))  # 40k, not 40000
+        lambda value, _: f"{value / 1000:g}k" if value else "0"))
     axes[1, 0].set_ylim(0, 10.5)
     for row in range(rows):
         axes[2 * row, 0].set_ylabel("FID", fontsize=8)
         axes[2 * row + 1, 0].set_ylabel("classes", fontsize=8)
     for axis in axes.flat:
-        axis.tick_params(labelsize=7)
+        axis.tick_params(which="both", labelsize=7)
     for column in range(columns):
-        last = max(r for r in range(rows) if r * columns + column < len(setups))
+        last = max(r for r in range(rows) if r * columns + column < n)
         axes[2 * last + 1, column].set_xlabel("step", fontsize=8)
         axes[2 * last + 1, column].tick_params(labelbottom=True)  # above an empty cell
-    figure.suptitle(title + (f"; grey: {baseline}" if baseline in setups else ""))
-    return figure
 
 
 def draw(pair: Sequence[Any], metrics: Mapping[str, Curve], style: dict[str, Any],

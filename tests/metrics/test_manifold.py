@@ -57,6 +57,7 @@ def test_one_distance_matrix_gives_the_papers_two_shares() -> None:
     draw = torch.Generator().manual_seed(2)
     real, fake = torch.randn(1800, 6, generator=draw), torch.randn(2500, 6, generator=draw) + 0.3
     precision, recall = precision_recall(real, fake)
-    assert precision == inside(fake, real, knn_radii(real))
-    assert recall == inside(real, fake, knn_radii(fake))
+    # One point at a ball's very edge may fall either way with the operands' order: 1 of n.
+    assert precision == pytest.approx(inside(fake, real, knn_radii(real)), abs=1 / len(fake))
+    assert recall == pytest.approx(inside(real, fake, knn_radii(fake)), abs=1 / len(real))
     assert 0.2 < precision < 0.95 and 0.2 < recall < 0.95  # neither all nor nothing

@@ -13,7 +13,6 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from gan.metrics.names import SCORE_NAMES
 from gan.run.checkpoint import load_checkpoint
 from gan.run.compose import run
-from gan.run.evaluation import Evaluation, NoEvaluation
 from tests.conftest import compose_config
 
 pytestmark = pytest.mark.usefixtures("data_root")  # every run here trains on real MNIST
@@ -171,12 +170,3 @@ def test_cnn_discriminator_trains(make_cfg: Callable[..., DictConfig], tmp_path:
                            "train.batch_size=32"), tmp_path)
     assert metrics["steps"] == 20
     assert torch.isfinite(torch.tensor([metrics["final_loss_g"], metrics["final_loss_d"]])).all()
-
-
-def test_evaluation_time_is_saved_and_counted_again_on_resume() -> None:
-    evaluation = Evaluation(None, torch.zeros(1, 2), {}, every=5, setup_seconds=2.0)
-    evaluation.resume({"wall_seconds": 30.0, "eval_seconds": 5.0})
-    assert evaluation.elapsed() == {"eval_seconds": 7.0}
-    evaluation.resume({"wall_seconds": 30.0})  # a checkpoint from before it was saved
-    assert evaluation.elapsed() == {"eval_seconds": 7.0}
-    assert NoEvaluation().elapsed() == {}

@@ -78,7 +78,7 @@ def test_failed_runs_are_left_out_and_named(tmp_path: Path,
     write(sweep, tmp_path / "results.md")
     assert "| none | 2 |" in (tmp_path / "results.md").read_text()
     err = capsys.readouterr().err
-    assert f"left out: {diverged} (diverged, no config.yaml)" in err
+    assert f"left out: {diverged} (diverged, no config.yaml: NaN)" in err
     assert f"left out: {sweep / 'none3'} (unknown: no metrics.json: killed, or still running)" \
         in err
 
@@ -309,6 +309,30 @@ def test_no_cure_when_nothing_covers_more_evenly_than_no_remedy(tmp_path: Path) 
     page = (tmp_path / "out.md").read_text()
     assert ("recall 0.70). No set-up covers the classes better than no remedy. No set-up beats "
             "no remedy on FID. No set-up covers every class in every seed.") in page
+
+
+def test_without_a_cure_the_best_fid_is_still_said(tmp_path: Path) -> None:
+    for seed in range(3):
+        study_run(tmp_path, seed, "none", seed, events=False)
+        study_run(tmp_path, 3 + seed, "label_smoothing", seed, events=False)
+    for run in tmp_path.glob("*_setup=label_smoothing,*"):  # sharper, no more even
+        metrics = json.loads((run / "metrics.json").read_text())
+        (run / "metrics.json").write_text(json.dumps(metrics | {"fid": 50.0, "class_kl": 1.0}))
+    write(tmp_path, tmp_path / "out.md")
+    assert ("No set-up covers the classes better than no remedy. Best on FID: "
+            "**label_smoothing** (FID 50.0, 3.0x lower, covering 7.0 classes).") \
+        in (tmp_path / "out.md").read_text()
+
+
+def test_a_perfectly_even_cure_is_said_without_a_ratio(tmp_path: Path) -> None:
+    for seed in range(3):
+        study_run(tmp_path, seed, "none", seed, events=False)
+        study_run(tmp_path, 3 + seed, "r1_lr4", seed, events=False)
+    for run in tmp_path.glob("*_setup=r1_lr4,*"):
+        metrics = json.loads((run / "metrics.json").read_text())
+        (run / "metrics.json").write_text(json.dumps(metrics | {"class_kl": 0.0}))
+    write(tmp_path, tmp_path / "out.md")
+    assert "recall 1.00): class KL 0.9 -> 0, FID 4.9x lower" in (tmp_path / "out.md").read_text()
 
 
 def test_the_pictures_are_drawn_and_shown(tmp_path: Path) -> None:
