@@ -44,24 +44,23 @@ def seconds_per_step(setup: TrainingSetup, batch_size: int, steps: int) -> float
     return (time.perf_counter() - started) / steps
 
 
-def best_of(call: Callable[[], object], rounds: int = 3) -> float:
-    """The least wall time of `call()` over rounds, in seconds."""
-    timings = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        call()
-        timings.append(time.perf_counter() - started)
-    return min(timings)
-
-
-def manifold_seconds(evaluator: Evaluator, fake: torch.Tensor) -> tuple[float, float]:
+def manifold_seconds(evaluator: Evaluator, fake: torch.Tensor,
+                     rounds: int = 5) -> tuple[float, float]:
     """Seconds of precision and recall on features (n, D) as the evaluator computes them, and
-    by the paper's two passes (`inside` twice), the real radii cached in both."""
+    by the paper's two passes (`inside` twice), the real radii cached in both: the least of
+    `rounds` timings each, the two timed in turn so a busy spell slows both alike."""
     real, radii = evaluator.manifold(len(fake))
     fake = fake[:len(real)]
-    one = best_of(lambda: precision_recall(real, fake, real_radii=radii))
-    two = best_of(lambda: (inside(fake, real, radii), inside(real, fake, knn_radii(fake))))
-    return one, two
+    calls: dict[str, Callable[[], object]] = {
+        "one": lambda: precision_recall(real, fake, real_radii=radii),
+        "two": lambda: (inside(fake, real, radii), inside(real, fake, knn_radii(fake)))}
+    timings: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            started = time.perf_counter()
+            call()
+            timings[name].append(time.perf_counter() - started)
+    return min(timings["one"]), min(timings["two"])
 
 
 def main(argv: list[str]) -> None:
