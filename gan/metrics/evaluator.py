@@ -5,7 +5,7 @@ from torch import nn
 
 from gan.core.networks import generate
 from gan.metrics.classifier import Classifier
-from gan.metrics.manifold import K, knn_radii, precision_recall
+from gan.metrics.manifold import knn_radii, precision_recall
 from gan.metrics.scores import (
     class_histogram,
     class_kl,
@@ -72,7 +72,9 @@ class Evaluator:
                       features: torch.Tensor) -> dict[str, float | list[float]]:
         """The scores from classifier outputs (N, K) and (N, D)."""
         histogram = class_histogram(probabilities)
-        precision, recall = precision_recall(*self._pair(features))
+        # As many of each (more scored images than test images: a seeded subset of them).
+        real, radii = self.manifold(len(features))
+        precision, recall = precision_recall(real, features[:len(real)], real_radii=radii)
         return {"n": len(probabilities),
                 "modes_covered": modes_covered(histogram),
                 "class_kl": class_kl(histogram),
@@ -80,13 +82,6 @@ class Evaluator:
                 "fid": frechet_distance(*feature_statistics(features), *self.reference),
                 "precision": precision, "recall": recall,
                 "class_histogram": histogram.tolist()}
-
-    def _pair(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int,
-                                                      torch.Tensor]:
-        """(real, fake, k, real radii) for `precision_recall`: as many of each (more scored
-        images than test images: a seeded subset of them)."""
-        real, radii = self.manifold(len(features))
-        return real, features[:len(real)], K, radii
 
     @torch.no_grad()
     def score_generator(self, generator: nn.Module,
