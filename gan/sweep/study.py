@@ -91,13 +91,13 @@ def read_run(run_dir: Path, job: dict[str, Any]) -> dict[str, Any]:
         "ms_per_step": 1000 / speed if speed else None}
 
 
-def collect(root: Path) -> list[SetUp]:
+def collect(root: Path) -> tuple[list[SetUp], list[tuple[Path, str]]]:
     """The completed and diverged runs under root as set-ups (a diverged run is counted, not
-    scored); unfinished and other failed runs (a metrics.json whose status is neither, or
-    none, or no config.yaml) are left out, and said so on stderr."""
+    scored), and the runs left out with why: unfinished and other failed runs (a metrics.json
+    whose status is neither, or none, or no config.yaml), each also said on stderr."""
     if not root.is_dir():
         raise UserError(f"{root} is not a directory")
-    runs = []
+    runs, left = [], []
     for run_dir in find(root):
         job = read_job(run_dir, root, RECORDED)
         status = job["status"]
@@ -105,13 +105,13 @@ def collect(root: Path) -> list[SetUp]:
             status = f"{status}, no config.yaml"
         if status not in COUNTED:
             reason = str(job.get("reason") or "").strip().splitlines()
-            said = f"{status}: {reason[0]}" if reason else status
-            print(f"left out: {run_dir} ({said})", file=sys.stderr)
+            left.append((run_dir, f"{status}: {reason[0]}" if reason else status))
+            print(f"left out: {run_dir} ({left[-1][1]})", file=sys.stderr)
             continue
         runs.append(read_run(run_dir, job))
     if not runs:
         raise UserError(f"no finished runs (metrics.json) under {root}")
-    return setups(runs)
+    return setups(runs), left
 
 
 def setups(runs: list[dict[str, Any]]) -> list[SetUp]:

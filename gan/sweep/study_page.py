@@ -8,7 +8,7 @@ digits. Every number is read from the runs (`gan.sweep.study`); nothing is writt
 import re
 import shutil
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from gan.errors import UserError
@@ -151,7 +151,7 @@ def write(root: Path, out: Path) -> None:
     """Collect the runs under root and write the results page and its pictures to out (the
     pictures in a `results` folder beside it, which keeps only this page's); refuse a sweep
     with nothing to pool (no set-up with completed runs of two or more seeds)."""
-    all_setups = collect(root)
+    all_setups, left = collect(root)
     if not any(len({run["seed"] for run in setup.completed}) > 1 for setup in all_setups):
         raise UserError(f"nothing to pool under {root}: no set-up has completed runs of two or "
                         f"more seeds ({len(all_setups)} set-ups, one seed each); sweep "
@@ -165,9 +165,21 @@ def write(root: Path, out: Path) -> None:
     folder = out.parent / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     texts = [section_text(section, folder) for section in sections]
-    page = "\n".join(headline(root, out, sections) + answer(sections) + texts) + "\n"
+    page = "\n".join(headline(root, out, sections) + answer(sections) + texts
+                     + left_out(root, left)) + "\n"
     out.write_text(page)
     remove_stale(folder, page)
+
+
+def left_out(root: Path, left: list[tuple[Path, str]]) -> list[str]:
+    """What the page does not count, so a page written while a study still runs says so: the
+    runs left out, by folder under root and reason (none: nothing)."""
+    if not left:
+        return []
+    counts = Counter((str(root / run_dir.parent.relative_to(root)), said) for run_dir, said in left)
+    return ["## Not on this page", "", *(
+        f"- {n} run{'s' if n > 1 else ''} under `{folder}` ({said})"
+        for (folder, said), n in sorted(counts.items())), ""]
 
 
 def remove_stale(folder: Path, page: str) -> None:

@@ -75,8 +75,17 @@ def test_failed_runs_are_left_out_and_named(tmp_path: Path,
     (diverged / "metrics.json").write_text(json.dumps({"status": "diverged", "reason": "NaN"}))
     fake_run(sweep, "none3", "fc", [], 3, fid=100, class_kl=1.0)
     (sweep / "none3" / "metrics.json").unlink()  # still training
+    fake_run(sweep / "cnn", "none0", "cnn", [], 0, fid=100, class_kl=1.0)
+    (sweep / "cnn" / "none0" / "metrics.json").unlink()  # another study, just begun
     write(sweep, tmp_path / "results.md")
-    assert "| none | 2 |" in (tmp_path / "results.md").read_text()
+    page = (tmp_path / "results.md").read_text()
+    assert "| none | 2 |" in page
+    assert page.endswith(  # a page written while a study runs says what it does not count
+        "## Not on this page\n\n"
+        f"- 1 run under `{sweep}` (diverged, no config.yaml: NaN)\n"
+        f"- 1 run under `{sweep}` (unknown: no metrics.json: killed, or still running)\n"
+        f"- 1 run under `{sweep / 'cnn'}` (unknown: no metrics.json: killed, or still running)"
+        "\n\n")
     err = capsys.readouterr().err
     assert f"left out: {diverged} (diverged, no config.yaml: NaN)" in err
     assert f"left out: {sweep / 'none3'} (unknown: no metrics.json: killed, or still running)" \
