@@ -35,6 +35,7 @@ from omegaconf import OmegaConf
 from gan.errors import UserError
 from gan.metrics.names import FINAL_LOSSES, LABELS
 from gan.sweep.runs import find, key
+from gan.sweep.study_cost import StepCost
 from gan.sweep.summary import METRICS, read_job
 
 COLUMNS = ("modes_covered", "class_kl", "fid", "precision", "recall", "ms_per_step",
@@ -64,6 +65,7 @@ class SetUp:
     others: tuple[str, ...]
     label: str
     runs: list[dict[str, Any]]
+    cost: StepCost | None = None  # its step against no remedy's, timed in pairs (if it was)
 
     def values(self, name: str) -> list[float]:
         """A metric of every completed run that has it."""

@@ -28,6 +28,7 @@ from gan.sweep.study import (
     verdict,
 )
 from gan.sweep.study_answer import answer, headline
+from gan.sweep.study_cost import read_costs
 
 FOLDER = "results"  # beside the page: its pictures
 CURVES = ("fid", "modes_covered")  # the metrics drawn against step
@@ -39,10 +40,14 @@ def table(section: list[SetUp]) -> list[str]:
     def mean_fid(setup: SetUp) -> float:  # set-ups without FID last
         return spread(setup.values("fid"))[0] if setup.values("fid") else float("inf")
 
-    lines = ["| set-up | runs | " + " | ".join(HEADINGS[name] for name in COLUMNS) + " |",
-             "|---|---|" + "---|" * len(COLUMNS)]
+    timed = any(setup.cost for setup in section)  # bench/setup_cost.py's column
+    lines = ["| set-up | runs | " + " | ".join(HEADINGS[name] for name in COLUMNS)
+             + (" | step vs none" if timed else "") + " |",
+             "|---|---|" + "---|" * (len(COLUMNS) + timed)]
     for setup in sorted(section, key=lambda s: (s.remedies != NONE, mean_fid(s), s.label)):
         cells = " | ".join(cell(setup.values(name), DIGITS[name]) for name in COLUMNS)
+        if timed:
+            cells += f" | {setup.cost.ratio:.2f}x" if setup.cost else " | –"
         diverged = len(setup.runs) - len(setup.completed)
         runs = f"{len(setup.completed)}" + (f" ({diverged} diverged)" if diverged else "")
         lines.append(f"| {setup.label.replace('|', chr(92) + '|')} | {runs} | {cells} |")
@@ -130,10 +135,13 @@ def provenance(section: list[SetUp]) -> str:
     samples = sorted({run["eval_n"] for run in runs if run["eval_n"] and run["fid"] is not None})
     measured = (f"the metrics of the last evaluation ({', '.join(f'{n:,}' for n in samples)} "
                 "samples)" if samples else "no evaluation, so no metrics but the losses")
+    timed = next((setup.cost.source for setup in section if setup.cost), None)
     return (f"{len(runs)} runs of {steps} steps on {devices}, {hours:.1f} h of machine time in "
             f"all (the sum of the runs' wall times); mean ± std over seeds; {measured}; ms per "
             "step is the training loop's wall time per step, evaluations included, as measured "
-            "while the runs ran (beside whatever shared the machine).")
+            "while the runs ran (beside whatever shared the machine)"
+            + (f"; step vs none is the training step's time against no remedy's, timed in "
+               f"alternating blocks on random images by {timed}." if timed else "."))
 
 
 def section_text(section: list[SetUp], folder: Path) -> str:
@@ -152,6 +160,9 @@ def write(root: Path, out: Path) -> None:
     pictures in a `results` folder beside it, which keeps only this page's); refuse a sweep
     with nothing to pool (no set-up with completed runs of two or more seeds)."""
     all_setups, left = collect(root)
+    costs = read_costs(root)
+    for setup in all_setups:
+        setup.cost = costs.get(setup.discriminator, {}).get(setup.label)
     if not any(len({run["seed"] for run in setup.completed}) > 1 for setup in all_setups):
         raise UserError(f"nothing to pool under {root}: no set-up has completed runs of two or "
                         f"more seeds ({len(all_setups)} set-ups, one seed each); sweep "

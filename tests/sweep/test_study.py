@@ -284,8 +284,9 @@ def test_the_answer_comes_first_in_plain_sentences(tmp_path: Path) -> None:
     assert ("**fc**: with no remedy the generator covers 7.0 of 10 classes (class KL 0.900, "
             "FID 151.0, precision 0.80, recall 0.70). The cure, **r1_lr4**, covers 10.0 of 10 "
             "classes (class KL 0.030, FID 31.0, precision 0.80, recall 1.00): class KL 30.0x "
-            "lower, FID 4.9x lower, at 5.00 ms per step against 2.00 (2.5x the CPU time). Every "
-            "class in every seed: **r1_lr4**, **feature_matching**.") in answer  # best FID first
+            "lower, FID 4.9x lower, at 5.00 ms per step against 2.00 as the runs measured their "
+            "loops (2.5x; not timed in pairs). Every class in every seed: **r1_lr4**, "
+            "**feature_matching**.") in answer  # best FID first
     assert ("The report's six remedies, each alone against no remedy (FID 151.0, class KL "
             "0.900): feature_matching helps (FID 61.0, class KL 0.200); minibatch_discrimination "
             "not run here; label_smoothing no clear difference (FID 152.0, class KL 0.900); "
@@ -305,7 +306,7 @@ def test_the_cure_is_the_most_even_coverage_not_the_best_fid(tmp_path: Path) -> 
     write(tmp_path, tmp_path / "out.md")
     page = (tmp_path / "out.md").read_text()
     assert "The cure, **r1_lr4**, covers 10.0 of 10 classes" in page
-    assert ("(2.5x the CPU time). Best on FID: **label_smoothing** (FID 21.0, 7.2x lower, "
+    assert ("(2.5x; not timed in pairs). Best on FID: **label_smoothing** (FID 21.0, 7.2x lower, "
             "covering 7.0 classes). Every class in every seed: **r1_lr4**, "
             "**feature_matching**.") in page
 
@@ -342,6 +343,34 @@ def test_a_perfectly_even_cure_is_said_without_a_ratio(tmp_path: Path) -> None:
         (run / "metrics.json").write_text(json.dumps(metrics | {"class_kl": 0.0}))
     write(tmp_path, tmp_path / "out.md")
     assert "recall 1.00): class KL 0.9 -> 0, FID 4.9x lower" in (tmp_path / "out.md").read_text()
+
+
+def test_the_step_cost_timed_in_pairs_is_preferred_to_the_runs_own(tmp_path: Path) -> None:
+    """bench/setup_cost.py's step_cost.json in the study's folder: the answer's cost, a table
+    column and the provenance come from it (the runs' own ms per step stays in its column)."""
+    study(tmp_path / "fc", events=False)
+    (tmp_path / "fc" / "step_cost.json").write_text(json.dumps({
+        "discriminator": "fc", "device": "cpu", "threads": 1, "steps": 20, "rounds": 3,
+        "command": "python bench/setup_cost.py discriminator=fc",
+        "ms_per_step": {"none": 4.0, "r1_lr4": 6.6, "balance": 8.0},
+        "ratio": {"none": 1.0, "r1_lr4": 1.65, "balance": 2.0}}))
+    write(tmp_path, tmp_path / "out.md")
+    page = (tmp_path / "out.md").read_text()
+    assert ("FID 4.9x lower, at 1.65x the time of no remedy's step (6.60 ms against 4.00, timed "
+            "in pairs).") in page
+    assert "| recall | ms per step | G loss | D loss | step vs none |" in page
+    assert "| 5.00 ± 0.00 | 1.000 ± 0.000 | 0.500 ± 0.000 | 1.65x |" in page  # r1_lr4's row
+    assert "| feature_matching | 3 |" in page and page.count(" | – |") == 2  # fm, ls untimed
+    assert ("timed in alternating blocks on random images by `python bench/setup_cost.py "
+            "discriminator=fc` (cpu, 1 thread, the median of 3 paired blocks of 20 steps).") in page
+
+
+def test_an_unreadable_step_cost_file_is_one_clear_error(tmp_path: Path) -> None:
+    study(tmp_path / "fc", events=False)
+    (tmp_path / "fc" / "step_cost.json").write_text("{}")
+    with pytest.raises(UserError, match=r"step_cost.json is not a step cost file of "
+                                        r"bench/setup_cost.py \(KeyError"):
+        write(tmp_path, tmp_path / "out.md")
 
 
 def test_the_pictures_are_drawn_and_shown(tmp_path: Path) -> None:
@@ -393,7 +422,8 @@ def test_the_answer_says_when_nothing_beats_no_remedy_and_what_diverged(tmp_path
     page = (tmp_path / "out.md").read_text()
     assert ("recall 0.70). The cure, **feature_matching**, covers 10.0 of 10 classes (class KL "
             "0.200, FID 400.0, precision 0.80, recall 1.00): class KL 4.5x lower, FID 2.6x "
-            "higher, at 2.50 ms per step against 2.00 (1.2x the CPU time). No set-up beats no "
+            "higher, at 2.50 ms per step against 2.00 as the runs measured their loops (1.2x; not "
+            "timed in pairs). No set-up beats no "
             "remedy on FID.") in page
     assert "balance diverged in every seed" in page
     assert "| label_smoothing | 2 (1 diverged) |" in page
