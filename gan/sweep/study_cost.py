@@ -13,8 +13,9 @@ COST_FILE = "step_cost.json"  # where `python bench/setup_cost.py ... out=` writ
 
 @dataclass(frozen=True)
 class StepCost:
-    """One set-up's step against no remedy's: `ratio` (the median of paired blocks), both in
-    milliseconds, and the command that timed them (with its device and threads)."""
+    """One set-up's step against no remedy's: `ratio` (of the medians of paired blocks), both
+    in milliseconds (no remedy's from the blocks paired with this set-up's), and the command
+    that timed them (with its device and threads)."""
 
     ratio: float
     ms: float
@@ -32,8 +33,9 @@ def read_costs(root: Path) -> dict[str, dict[str, StepCost]]:
             source = (f"`{timed['command']}` ({timed['device']}, {timed['threads']} thread"
                       f"{'' if timed['threads'] == 1 else 's'}, the median of "
                       f"{timed['rounds']} paired blocks of {timed['steps']} steps)")
+            paired = timed.get("none_ms_per_step", {})  # none's in the same blocks
             costs = {name: StepCost(ratio, timed["ms_per_step"][name],
-                                    timed["ms_per_step"]["none"], source)
+                                    paired.get(name, timed["ms_per_step"]["none"]), source)
                      for name, ratio in timed["ratio"].items()}
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise UserError(f"{path} is not a step cost file of bench/setup_cost.py "

@@ -24,6 +24,7 @@ def test_the_bench_writes_what_the_study_reads(tmp_path: Path,
     costs = read_costs(tmp_path)["fc"]
     assert sorted(costs) == ["label_smoothing", "none", "r1"]
     assert costs["none"].ratio == 1.0 and costs["r1"].ms > 0 and costs["r1"].none_ms > 0
+    assert costs["r1"].ratio == pytest.approx(costs["r1"].ms / costs["r1"].none_ms)
     assert costs["r1"].source.startswith(
         "`python bench/setup_cost.py discriminator=fc setups=r1,label_smoothing steps=2 "
         "rounds=1` (cpu, 1 thread, the median of 1 paired blocks of 2 steps)")
