@@ -11,11 +11,11 @@ real MNIST under $GAN_DATA_DIR.
 
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from hydra import compose, initialize_config_dir
+from timing import paired_medians
 
 from gan.core.networks import generate
 from gan.core.noise import UniformNoise
@@ -47,20 +47,15 @@ def seconds_per_step(setup: TrainingSetup, batch_size: int, steps: int) -> float
 def manifold_seconds(evaluator: Evaluator, fake: torch.Tensor,
                      rounds: int = 5) -> tuple[float, float]:
     """Seconds of precision and recall on features (n, D) as the evaluator computes them, and
-    by the paper's two passes (`inside` twice), the real radii cached in both: the least of
-    `rounds` timings each, the two timed in turn so a busy spell slows both alike."""
+    by the paper's two passes (`inside` twice), the real radii cached in both: the medians of
+    `rounds` paired timings (`timing.paired_medians`), so a busy spell slows both alike."""
     real, radii = evaluator.manifold(len(fake))
     fake = fake[:len(real)]
-    calls: dict[str, Callable[[], object]] = {
-        "one": lambda: precision_recall(real, fake, real_radii=radii),
-        "two": lambda: (inside(fake, real, radii), inside(real, fake, knn_radii(fake)))}
-    timings: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(rounds):
-        for name, call in calls.items():
-            started = time.perf_counter()
-            call()
-            timings[name].append(time.perf_counter() - started)
-    return min(timings["one"]), min(timings["two"])
+    one, two = paired_medians(lambda: precision_recall(real, fake, real_radii=radii),
+                              lambda: (inside(fake, real, radii),
+                                       inside(real, fake, knn_radii(fake))),
+                              1, rounds, fake.device)
+    return one / 1e3, two / 1e3
 
 
 def main(argv: list[str]) -> None:
