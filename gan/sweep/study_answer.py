@@ -103,20 +103,27 @@ def sentences(section: list[SetUp]) -> list[str]:
 
 
 def remedies_said(section: list[SetUp], base: SetUp) -> str:
-    """Each of the report's six remedies with its verdict against no remedy."""
+    """Each of the report's six remedies with its verdict against no remedy (on FID and class
+    KL together) and the classes it covers, which the verdict alone does not say."""
     said = []
     for name in REPORT:
         setup = next((s for s in section if s.remedies == name and not s.others), None)
         if setup is None or not setup.completed:
             said.append(f"{name} {'diverged in every seed' if setup else 'not run here'}")
             continue
-        kind, _ = verdict(setup, base)
-        fid, kl = mean(setup, "fid"), mean(setup, "class_kl")
-        numbers = f" (FID {fid:.1f}, class KL {kl:.3f})" if None not in (fid, kl) else ""
-        said.append(f"{name} {kind}{numbers}")
-    return ("The report's six remedies, each alone against no remedy (FID "
-            f"{mean(base, 'fid'):.1f}, class KL {mean(base, 'class_kl'):.3f}): "
+        said.append(f"{name} {verdict(setup, base)[0]} ({numbers(setup)})")
+    return ("The report's six remedies, each alone against no remedy "
+            f"({numbers(base, ' of 10')}), judged on FID and class KL together: "
             + "; ".join(said) + ".")
+
+
+def numbers(setup: SetUp, of: str = "") -> str:
+    """Classes covered, FID and class KL, the means over seeds that have them."""
+    return ", ".join(f"{name} {value:.{digits}f}" if name != "classes"
+                     else f"{value:.1f}{of} classes" for name, key_, digits in (
+                         ("classes", "modes_covered", 1), ("FID", "fid", 1),
+                         ("class KL", "class_kl", 3))
+                     if (value := mean(setup, key_)) is not None)
 
 
 def answer(sections: list[list[SetUp]]) -> list[str]:

@@ -118,9 +118,18 @@ def draw(pair: Sequence[Any], metrics: Mapping[str, Curve], style: dict[str, Any
             axis.fill_between(steps, low, high, color=style["color"], alpha=0.15, linewidth=0)
 
 
+def top(setups: Mapping[str, Sequence[float]]) -> int:
+    """The histograms' shared height in percent: the largest share any set-up gives one class,
+    rounded up to a multiple of 10, at least 20 (the uniform 10% sits well inside) and at most
+    100 (a complete collapse fills the axis)."""
+    largest = max((share for histogram in setups.values() for share in histogram), default=0.0)
+    return min(100, max(20, 10 * math.ceil(round(100 * largest, 6) / 10)))
+
+
 def histograms(setups: Mapping[str, Sequence[float]], title: str, path: Path) -> None:
-    """The final class histogram of each set-up (the mean over its seeds), side by side, on a
-    fixed 0-100% axis with the uniform 10% marked."""
+    """The final class histogram of each set-up (the mean over its seeds), side by side, in
+    percent of the samples on one shared axis (`top`) with the uniform 10% marked; a class
+    under 1% in red."""
     plt = pyplot()
     columns = min(len(setups), 5)
     rows = math.ceil(len(setups) / columns)
@@ -133,9 +142,11 @@ def histograms(setups: Mapping[str, Sequence[float]], title: str, path: Path) ->
         axis.bar(range(len(shares)), shares,
                  color=["tab:red" if share < 1 else "tab:blue" for share in shares])
         axis.axhline(100 / len(shares), color="grey", linewidth=0.8)
-        axis.set(ylim=(0, 100), xticks=range(len(shares)), title=label)
+        axis.set(ylim=(0, top(setups)), xticks=range(len(shares)), title=label)
         axis.title.set_fontsize(8)
         axis.tick_params(labelsize=7)
+    for axis in axes[:, 0]:
+        axis.set_ylabel("% of samples", fontsize=8)
     figure.suptitle(title)
     figure.savefig(path, dpi=80)
     plt.close(figure)

@@ -287,11 +287,12 @@ def test_the_answer_comes_first_in_plain_sentences(tmp_path: Path) -> None:
             "lower, FID 4.9x lower, at 5.00 ms per step against 2.00 as the runs measured their "
             "loops (2.5x; not timed in pairs). Every class in every seed: **r1_lr4**, "
             "**feature_matching**.") in answer  # best FID first
-    assert ("The report's six remedies, each alone against no remedy (FID 151.0, class KL "
-            "0.900): feature_matching helps (FID 61.0, class KL 0.200); minibatch_discrimination "
-            "not run here; label_smoothing no clear difference (FID 152.0, class KL 0.900); "
+    assert ("The report's six remedies, each alone against no remedy (7.0 of 10 classes, "
+            "FID 151.0, class KL 0.900), judged on FID and class KL together: feature_matching "
+            "helps (10.0 classes, FID 61.0, class KL 0.200); minibatch_discrimination not run "
+            "here; label_smoothing no clear difference (7.0 classes, FID 152.0, class KL 0.900); "
             "historical_averaging not run here; batch_norm not run here; balance hurts "
-            "(FID 301.0, class KL 1.500).") in answer
+            "(4.0 classes, FID 301.0, class KL 1.500).") in answer
     assert "**dcgan**: with no remedy" in answer
     assert page.index("## discriminator=fc") < page.index("## discriminator=dcgan")
 
@@ -427,7 +428,7 @@ def test_the_answer_says_when_nothing_beats_no_remedy_and_what_diverged(tmp_path
             "remedy on FID.") in page
     assert "balance diverged in every seed" in page
     assert "| label_smoothing | 2 (1 diverged) |" in page
-    assert "label_smoothing no clear difference (FID 151.5, class KL 0.900)" in page
+    assert "label_smoothing no clear difference (7.0 classes, FID 151.5, class KL 0.900)" in page
 
 
 def test_a_set_up_with_one_completed_run_is_not_judged(tmp_path: Path) -> None:
@@ -503,3 +504,13 @@ def test_a_continued_sweeps_runs_stay_in_their_set_ups(tmp_path: Path) -> None:
     write(tmp_path, tmp_path / "out.md")
     page = (tmp_path / "out.md").read_text()
     assert "| none | 3 |" in page and "resume" not in page
+
+
+def test_the_histograms_share_a_height_a_collapse_fills() -> None:
+    """The FC study's largest share was 48% (balance on 9): a 0-50% axis, not 0-100%, where
+    every bar would be a sliver; a complete collapse still fills the axis."""
+    uniform = [0.1] * 10
+    assert study_plots.top({"none": uniform, "balance": [0.0] * 9 + [0.48]}) == 50
+    assert study_plots.top({"none": uniform, "collapsed": [1.0] + [0.0] * 9}) == 100
+    assert study_plots.top({"none": uniform}) == 20
+    assert study_plots.top({"r1": [0.0] * 9 + [0.3]}) == 30  # 30% exactly: not rounded up
