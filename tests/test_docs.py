@@ -1,0 +1,48 @@
+"""The README's and docs/'s links lead somewhere: every relative link or picture names a file
+of the repository, and every `#anchor` a heading of the page it points into (GitHub's slugs)."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+LINK = re.compile(r"\]\(([^)\s]+)\)")  # [text](target) and ![alt](target)
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(page: Path) -> set[str]:
+    """The anchors of a page's headings (outside code blocks, where `#` starts a comment)."""
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.DOTALL)
+    return {slug(line.lstrip("#")) for line in text.splitlines() if re.match(r"#+ ", line)}
+
+
+def links(page: Path) -> list[str]:
+    """Every link target of a page that is neither a web address nor mail."""
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.DOTALL)
+    return [target for target in LINK.findall(text)
+            if not re.match(r"[a-z]+:", target)]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_link_leads_to_a_file_and_a_heading(page: Path) -> None:
+    broken = []
+    for target in links(page):
+        path, _, anchor = target.partition("#")
+        into = (page.parent / path).resolve() if path else page
+        if not into.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and into.suffix == ".md" and anchor not in anchors(into):
+            broken.append(f"{target}: no such heading")
+    assert not broken, f"{page.name}: {broken}"
+
+
+def test_a_heading_slug_is_github_s() -> None:
+    assert slug(" The study at the seed's budget") == "the-study-at-the-seeds-budget"
+    assert slug("Resuming, interrupts and errors") == "resuming-interrupts-and-errors"
+    assert slug('What "the seed, exactly" means') == "what-the-seed-exactly-means"
