@@ -8,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-LINK = re.compile(r"\]\(([^)\s]+)\)")  # [text](target) and ![alt](target)
+LINK = re.compile(r"\]\(([^)\s]+)\)|<img src=\"([^\"]+)\"")  # [text](target), ![alt](target), <img>
 
 
 def slug(heading: str) -> str:
@@ -25,8 +25,8 @@ def anchors(page: Path) -> set[str]:
 def links(page: Path) -> list[str]:
     """Every link target of a page that is neither a web address nor mail."""
     text = re.sub(r"```.*?```", "", page.read_text(), flags=re.DOTALL)
-    return [target for target in LINK.findall(text)
-            if not re.match(r"[a-z]+:", target)]
+    return [target for pair in LINK.findall(text) for target in pair
+            if target and not re.match(r"[a-z]+:", target)]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
