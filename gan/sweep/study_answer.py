@@ -52,11 +52,14 @@ def times(before: float | None, after: float | None) -> str | None:
 
 
 def cure(base: SetUp, judged: list[SetUp]) -> tuple[SetUp | None, str]:
-    """The set-up that fixes the collapse best (`covered`), and in words by how much and at
-    what cost per step; or None, and that none covers the classes better than no remedy."""
-    best = min(judged, key=covered)
-    if covered(best) >= covered(base):
-        return None, " No set-up covers the classes better than no remedy"
+    """The set-up that fixes the collapse best (`covered`) among those run over two seeds or
+    more (one seed's luck is no cure: a study still running has such set-ups), and in words by
+    how much and at what cost per step; or None, and that none covers the classes better."""
+    pooled = [setup for setup in judged if len(setup.runs) >= 2]
+    best = min(pooled, key=covered) if pooled else None
+    if best is None or covered(best) >= covered(base):
+        return None, (" No set-up covers the classes better than no remedy"
+                      + (" over two seeds or more" if len(pooled) < len(judged) else ""))
     moved = [f"{name} {change}" for name, change in (
         ("class KL", times(mean(base, "class_kl"), mean(best, "class_kl"))),
         ("FID", times(mean(base, "fid"), mean(best, "fid")))) if change]
@@ -81,14 +84,15 @@ def sentences(section: list[SetUp]) -> list[str]:
     """The answer for one discriminator in a few sentences, or none where its set-ups have no
     plain `none` baseline with FID to compare against: what no remedy reaches, the cure (the
     most even coverage), the best on FID where that is another set-up, and the set-ups that
-    cover every class in every seed."""
+    cover every class in every seed (of two or more)."""
     base = next((s for s in section if s.remedies == NONE and not s.others), None)
     judged = [s for s in section if s.remedies != NONE and not s.others and s.values("fid")]
     if base is None or not base.values("fid") or not judged:
         return []
     cured, said = cure(base, judged)
     text = f"**{section[0].discriminator}**: with no remedy the generator {scores(base)}.{said}."
-    sharpest = min([base, *judged], key=lambda s: mean(s, "fid") or float("inf"))
+    sharpest = min([base, *(s for s in judged if len(s.runs) >= 2)],
+                   key=lambda s: mean(s, "fid") or float("inf"))
     if sharpest is base:
         text += " No set-up beats no remedy on FID."
     elif sharpest is not cured:
@@ -96,7 +100,7 @@ def sentences(section: list[SetUp]) -> list[str]:
                  f"{times(mean(base, 'fid'), mean(sharpest, 'fid'))}, covering "
                  f"{mean(sharpest, 'modes_covered') or 0:.1f} classes).")
     full = [s.label for s in sorted([base, *judged], key=lambda s: mean(s, "fid") or 0.0)
-            if len(s.completed) == len(s.runs) and min(s.values("modes_covered") or [0]) == 10]
+            if len(s.completed) == len(s.runs) >= 2 and min(s.values("modes_covered") or [0]) == 10]
     text += (f" Every class in every seed: {', '.join(f'**{label}**' for label in full)}."
              if full else " No set-up covers every class in every seed.")
     return [text, "", remedies_said(section, base), ""]

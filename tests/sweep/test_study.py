@@ -322,6 +322,30 @@ def test_no_cure_when_nothing_covers_more_evenly_than_no_remedy(tmp_path: Path) 
             "no remedy on FID. No set-up covers every class in every seed.") in page
 
 
+def test_one_seed_so_far_is_not_named_the_cure(tmp_path: Path) -> None:
+    """A study still running: r1_lr4 has one seed done. One seed's luck is no cure, nor
+    every class in every seed, nor best on FID; feature matching, over three, is the cure."""
+    for seed in range(3):
+        study_run(tmp_path, seed, "none", seed, events=False)
+        study_run(tmp_path, 3 + seed, "feature_matching", seed, events=False)
+    study_run(tmp_path, 6, "r1_lr4", 0, events=False)
+    write(tmp_path, tmp_path / "out.md")
+    answer = (tmp_path / "out.md").read_text().split("## discriminator=")[0]
+    assert "The cure, **feature_matching**, covers 10.0 of 10 classes" in answer
+    assert "Every class in every seed: **feature_matching**." in answer
+    assert "Best on FID" not in answer
+
+
+def test_no_cure_over_two_seeds_is_said_so(tmp_path: Path) -> None:
+    for seed in range(3):
+        study_run(tmp_path, seed, "none", seed, events=False)
+    study_run(tmp_path, 3, "r1_lr4", 0, events=False)
+    write(tmp_path, tmp_path / "out.md")
+    assert ("No set-up covers the classes better than no remedy over two seeds or more. No "
+            "set-up beats no remedy on FID. No set-up covers every class in every seed.") \
+        in (tmp_path / "out.md").read_text()
+
+
 def test_without_a_cure_the_best_fid_is_still_said(tmp_path: Path) -> None:
     for seed in range(3):
         study_run(tmp_path, seed, "none", seed, events=False)
