@@ -16,16 +16,19 @@ def slug(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
+def prose(page: Path) -> str:
+    """A page without its code blocks (where `#` starts a comment and `](` is code)."""
+    return re.sub(r"```.*?```", "", page.read_text(), flags=re.DOTALL)
+
+
 def anchors(page: Path) -> set[str]:
-    """The anchors of a page's headings (outside code blocks, where `#` starts a comment)."""
-    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.DOTALL)
-    return {slug(line.lstrip("#")) for line in text.splitlines() if re.match(r"#+ ", line)}
+    """The anchors of a page's headings."""
+    return {slug(line.lstrip("#")) for line in prose(page).splitlines() if re.match(r"#+ ", line)}
 
 
 def links(page: Path) -> list[str]:
     """Every link target of a page that is neither a web address nor mail."""
-    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.DOTALL)
-    return [target for pair in LINK.findall(text) for target in pair
+    return [target for pair in LINK.findall(prose(page)) for target in pair
             if target and not re.match(r"[a-z]+:", target)]
 
 

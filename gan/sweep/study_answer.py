@@ -51,15 +51,20 @@ def times(before: float | None, after: float | None) -> str | None:
     return f"{before / after:.1f}x lower" if after <= before else f"{after / before:.1f}x higher"
 
 
+def pooled(setups: list[SetUp]) -> list[SetUp]:
+    """The set-ups run over two seeds or more: one seed's luck names no cure, best or
+    every-seed set-up (a study still running has set-ups of one seed so far)."""
+    return [setup for setup in setups if len(setup.runs) >= 2]
+
+
 def cure(base: SetUp, judged: list[SetUp]) -> tuple[SetUp | None, str]:
-    """The set-up that fixes the collapse best (`covered`) among those run over two seeds or
-    more (one seed's luck is no cure: a study still running has such set-ups), and in words by
-    how much and at what cost per step; or None, and that none covers the classes better."""
-    pooled = [setup for setup in judged if len(setup.runs) >= 2]
-    best = min(pooled, key=covered) if pooled else None
+    """The set-up that fixes the collapse best (`covered`) among the `pooled` ones, and in words
+    by how much and at what cost per step; or None, and that none covers the classes better."""
+    candidates = pooled(judged)
+    best = min(candidates, key=covered) if candidates else None
     if best is None or covered(best) >= covered(base):
         return None, (" No set-up covers the classes better than no remedy"
-                      + (" over two seeds or more" if len(pooled) < len(judged) else ""))
+                      + (" over two seeds or more" if len(candidates) < len(judged) else ""))
     moved = [f"{name} {change}" for name, change in (
         ("class KL", times(mean(base, "class_kl"), mean(best, "class_kl"))),
         ("FID", times(mean(base, "fid"), mean(best, "fid")))) if change]
@@ -91,16 +96,15 @@ def sentences(section: list[SetUp]) -> list[str]:
         return []
     cured, said = cure(base, judged)
     text = f"**{section[0].discriminator}**: with no remedy the generator {scores(base)}.{said}."
-    sharpest = min([base, *(s for s in judged if len(s.runs) >= 2)],
-                   key=lambda s: mean(s, "fid") or float("inf"))
+    sharpest = min([base, *pooled(judged)], key=lambda s: mean(s, "fid") or float("inf"))
     if sharpest is base:
         text += " No set-up beats no remedy on FID."
     elif sharpest is not cured:
         text += (f" Best on FID: **{sharpest.label}** (FID {mean(sharpest, 'fid'):.1f}, "
                  f"{times(mean(base, 'fid'), mean(sharpest, 'fid'))}, covering "
                  f"{mean(sharpest, 'modes_covered') or 0:.1f} classes).")
-    full = [s.label for s in sorted([base, *judged], key=lambda s: mean(s, "fid") or 0.0)
-            if len(s.completed) == len(s.runs) >= 2 and min(s.values("modes_covered") or [0]) == 10]
+    full = [s.label for s in sorted(pooled([base, *judged]), key=lambda s: mean(s, "fid") or 0.0)
+            if len(s.completed) == len(s.runs) and min(s.values("modes_covered") or [0]) == 10]
     text += (f" Every class in every seed: {', '.join(f'**{label}**' for label in full)}."
              if full else " No set-up covers every class in every seed.")
     return [text, "", remedies_said(section, base), ""]
@@ -122,12 +126,16 @@ def remedies_said(section: list[SetUp], base: SetUp) -> str:
 
 
 def numbers(setup: SetUp, of: str = "") -> str:
-    """Classes covered, FID and class KL, the means over seeds that have them."""
-    return ", ".join(f"{name} {value:.{digits}f}" if name != "classes"
-                     else f"{value:.1f}{of} classes" for name, key_, digits in (
-                         ("classes", "modes_covered", 1), ("FID", "fid", 1),
-                         ("class KL", "class_kl", 3))
-                     if (value := mean(setup, key_)) is not None)
+    """Classes covered (`7.0 classes`, or with of=" of 10" `7.0 of 10 classes`), FID and class
+    KL: the means over seeds of those its runs have."""
+    parts = []
+    if (classes := mean(setup, "modes_covered")) is not None:
+        parts.append(f"{classes:.1f}{of} classes")
+    if (fid := mean(setup, "fid")) is not None:
+        parts.append(f"FID {fid:.1f}")
+    if (kl := mean(setup, "class_kl")) is not None:
+        parts.append(f"class KL {kl:.3f}")
+    return ", ".join(parts)
 
 
 def answer(sections: list[list[SetUp]]) -> list[str]:
