@@ -35,3 +35,20 @@ def test_a_resumed_run_reads_as_tensorboard_shows_it(tmp_path: Path,
 
 def test_a_run_without_events_has_no_history(tmp_path: Path) -> None:
     assert eval_history(tmp_path, ("fid",)) == {"fid": []}
+
+
+def test_a_kept_run_reads_its_history_file_where_it_has_no_events(tmp_path: Path) -> None:
+    (tmp_path / "eval_history.json").write_text('{"fid": [[0, 700.0], [2000, 300.5]]}')
+    assert eval_history(tmp_path, ("fid", "recall")) == {"fid": [(0, 700.0), (2000, 300.5)],
+                                                        "recall": []}
+    with SummaryWriter(str(tmp_path)) as writer:  # event files, where there are any, come first
+        writer.add_scalar("eval/fid", 1.0, 0)
+    assert eval_history(tmp_path, ("fid",)) == {"fid": [(0, 1.0)]}
+
+
+def test_every_evaluation_comes_back_when_no_names_are_asked(tmp_path: Path) -> None:
+    with SummaryWriter(str(tmp_path)) as writer:
+        writer.add_scalar("eval/recall", 0.5, 0)
+        writer.add_scalar("eval/fid", 700.0, 0)
+        writer.add_scalar("loss/generator", 1.0, 0)
+    assert eval_history(tmp_path) == {"fid": [(0, 700.0)], "recall": [(0, 0.5)]}

@@ -1,0 +1,135 @@
+"""`python -m gan.archive SWEEP_DIR ARCHIVE_DIR`: a sweep's finished runs kept small, read by
+the results page as the sweep is, and continued as a sweep once copied back."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from torchvision.utils import save_image
+
+from gan.archive import main
+from gan.errors import UserError
+from gan.sweep.archive import archive
+from gan.sweep.history import eval_history
+from gan.sweep.study_page import write
+from tests.sweep.test_study import study, study_run
+from tests.test_train import train
+
+
+def sweep(root: Path) -> Path:
+    """A study sweep as train.py leaves it: the study's runs, each with a checkpoint and an
+    intermediate grid beside its final digits, and the sweep's own files."""
+    study(root)
+    (root / "multirun.yaml").write_text("hydra: {}\n")
+    (root / "step_cost.json").write_text(json.dumps({
+        "discriminator": "fc", "device": "cpu", "threads": 1, "steps": 20, "rounds": 3,
+        "command": "python bench/setup_cost.py discriminator=fc",
+        "ms_per_step": {"none": 4.0, "r1_lr4": 6.6}, "ratio": {"none": 1.0, "r1_lr4": 1.65}}))
+    for run in root.glob("*_setup=*"):
+        (run / "checkpoint.pt").write_bytes(b"0" * 1000)
+        save_image(torch.rand(3, 8, 8), run / "samples" / "step_000000.png")
+    return root
+
+
+def files(folder: Path) -> set[str]:
+    """Every file under folder, relative to it."""
+    return {str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()}
+
+
+def test_a_finished_run_keeps_what_the_page_and_a_resume_read(tmp_path: Path) -> None:
+    source = sweep(tmp_path / "sweep" / "fc")
+    kept, left = archive(source, tmp_path / "kept")
+    assert len(kept) == 15 and left == []
+    run = "0_setup=none,train.seed=0"
+    assert files(tmp_path / "kept" / run) == {
+        "metrics.json", "config.yaml", ".hydra/overrides.yaml", "samples/final/grid.png",
+        "eval_history.json"}  # no checkpoint, event files or intermediate grids
+    assert (tmp_path / "kept" / "multirun.yaml").is_file()
+    assert (tmp_path / "kept" / "step_cost.json").is_file()
+    assert eval_history(tmp_path / "kept" / run) == eval_history(source / run)
+    assert eval_history(tmp_path / "kept" / run)["fid"] == [(0, 700.0), (50, 425.0),
+                                                           (100, 150.0)]
+
+
+def test_unfinished_runs_are_left_out_and_diverged_ones_kept(tmp_path: Path) -> None:
+    source = sweep(tmp_path / "sweep")
+    running = source / "15_setup=none,train.seed=9"
+    shutil.copytree(source / "0_setup=none,train.seed=0", running)
+    (running / "metrics.json").unlink()  # still training: a checkpoint, no metrics.json
+    diverged = source / "1_setup=none,train.seed=1" / "metrics.json"
+    diverged.write_text(json.dumps({"status": "diverged", "reason": "NaN at step 7"}))
+    kept, left = archive(source, tmp_path / "kept")
+    assert left == [running.resolve()]
+    assert not (tmp_path / "kept" / running.name).exists()
+    assert json.loads((tmp_path / "kept" / diverged.parent.name / "metrics.json").read_text()
+                      )["status"] == "diverged"
+
+
+def test_the_page_reads_an_archive_as_it_reads_the_sweep(tmp_path: Path) -> None:
+    source = sweep(tmp_path / "sweep" / "fc")
+    archive(source, tmp_path / "kept" / "fc")
+    write(tmp_path / "sweep", tmp_path / "from_sweep" / "results.md")
+    write(tmp_path / "kept", tmp_path / "from_archive" / "results.md")
+    from_sweep = (tmp_path / "from_sweep" / "results.md").read_text()
+    from_archive = (tmp_path / "from_archive" / "results.md").read_text()
+    for folder in ("sweep", "kept", "from_sweep", "from_archive"):  # where each was said
+        name = "OUT" if folder.startswith("from") else "ROOT"
+        from_sweep = from_sweep.replace(str(tmp_path / folder), name)
+        from_archive = from_archive.replace(str(tmp_path / folder), name)
+    assert from_archive == from_sweep
+    assert "Not on this page" not in from_archive
+    assert (tmp_path / "from_archive" / "results" / "fc_curves.png").is_file()
+
+
+def test_keeping_again_adds_what_finished_since(tmp_path: Path) -> None:
+    source = sweep(tmp_path / "sweep")
+    archive(source, tmp_path / "kept")
+    study_run(source, 15, "none", 3)
+    kept, _ = archive(source, tmp_path / "kept")
+    assert len(kept) == 16 and (tmp_path / "kept" / "15_setup=none,train.seed=3").is_dir()
+    again, _ = archive(tmp_path / "kept", tmp_path / "copy")  # a kept run keeps its history
+    assert len(again) == 16
+    assert eval_history(tmp_path / "copy" / "15_setup=none,train.seed=3")["fid"][-1] == (
+        100, 150.0)
+
+
+def test_what_is_not_a_sweep_or_would_archive_into_it_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="is not a sweep's directory"):
+        archive(tmp_path, tmp_path.parent / "kept")
+    source = sweep(tmp_path / "sweep")
+    with pytest.raises(UserError, match="inside the sweep"):
+        archive(source, source / "kept")
+
+
+def test_the_command_says_what_it_kept(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    source = sweep(tmp_path / "sweep")
+    main([str(source), str(tmp_path / "kept")])
+    assert capsys.readouterr().out.startswith("kept 15 finished runs of ")
+    with pytest.raises(SystemExit, match="^usage: python -m gan.archive SWEEP_DIR ARCHIVE_DIR$"):
+        main([str(source)])
+    with pytest.raises(SystemExit, match="^error: .* is not a sweep's directory"):
+        main([str(tmp_path), str(tmp_path / "elsewhere")])
+
+
+@pytest.mark.slow
+def test_a_sweep_copied_back_from_its_archive_continues_without_retraining(
+        data_root: Path, tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "multirun" / "lr"
+    first = train("-m", "optimizer.lr=1e-4,2e-4,5e-4", "train.steps=20", "eval.every=0",
+                  "train.device=cpu", f"hydra.sweep.dir={sweep_dir}", data_root=data_root,
+                  cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    archive(sweep_dir, tmp_path / "kept")
+    assert not list((tmp_path / "kept").rglob("checkpoint.pt"))
+    shutil.rmtree(sweep_dir)  # a new machine: only the archive is left
+    shutil.copytree(tmp_path / "kept", sweep_dir)
+    shutil.rmtree(next(sweep_dir.glob("2_*")))  # a job that had not finished when it was kept
+    kept_metrics = [p.read_text() for p in sorted(sweep_dir.glob("[01]_*/metrics.json"))]
+    again = train("-m", f"resume={sweep_dir}", data_root=data_root, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert [p.read_text() for p in sorted(sweep_dir.glob("[01]_*/metrics.json"))] == kept_metrics
+    assert not list(sweep_dir.glob("[01]_*/checkpoint.pt"))  # the kept jobs did not train
+    third = json.loads(next(sweep_dir.glob("2_*/metrics.json")).read_text())
+    assert third["status"] == "completed" and third["steps"] == 20
