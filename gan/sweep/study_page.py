@@ -157,7 +157,7 @@ def section_text(section: list[SetUp], folder: Path) -> str:
 
 def write(root: Path, out: Path) -> None:
     """Collect the runs under root and write the results page and its pictures to out (the
-    pictures in a `results` folder beside it, which keeps only this page's); refuse a sweep
+    pictures in a `results` folder beside it, which keeps only the pages' beside it); refuse a sweep
     with nothing to pool (no set-up with completed runs of two or more seeds)."""
     all_setups, left = collect(root)
     costs = read_costs(root)
@@ -194,9 +194,12 @@ def left_out(root: Path, left: list[tuple[Path, str]]) -> list[str]:
 
 
 def remove_stale(folder: Path, page: str) -> None:
-    """Delete the pictures in the page's folder that the page no longer shows (an earlier
-    page's set-ups), saying so on stderr: the folder holds this page's pictures only."""
-    shown = set(re.findall(rf"\]\({FOLDER}/([^)/]+\.png)\)", page))
+    """Delete the pictures in the page's folder that neither the page nor another page beside
+    it shows (an earlier page's set-ups), saying so on stderr: the folder holds the pictures of
+    the pages beside it (`docs/results.md` and `docs/results_cnn.md` share `docs/results/`)."""
+    link = rf"\]\({FOLDER}/([^)/]+\.png)\)"
+    beside = [path.read_text() for path in folder.parent.glob("*.md")]
+    shown = {name for text in (page, *beside) for name in re.findall(link, text)}
     for picture in sorted(folder.glob("*.png")):
         if picture.name not in shown:
             picture.unlink()

@@ -1,6 +1,7 @@
 """The study report is generated from run directories: numbers, verdicts and pictures."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -517,6 +518,19 @@ def test_the_pictures_folder_keeps_only_this_pages(tmp_path: Path,
     assert pictures and all(f"(results/{name})" in page for name in pictures)
     assert not stale.exists() and f"removed {stale}: no longer on the page" in \
         capsys.readouterr().err
+
+
+def test_two_pages_beside_each_other_keep_their_own_pictures(tmp_path: Path) -> None:
+    # The FC study's page and the CNN study's, each from its own sweep, in docs/.
+    study(tmp_path / "fc", "fc")
+    study(tmp_path / "cnn", "cnn")
+    write(tmp_path / "fc", tmp_path / "docs" / "results.md")
+    write(tmp_path / "cnn", tmp_path / "docs" / "results_cnn.md")
+    for page, discriminator in (("results", "fc"), ("results_cnn", "cnn")):
+        text = (tmp_path / "docs" / f"{page}.md").read_text()
+        shown = re.findall(r"\]\(results/([^)]+)\)", text)
+        assert f"{discriminator}_curves.png" in shown and f"{discriminator}_r1_lr4.png" in shown
+        assert all((tmp_path / "docs" / "results" / name).is_file() for name in shown)
 
 
 def test_a_continued_sweeps_runs_stay_in_their_set_ups(tmp_path: Path) -> None:
