@@ -22,12 +22,20 @@ def eval_history(run_dir: Path, names: tuple[str, ...] | None = None
     its last checkpoint was purged when it resumed. Raises ValueError for an unreadable
     `eval_history.json`."""
     kept = run_dir / HISTORY_FILE
-    if not any(run_dir.glob(EVENTS)) and kept.is_file():
-        logged = {name: [(int(step), float(value)) for step, value in series]
-                  for name, series in json.loads(kept.read_text()).items()}
-    else:
-        logged = _from_events(run_dir)
+    logged = (_from_file(kept) if not any(run_dir.glob(EVENTS)) and kept.is_file()
+              else _from_events(run_dir))
     return {name: logged.get(name, []) for name in (sorted(logged) if names is None else names)}
+
+
+def _from_file(path: Path) -> dict[str, list[tuple[int, float]]]:
+    """A kept run's `eval_history.json`; ValueError where it is not {name: [[step, value]]}."""
+    try:
+        saved = json.loads(path.read_text())
+        return {str(name): [(int(step), float(value)) for step, value in series]
+                for name, series in saved.items()}
+    except (AttributeError, TypeError, ValueError) as error:
+        raise ValueError(f"{path} is not a run's evaluations ({{name: [[step, value], ...]}}): "
+                         f"{error}") from None
 
 
 def _from_events(run_dir: Path) -> dict[str, list[tuple[int, float]]]:

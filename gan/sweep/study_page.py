@@ -157,7 +157,8 @@ def section_text(section: list[SetUp], folder: Path) -> str:
 
 def write(root: Path, out: Path) -> None:
     """Collect the runs under root and write the results page and its pictures to out (the
-    pictures in a `results` folder beside it, which keeps only the pages' beside it); refuse a sweep
+    pictures in a `results` folder beside it, which keeps only what the pages beside it show);
+    refuse a sweep
     with nothing to pool (no set-up with completed runs of two or more seeds)."""
     all_setups, left = collect(root)
     costs = read_costs(root)
@@ -203,4 +204,4 @@ def remove_stale(folder: Path, page: str) -> None:
     for picture in sorted(folder.glob("*.png")):
         if picture.name not in shown:
             picture.unlink()
-            print(f"removed {picture}: no longer on the page", file=sys.stderr)
+            print(f"removed {picture}: on no page beside it", file=sys.stderr)

@@ -2,6 +2,7 @@
 the results page as the sweep is, and continued as a sweep once copied back."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -29,6 +30,7 @@ def sweep(root: Path) -> Path:
         "ms_per_step": {"none": 4.0, "r1_lr4": 6.6}, "ratio": {"none": 1.0, "r1_lr4": 1.65}}))
     for run in root.glob("*_setup=*"):
         (run / "checkpoint.pt").write_bytes(b"0" * 1000)
+        (run / "train.log").write_text("Epoch:0 Generator Loss:1.0 Discriminator Loss:1.0\n")
         save_image(torch.rand(3, 8, 8), run / "samples" / "step_000000.png")
     return root
 
@@ -43,9 +45,9 @@ def test_a_finished_run_keeps_what_the_page_and_a_resume_read(tmp_path: Path) ->
     kept, left = archive(source, tmp_path / "kept")
     assert len(kept) == 15 and left == []
     run = "0_setup=none,train.seed=0"
-    assert files(tmp_path / "kept" / run) == {
-        "metrics.json", "config.yaml", ".hydra/overrides.yaml", "samples/final/grid.png",
-        "eval_history.json"}  # no checkpoint, event files or intermediate grids
+    assert files(tmp_path / "kept" / run) == {  # no checkpoint, event files or intermediate grids
+        "metrics.json", "config.yaml", "train.log", ".hydra/overrides.yaml",
+        "samples/final/grid.png", "eval_history.json"}
     assert (tmp_path / "kept" / "multirun.yaml").is_file()
     assert (tmp_path / "kept" / "step_cost.json").is_file()
     assert eval_history(tmp_path / "kept" / run) == eval_history(source / run)
@@ -53,18 +55,76 @@ def test_a_finished_run_keeps_what_the_page_and_a_resume_read(tmp_path: Path) ->
                                                            (100, 150.0)]
 
 
-def test_unfinished_runs_are_left_out_and_diverged_ones_kept(tmp_path: Path) -> None:
+def job(source: Path, number: int, metrics: dict | None) -> Path:
+    """A copy of the sweep's first run as job `number`, with these metrics (None: none yet)."""
+    run = source / f"{number}_setup=none,train.seed={number}"
+    shutil.copytree(source / "0_setup=none,train.seed=0", run)
+    if metrics is None:
+        (run / "metrics.json").unlink()
+    else:
+        (run / "metrics.json").write_text(json.dumps(metrics))
+    return run.resolve()
+
+
+def test_only_runs_a_continued_sweep_would_not_train_again_are_kept(tmp_path: Path) -> None:
     source = sweep(tmp_path / "sweep")
-    running = source / "15_setup=none,train.seed=9"
-    shutil.copytree(source / "0_setup=none,train.seed=0", running)
-    (running / "metrics.json").unlink()  # still training: a checkpoint, no metrics.json
-    diverged = source / "1_setup=none,train.seed=1" / "metrics.json"
-    diverged.write_text(json.dumps({"status": "diverged", "reason": "NaN at step 7"}))
+    running = job(source, 15, None)  # still training: a checkpoint, no metrics.json
+    interrupted = job(source, 16, {"status": "interrupted", "reason": "SIGTERM"})
+    longer = job(source, 17, {"status": "completed", "steps": 50})  # resumed to go on to 101
+    diverged = job(source, 18, {"status": "diverged", "reason": "NaN at step 7"})
+    refused = job(source, 19, {"status": "bad_input", "reason": "unknown key"})
     kept, left = archive(source, tmp_path / "kept")
-    assert left == [running.resolve()]
-    assert not (tmp_path / "kept" / running.name).exists()
-    assert json.loads((tmp_path / "kept" / diverged.parent.name / "metrics.json").read_text()
+    assert left == [running, interrupted, longer]
+    assert {run.name for run in (tmp_path / "kept").iterdir() if run.is_dir()} == {
+        path.name for path in source.iterdir() if path.is_dir()} - {
+        running.name, interrupted.name, longer.name}
+    assert json.loads((tmp_path / "kept" / diverged.name / "metrics.json").read_text()
                       )["status"] == "diverged"
+    assert (tmp_path / "kept" / refused.name).is_dir()
+
+
+def test_keeping_again_replaces_a_run_with_what_it_holds_now(tmp_path: Path) -> None:
+    source = sweep(tmp_path / "sweep")
+    run = source / "0_setup=none,train.seed=0"
+    archive(source, tmp_path / "kept")
+    (run / "samples" / "final" / "grid.png").unlink()  # trained again, and diverged
+    (run / "metrics.json").write_text(json.dumps({"status": "diverged", "reason": "NaN"}))
+    archive(source, tmp_path / "kept")
+    assert not (tmp_path / "kept" / run.name / "samples").exists()
+    assert not list((tmp_path / "kept").glob("*.keeping"))
+
+
+def test_a_later_sweeps_resume_records_are_not_kept(tmp_path: Path) -> None:
+    # A continued sweep gives each job it finds done a .hydra/resumed-<stamp>/ too: keeping
+    # those would grow every kept run at every sitting and count resumes that trained nothing.
+    source = sweep(tmp_path / "sweep")
+    run = source / "0_setup=none,train.seed=0"
+    before = run / ".hydra" / "resumed-2026-12-01_09-00-00-000000"
+    before.mkdir()  # the resume that finished the run
+    (before / "overrides.yaml").write_text("- resume=x\n")
+    os.utime(before, (0, 0))
+    after = run / ".hydra" / "resumed-2026-12-02_09-00-00-000000"
+    after.mkdir()
+    (after / "overrides.yaml").write_text("- resume=x\n")
+    archive(source, tmp_path / "kept")
+    kept = tmp_path / "kept" / run.name / ".hydra"
+    assert (kept / before.name / "overrides.yaml").is_file() and not (kept / after.name).exists()
+
+
+def test_the_sweeps_own_files_are_kept(tmp_path: Path) -> None:
+    source = sweep(tmp_path / "sweep")
+    (source / "optuna.db").write_bytes(b"SQLite format 3\x00")  # a search continues from it
+    archive(source, tmp_path / "kept")
+    assert {path.name for path in (tmp_path / "kept").iterdir() if path.is_file()} == {
+        "multirun.yaml", "step_cost.json", "optuna.db"}
+
+
+def test_an_unreadable_kept_history_is_one_clear_error(tmp_path: Path) -> None:
+    source = sweep(tmp_path / "sweep")
+    archive(source, tmp_path / "kept")
+    (tmp_path / "kept" / "0_setup=none,train.seed=0" / "eval_history.json").write_text("[1]")
+    with pytest.raises(UserError, match=r"^cannot keep .*eval_history.json is not a run's "):
+        archive(tmp_path / "kept", tmp_path / "copy")
 
 
 def test_the_page_reads_an_archive_as_it_reads_the_sweep(tmp_path: Path) -> None:
@@ -103,10 +163,20 @@ def test_what_is_not_a_sweep_or_would_archive_into_it_is_refused(tmp_path: Path)
         archive(source, source / "kept")
 
 
+def test_an_archive_of_another_sweep_is_refused(tmp_path: Path) -> None:
+    # `docs/runs` where `docs/runs/cnn` was meant: the FC and CNN studies' runs would mix.
+    fc, cnn = sweep(tmp_path / "fc"), sweep(tmp_path / "cnn")
+    (fc / "multirun.yaml").write_text("hydra: {overrides: {task: [experiment=study_fc]}}\n")
+    (cnn / "multirun.yaml").write_text("hydra: {overrides: {task: [experiment=study_cnn]}}\n")
+    archive(fc, tmp_path / "runs")
+    with pytest.raises(UserError, match="keeps another sweep"):
+        archive(cnn, tmp_path / "runs")
+
+
 def test_the_command_says_what_it_kept(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     source = sweep(tmp_path / "sweep")
     main([str(source), str(tmp_path / "kept")])
-    assert capsys.readouterr().out.startswith("kept 15 finished runs of ")
+    assert capsys.readouterr().out.startswith("kept 15 done runs of ")
     with pytest.raises(SystemExit, match="^usage: python -m gan.archive SWEEP_DIR ARCHIVE_DIR$"):
         main([str(source)])
     with pytest.raises(SystemExit, match="^error: .* is not a sweep's directory"):

@@ -33,8 +33,8 @@ def fake_run(root: Path, name: str, discriminator: str, remedies: list[str], see
     OmegaConf.save(OmegaConf.create([f"remedy=[{','.join(remedies)}]", f"train.seed={seed}",
                                      *overrides]), run / ".hydra" / "overrides.yaml")
     (run / "metrics.json").write_text(json.dumps({
-        "status": "completed", "modes_covered": 10 if fid < 50 else 3, "class_kl": class_kl,
-        "fid": fid, "final_loss_g": 1.0, "final_loss_d": 0.5}))
+        "status": "completed", "steps": steps, "modes_covered": 10 if fid < 50 else 3,
+        "class_kl": class_kl, "fid": fid, "final_loss_g": 1.0, "final_loss_d": 0.5}))
     save_image(torch.rand(3, 8, 8), run / "samples" / "final" / "grid.png")
 
 
@@ -516,7 +516,7 @@ def test_the_pictures_folder_keeps_only_this_pages(tmp_path: Path,
     pictures = sorted(path.name for path in (tmp_path / "docs" / "results").glob("*.png"))
     page = (tmp_path / "docs" / "results.md").read_text()
     assert pictures and all(f"(results/{name})" in page for name in pictures)
-    assert not stale.exists() and f"removed {stale}: no longer on the page" in \
+    assert not stale.exists() and f"removed {stale}: on no page beside it" in \
         capsys.readouterr().err
 
 
