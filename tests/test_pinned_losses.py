@@ -25,6 +25,14 @@ PINNED = {  # overrides -> (final_loss_g, final_loss_d), taken before the move
     ("step=alternating", "remedy=[balance]", "train.steps=100"):
         ("0x1.690bee0000000p+2", "0x1.0b9c840000000p-6"),
 }
+# The convolutions' kernels depend on the CPU's vector instructions (PyTorch's CPU capability),
+# and round differently: on the machine kind of 2026-12-01 (AMD EPYC, capability AVX2) the CNN's
+# 40 steps end 14 units in the last place of float32 away from the pin above, which the machine
+# kinds before it (not AVX2) reached exactly. The fully connected runs round alike on both.
+PINNED_BY_CAPABILITY = {
+    "AVX2": {("discriminator=cnn", "train.steps=40"): ("0x1.ac76e60000000p+2",
+                                                        "0x1.18de3e0000000p-9")},
+}
 
 
 @pytest.mark.slow
@@ -42,7 +50,13 @@ def test_final_losses_are_bit_identical_to_the_pinned_ones(overrides: tuple[str,
     assert set(metrics["final_terms"]) <= {*TERMS["generator"], *TERMS["discriminator"]}
     whole = (whole_loss(metrics["final_loss_g"], metrics["final_terms"], "generator"),
              whole_loss(metrics["final_loss_d"], metrics["final_terms"], "discriminator"))
-    assert (whole[0].hex(), whole[1].hex()) == PINNED[overrides]
+    assert (whole[0].hex(), whole[1].hex()) == pinned(overrides)
+
+
+def pinned(overrides: tuple[str, ...]) -> tuple[str, str]:
+    """The pin of these overrides on this CPU's kind."""
+    capability = torch.backends.cpu.get_cpu_capability()
+    return PINNED_BY_CAPABILITY.get(capability, {}).get(overrides, PINNED[overrides])
 
 
 def whole_loss(adversarial: float, terms: dict[str, float], network: str) -> float:
