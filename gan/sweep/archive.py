@@ -24,10 +24,11 @@ from omegaconf import OmegaConf
 
 from gan.errors import UserError
 from gan.run.files import write_atomically
+from gan.run.saved import RESUME_FIXED, RESUME_FREE
 from gan.sweep.continuation import MULTIRUN_FILE, is_sweep, job_plan
 from gan.sweep.history import HISTORY_FILE, eval_history
 from gan.sweep.optuna_store import STUDY_FILE
-from gan.sweep.runs import find
+from gan.sweep.runs import find, key
 from gan.sweep.study_cost import COST_FILE
 
 FILES = ("config.yaml", "train.log",
@@ -75,9 +76,13 @@ def check_places(sweep_dir: Path, archive_dir: Path) -> None:
 
 
 def task(multirun_file: Path) -> list[str]:
-    """The overrides a sweep was run with, as its multirun.yaml saved them."""
+    """The overrides that make a sweep's jobs what they are, as its multirun.yaml saved them:
+    without those a continued sweep adds or may change (`resume=`, train.* and eval.* values,
+    where the data lies), so the same sweep continued is still the same sweep."""
     saved = yaml.safe_load(multirun_file.read_text()) or {}
-    return list((saved.get("hydra") or {}).get("overrides", {}).get("task") or [])
+    words = (saved.get("hydra") or {}).get("overrides", {}).get("task") or []
+    return [word for word in words if not (key(word) == "resume" or (
+        key(word).startswith(RESUME_FREE) and key(word) not in RESUME_FIXED))]
 
 
 def is_done(run_dir: Path) -> bool:

@@ -173,6 +173,20 @@ def test_an_archive_of_another_sweep_is_refused(tmp_path: Path) -> None:
         archive(cnn, tmp_path / "runs")
 
 
+def test_the_same_sweep_continued_is_kept_in_its_archive(tmp_path: Path) -> None:
+    # `-m resume=DIR` saves the sweep's multirun.yaml again with resume= and any new train.*
+    # or eval.* value: still the same sweep, so keeping it again goes on into its archive.
+    source = sweep(tmp_path / "cnn")
+    (source / "multirun.yaml").write_text(
+        "hydra: {overrides: {task: [experiment=study_cnn, train.threads=1]}}\n")
+    archive(source, tmp_path / "runs")
+    (source / "multirun.yaml").write_text(
+        f"hydra: {{overrides: {{task: [experiment=study_cnn, train.threads=1, eval.every=500, "
+        f"'resume={source}']}}}}\n")
+    kept, _ = archive(source, tmp_path / "runs")
+    assert len(kept) == 15
+
+
 def test_the_command_says_what_it_kept(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     source = sweep(tmp_path / "sweep")
     main([str(source), str(tmp_path / "kept")])
@@ -203,3 +217,5 @@ def test_a_sweep_copied_back_from_its_archive_continues_without_retraining(
     assert not list(sweep_dir.glob("[01]_*/checkpoint.pt"))  # the kept jobs did not train
     third = json.loads(next(sweep_dir.glob("2_*/metrics.json")).read_text())
     assert third["status"] == "completed" and third["steps"] == 20
+    kept, left = archive(sweep_dir, tmp_path / "kept")  # the continued sweep, kept again
+    assert len(kept) == 3 and left == []
