@@ -14,6 +14,8 @@ from pathlib import Path
 from gan.errors import UserError
 from gan.sweep import study_plots
 from gan.sweep.history import eval_history
+from gan.sweep.job import jobs_in_sweep
+from gan.sweep.runs import find
 from gan.sweep.study import (
     COLUMNS,
     DIGITS,
@@ -177,21 +179,52 @@ def write(root: Path, out: Path) -> None:
     folder = out.parent / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     texts = [section_text(section, folder) for section in sections]
-    page = "\n".join(headline(root, out, sections) + answer(sections) + texts
-                     + left_out(root, left)) + "\n"
+    waiting = unrun(root)
+    page = "\n".join(headline(root, out, sections) + in_progress(waiting) + answer(sections)
+                     + texts + left_out(root, left, waiting)) + "\n"
     out.write_text(page)
     remove_stale(folder, page)
 
 
-def left_out(root: Path, left: list[tuple[Path, str]]) -> list[str]:
+def unrun(root: Path) -> list[tuple[Path, int, int]]:
+    """The sweeps under root (a multirun.yaml in root or in a folder just under it) with jobs
+    not here yet, as (sweep folder, jobs it plans, jobs with no run folder); a sweep
+    whose plan cannot be told from its multirun.yaml (an Optuna search) is not listed."""
+    sweeps = [root, *sorted(path for path in root.iterdir() if path.is_dir())]
+    waiting = []
+    for folder in sweeps:
+        planned = jobs_in_sweep(folder)
+        missing = 0 if planned is None else planned - len(find(folder))
+        if missing > 0:
+            waiting.append((folder, planned, missing))
+    return waiting
+
+
+def in_progress(waiting: list[tuple[Path, int, int]]) -> list[str]:
+    """A line above the answer when a sweep has jobs still to run: the answer is so far."""
+    if not waiting:
+        return []
+    said = "; ".join(f"`{folder}` holds {planned - missing} of the {planned} jobs its "
+                     "multirun.yaml plans"
+                     for folder, planned, missing in waiting)
+    return [f"**A study still running.** {said}. The answer below is the answer so far, from the "
+            "set-ups finished; it may change as the rest finish (see *Not on this page*).", ""]
+
+
+def left_out(root: Path, left: list[tuple[Path, str]],
+             waiting: list[tuple[Path, int, int]]) -> list[str]:
     """What the page does not count, so a page written while a study still runs says so: the
-    runs left out, by folder under root and reason (none: nothing)."""
-    if not left:
+    runs left out, by folder under root and reason, and the jobs not here yet by sweep
+    (none of either: nothing)."""
+    if not left and not waiting:
         return []
     counts = Counter((str(root / run_dir.parent.relative_to(root)), said) for run_dir, said in left)
     return ["## Not on this page", "", *(
         f"- {n} run{'s' if n > 1 else ''} under `{folder}` ({said})"
-        for (folder, said), n in sorted(counts.items())), ""]
+        for (folder, said), n in sorted(counts.items())), *(
+        f"- {missing} job{'s' if missing > 1 else ''} of `{folder}` not here yet: not started, "
+        f"or not kept before it finished (its multirun.yaml plans {planned})"
+        for folder, planned, missing in waiting), ""]
 
 
 def remove_stale(folder: Path, page: str) -> None:

@@ -552,3 +552,30 @@ def test_the_histograms_share_a_height_a_collapse_fills() -> None:
     assert study_plots.top({"none": uniform, "collapsed": [1.0] + [0.0] * 9}) == 100
     assert study_plots.top({"none": uniform}) == 20
     assert study_plots.top({"r1": [0.0] * 9 + [0.3]}) == 30  # 30% exactly: not rounded up
+
+
+def test_a_page_written_while_its_sweep_runs_says_how_much_is_missing(tmp_path: Path) -> None:
+    # The CNN study runs over several sittings; a page from its kept runs must say it is partial
+    # and how many of the planned jobs it holds, not read as the study's final answer.
+    sweep = tmp_path / "multirun" / "cnn"
+    sweep.mkdir(parents=True)
+    OmegaConf.save({"hydra": {
+        "sweeper": {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+                    "params": {"setup": "none,feature_matching", "train.seed": "0,1,2"}},
+        "overrides": {"task": ["experiment=study_cnn"]}}}, sweep / "multirun.yaml")
+    for seed in range(3):
+        fake_run(sweep, f"none{seed}", "cnn", [], seed, fid=600 + seed, class_kl=2.0)
+    fake_run(sweep, "fm0", "cnn", ["feature_matching"], 0, fid=200, class_kl=0.3)
+    out = tmp_path / "docs" / "results_cnn.md"
+    for root in (sweep, sweep.parent):  # the sweep itself, or the folder of all studies
+        write(root, out)
+        page = out.read_text()
+        assert f"**A study still running.** `{sweep}` holds 4 of the 6 jobs" in page
+        assert page.index("A study still running") < page.index("## The answer")
+        assert (f"- 2 jobs of `{sweep}` not here yet: not started, or not kept before it "
+                "finished (its multirun.yaml plans 6)") in page
+    for seed in (1, 2):
+        fake_run(sweep, f"fm{seed}", "cnn", ["feature_matching"], seed, fid=200, class_kl=0.3)
+    write(sweep, out)
+    page = out.read_text()
+    assert "still running" not in page and "not here yet" not in page
