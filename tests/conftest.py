@@ -1,6 +1,7 @@
 """Shared fixtures: the real config composed with overrides, and the real data root."""
 
 import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,12 @@ RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-
              "t10k-labels-idx1-ubyte")
 
 register_configs()
+
+# A test run started in the background by a shell without job control (`nohup .ci/run &`)
+# inherits SIGINT ignored, and so would every train.py it starts: the tests of Ctrl-C would then
+# wait on runs that never hear it. Tests run as if started from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def find_data_root() -> Path | None:

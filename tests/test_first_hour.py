@@ -69,9 +69,12 @@ def test_ctrl_c_while_starting_is_one_line_and_exit_130(tmp_path: Path, after: f
     process = subprocess.Popen([sys.executable, str(REPO / "train.py"), "train.device=cpu"],
                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
-    time.sleep(after)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=120)
+    try:
+        time.sleep(after)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()  # a run that never heard Ctrl-C must not train on beside the other tests
     assert process.returncode == 130
     assert err.strip() == "interrupted", err
 

@@ -36,8 +36,12 @@ def start(run_dir: Path, *args: str, data_root: Path) -> subprocess.Popen:
 
 
 def finish(process: subprocess.Popen) -> subprocess.CompletedProcess:
-    """Wait for a process; its exit code and output."""
-    stdout, stderr = process.communicate(timeout=300)
+    """Wait for a process; its exit code and output (killed if it outlives the wait, so it does
+    not train on beside the other tests)."""
+    try:
+        stdout, stderr = process.communicate(timeout=300)
+    finally:
+        process.kill()  # a no-op once it has exited
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
