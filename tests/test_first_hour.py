@@ -79,6 +79,28 @@ def test_ctrl_c_while_starting_is_one_line_and_exit_130(tmp_path: Path, after: f
     assert err.strip() == "interrupted", err
 
 
+def test_a_run_started_ignoring_ctrl_c_trains_to_the_end(tmp_path: Path) -> None:
+    # `python train.py &` in a script: SIGINT is ignored from the start, so Ctrl-C (meant for
+    # the script) reaches the run at every moment, set-up and loop alike, and must not stop it.
+    data = find_data_root() or pytest.skip("no data")
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "train.py"), "train.device=cpu", "train.steps=200",
+         "eval.every=0", "hydra.run.dir=run"], cwd=tmp_path, text=True,
+        env={**os.environ, "GAN_DATA_DIR": str(data)}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        deadline = time.monotonic() + 300
+        while process.poll() is None and time.monotonic() < deadline:
+            process.send_signal(signal.SIGINT)
+            time.sleep(0.1)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err[-2000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and metrics["steps"] == 200
+
+
 def test_help_lists_what_train_py_accepts() -> None:
     result = train("--help", cwd=REPO)
     assert result.returncode == 0

@@ -29,7 +29,9 @@ class Interrupted(Exception):
 
 class InterruptWatch:
     """While active, SIGINT and SIGTERM are noted instead of ending the process; the loop asks
-    `received` after each step. A second signal ends the process at once, as usual."""
+    `received` after each step. A second signal ends the process at once, as usual. A signal the
+    process was started ignoring (`python train.py &` from a script ignores SIGINT) stays
+    ignored, as Python itself leaves it: the run goes on, as whoever started it asked."""
 
     def __init__(self) -> None:
         self.received: int | None = None
@@ -37,8 +39,10 @@ class InterruptWatch:
 
     def __enter__(self) -> "InterruptWatch":
         if threading.current_thread() is threading.main_thread():  # signals reach only it
-            watched = [*SIGNALS, *(signum for signum in SCHEDULER_SIGNALS if callable(
-                signal.getsignal(signum)))]  # a handler of the scheduler's: it is listening
+            watched = [*(signum for signum in SIGNALS  # an ignored one was meant to be
+                         if signal.getsignal(signum) is not signal.SIG_IGN),
+                       *(signum for signum in SCHEDULER_SIGNALS if callable(
+                           signal.getsignal(signum)))]  # a handler of the scheduler's: listening
             self.previous = {signum: signal.signal(signum, self._note) for signum in watched}
         return self
 

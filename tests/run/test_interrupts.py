@@ -20,6 +20,24 @@ def test_a_signal_is_noted_and_the_handlers_come_back(signum: int) -> None:
     assert signal.getsignal(signum) is before
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_the_process_ignores_stays_ignored(signum: int) -> None:
+    # `python train.py &` from a script starts with SIGINT ignored: a Ctrl-C meant for the
+    # script must not stop the run; the other signal is still watched.
+    other = signal.SIGTERM if signum == signal.SIGINT else signal.SIGINT
+    before = signal.signal(signum, signal.SIG_IGN)
+    try:
+        with InterruptWatch() as watch:
+            assert signal.getsignal(signum) is signal.SIG_IGN
+            os.kill(os.getpid(), signum)
+            assert watch.received is None
+            os.kill(os.getpid(), other)
+            assert watch.received == other
+        assert signal.getsignal(signum) is signal.SIG_IGN
+    finally:
+        signal.signal(signum, before)
+
+
 def test_a_second_ctrl_c_interrupts_at_once() -> None:
     with pytest.raises(KeyboardInterrupt), InterruptWatch() as watch:
         os.kill(os.getpid(), signal.SIGINT)
