@@ -93,7 +93,7 @@ def test_a_run_started_ignoring_ctrl_c_trains_to_the_end(tmp_path: Path) -> None
         while process.poll() is None and time.monotonic() < deadline:
             process.send_signal(signal.SIGINT)
             time.sleep(0.1)
-        out, err = process.communicate(timeout=60)
+        _, err = process.communicate(timeout=60)
     finally:
         process.kill()
     assert process.returncode == 0, err[-2000:]
