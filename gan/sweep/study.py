@@ -185,10 +185,19 @@ def verdict(setup: SetUp, base: SetUp) -> tuple[str, str]:
         margin = max(std, base_std)
         changes.append(-1 if mean < base_mean - margin else 1 if mean > base_mean + margin else 0)
         numbers.append(f"{name} {base_mean:.3g} -> {mean:.3g}")
-    said = ", ".join(numbers)
     if all(change <= 0 for change in changes) and any(changes):
-        return "helps", f"**{setup.label}** helps ({said}, beyond the seeds' spread)"
+        return "helps", f"**{setup.label}** helps ({moved(numbers, changes)})"
     if all(change >= 0 for change in changes) and any(changes):
-        return "hurts", f"**{setup.label}** hurts ({said}, beyond the seeds' spread)"
-    return "no clear difference", (f"**{setup.label}** makes no clear difference ({said}; within "
-                                   "the seeds' spread, or mixed)")
+        return "hurts", f"**{setup.label}** hurts ({moved(numbers, changes)})"
+    return "no clear difference", (f"**{setup.label}** makes no clear difference "
+                                   f"({', '.join(numbers)}; within the seeds' spread, or mixed)")
+
+
+def moved(numbers: list[str], changes: list[int]) -> str:
+    """The metrics of a verdict, each saying whether it moved beyond the seeds' spread: a set-up
+    helps when one moves and the other stays within it, and the page says which."""
+    if all(changes):
+        return f"{', '.join(numbers)}, beyond the seeds' spread"
+    where = {True: "beyond the seeds' spread", False: "within it"}
+    return "; ".join(f"{said} {where[bool(change)]}"
+                     for said, change in zip(numbers, changes, strict=True))

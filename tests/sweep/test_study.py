@@ -456,6 +456,24 @@ def test_the_answer_says_when_nothing_beats_no_remedy_and_what_diverged(tmp_path
     assert "label_smoothing no clear difference (7.0 classes, FID 151.5, class KL 0.900)" in page
 
 
+def test_a_verdict_says_which_metric_moved_beyond_the_seeds_spread(tmp_path: Path) -> None:
+    # FID moves far beyond no remedy's spread, class KL stays within it: the set-up helps, and
+    # the page must not say both moved (the CNN study's `packing` read so).
+    for seed in range(3):
+        fake_run(tmp_path, f"none{seed}", "cnn", [], seed, fid=100 + 10 * seed,
+                 class_kl=1.0 + seed / 2)
+        fake_run(tmp_path, f"fm{seed}", "cnn", ["feature_matching"], seed, fid=50 + 2 * seed,
+                 class_kl=1.2 + seed / 10)
+        fake_run(tmp_path, f"mb{seed}", "cnn", ["minibatch_discrimination"], seed,
+                 fid=20 + seed, class_kl=0.1)
+    write(tmp_path, tmp_path / "out.md")
+    page = (tmp_path / "out.md").read_text()
+    assert ("**feature_matching** helps (fid 110 -> 52 beyond the seeds' spread; "
+            "class_kl 1.5 -> 1.3 within it)") in page
+    assert ("**minibatch_discrimination** helps (fid 110 -> 21, class_kl 1.5 -> 0.1, beyond "
+            "the seeds' spread)") in page
+
+
 def test_a_set_up_with_one_completed_run_is_not_judged(tmp_path: Path) -> None:
     for seed in range(3):
         study_run(tmp_path, seed, "none", seed, events=False)
