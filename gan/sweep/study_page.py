@@ -10,6 +10,7 @@ import shutil
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+from urllib.parse import quote
 
 from gan.errors import UserError
 from gan.sweep import study_plots
@@ -32,7 +33,7 @@ from gan.sweep.study import (
 from gan.sweep.study_answer import answer, headline
 from gan.sweep.study_cost import read_costs
 
-FOLDER = "results"  # beside the page: its pictures
+PICTURES = "_pictures"  # page X.md keeps its pictures in X_pictures/ beside it
 CURVES = ("fid", "modes_covered")  # the metrics drawn against step
 
 
@@ -71,7 +72,8 @@ def grids(section: list[SetUp], folder: Path) -> list[str]:
         name = f"{setup.discriminator}_{file_name(setup.label)}.png"
         shutil.copyfile(grid, folder / name)
         alt = re.sub(r"[\[\]]", "", f"{setup.discriminator} {setup.label}")
-        lines.append(f"**{setup.label}** (seed {first['seed']}):\n\n![{alt}]({FOLDER}/{name})\n")
+        lines.append(f"**{setup.label}** (seed {first['seed']}):\n\n"
+                     f"![{alt}]({link(folder, name)})\n")
     return lines
 
 
@@ -98,7 +100,7 @@ def figures(section: list[SetUp], folder: Path) -> list[str]:
         print(f"no curves or histograms: {error}", file=sys.stderr)
         return [f"(No curves or histograms: {error}.)", ""]
     return [line for kind, alt in drawn for line in (
-        f"![{discriminator}: {alt}]({FOLDER}/{discriminator}_{kind}.png)", "")]
+        f"![{discriminator}: {alt}]({link(folder, f'{discriminator}_{kind}.png')})", "")]
 
 
 def curve_data(setups: list[SetUp]) -> dict[str, dict[str, list[list[tuple[int, float]]]]]:
@@ -158,10 +160,10 @@ def section_text(section: list[SetUp], folder: Path) -> str:
 
 
 def write(root: Path, out: Path) -> None:
-    """Collect the runs under root and write the results page and its pictures to out (the
-    pictures in a `results` folder beside it, which keeps only what the pages beside it show);
-    refuse a sweep
-    with nothing to pool (no set-up with completed runs of two or more seeds)."""
+    """Collect the runs under root and write the results page to out and its pictures to the
+    page's own folder beside it (`pictures_folder`), which keeps only what the page shows;
+    refuse (UserError) a sweep with nothing to pool (no set-up with completed runs of two or
+    more seeds) and a pictures folder that holds anything but pictures."""
     all_setups, left = collect(root)
     costs = read_costs(root)
     for setup in all_setups:
@@ -176,7 +178,7 @@ def write(root: Path, out: Path) -> None:
     order = {"fc": 0, "cnn": 1, "dcgan": 2}
     sections = [by_discriminator[d] for d in sorted(by_discriminator,
                                                     key=lambda d: (order.get(d, 3), d))]
-    folder = out.parent / FOLDER
+    folder = pictures_folder(out)
     folder.mkdir(parents=True, exist_ok=True)
     texts = [section_text(section, folder) for section in sections]
     waiting = unrun(root)
@@ -227,14 +229,29 @@ def left_out(root: Path, left: list[tuple[Path, str]],
         for folder, planned, missing in waiting), ""]
 
 
+def pictures_folder(out: Path) -> Path:
+    """The folder of page out's pictures: named after the page, beside it (`docs/results_cnn.md`
+    -> `docs/results_cnn_pictures/`), so two pages in one folder never draw over each other's
+    pictures, even where they cover the same discriminator. Raises UserError when that folder
+    holds anything but PNGs (a folder of other things, which the page must not clean up)."""
+    folder = out.parent / f"{out.stem}{PICTURES}"
+    if folder.exists() and (not folder.is_dir() or any(
+            not (path.is_file() and path.suffix == ".png") for path in folder.iterdir())):
+        raise UserError(f"{folder}, where the page {out.name} keeps its pictures, holds other "
+                        "things: name the page otherwise")
+    return folder
+
+
+def link(folder: Path, name: str) -> str:
+    """The page's link to a picture in its folder, relative to the page."""
+    return f"{quote(folder.name, safe='+=')}/{quote(name, safe='+=')}"  # as file_name keeps
+
+
 def remove_stale(folder: Path, page: str) -> None:
-    """Delete the pictures in the page's folder that neither the page nor another page beside
-    it shows (an earlier page's set-ups), saying so on stderr: the folder holds the pictures of
-    the pages beside it (`docs/results.md` and `docs/results_cnn.md` share `docs/results/`)."""
-    link = rf"\]\({FOLDER}/([^)/]+\.png)\)"
-    beside = [path.read_text() for path in folder.parent.glob("*.md")]
-    shown = {name for text in (page, *beside) for name in re.findall(link, text)}
+    """Delete the pictures in the page's folder that the page does not show (an earlier
+    version's set-ups), saying so on stderr."""
+    shown = set(re.findall(rf"\]\({re.escape(link(folder, ''))}([^)/]+\.png)\)", page))
     for picture in sorted(folder.glob("*.png")):
-        if picture.name not in shown:
+        if quote(picture.name, safe="+=") not in shown:
             picture.unlink()
-            print(f"removed {picture}: on no page beside it", file=sys.stderr)
+            print(f"removed {picture}: not on the page", file=sys.stderr)

@@ -140,7 +140,7 @@ def test_the_page_reads_an_archive_as_it_reads_the_sweep(tmp_path: Path) -> None
         from_archive = from_archive.replace(str(tmp_path / folder), name)
     assert from_archive == from_sweep
     assert "Not on this page" not in from_archive
-    assert (tmp_path / "from_archive" / "results" / "fc_curves.png").is_file()
+    assert (tmp_path / "from_archive" / "results_pictures" / "fc_curves.png").is_file()
 
 
 def test_keeping_again_adds_what_finished_since(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ def test_results_page_has_tables_verdicts_and_pictures(tmp_path: Path) -> None:
     assert "**label_smoothing** makes no clear difference" in page
     assert "**balance + ema** hurts" in page
     assert "helps: feature_matching" in page
-    assert (tmp_path / "docs" / "results" / "fc_balance+ema.png").exists()
+    assert (tmp_path / "docs" / "results_pictures" / "fc_balance+ema.png").exists()
     assert page.index("| none |") < page.index("| feature_matching |")  # none first
 
 
@@ -135,8 +135,8 @@ def test_the_remedy_study_keeps_its_sections_verdicts_and_pictures(tmp_path: Pat
     assert "**feature_matching + historical_averaging** helps (fid 701 -> 401" in page
     assert "experiment=" not in page.split("## The answer")[1]
     for picture in ("fc_none", "fc_balance+ema", "cnn_feature_matching+historical_averaging"):
-        assert (tmp_path / "docs" / "results" / f"{picture}.png").exists()
-        assert f"(results/{picture}.png)" in page
+        assert (tmp_path / "docs" / "results_pictures" / f"{picture}.png").exists()
+        assert f"(results_pictures/{picture}.png)" in page
 
 
 def lr_sweep(sweep: Path, seeds: int) -> None:
@@ -163,7 +163,7 @@ def test_a_learning_rate_sweep_is_pooled_per_learning_rate(tmp_path: Path) -> No
     assert "none" not in page.split("## The answer")[1].split("##")[0].replace("`none`", "")
     assert "- **fc**: these runs try no remedy, so nothing is judged against `none`" in page
     assert "): ." not in page and "helps" not in page
-    assert (tmp_path / "results" / "fc_optimizer.lr=0.0001.png").exists()
+    assert (tmp_path / "lr_pictures" / "fc_optimizer.lr=0.0001.png").exists()
 
 
 def test_a_sweep_with_one_seed_per_set_up_is_refused_in_one_line(
@@ -405,10 +405,10 @@ def test_the_pictures_are_drawn_and_shown(tmp_path: Path) -> None:
     page = (tmp_path / "results.md").read_text()
     for name, alt in (("fc_curves", "FID and classes covered against step"),
                       ("fc_histograms", "final class histograms")):
-        assert f"![fc: {alt}](results/{name}.png)" in page
-        picture = tmp_path / "results" / f"{name}.png"
+        assert f"![fc: {alt}](results_pictures/{name}.png)" in page
+        picture = tmp_path / "results_pictures" / f"{name}.png"
         assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "![fc r1_lr4](results/fc_r1_lr4.png)" in page  # its final digits
+    assert "![fc r1_lr4](results_pictures/fc_r1_lr4.png)" in page  # its final digits
 
 
 def test_without_matplotlib_the_page_says_what_is_missing(
@@ -422,7 +422,8 @@ def test_without_matplotlib_the_page_says_what_is_missing(
     page = (tmp_path / "results.md").read_text()
     assert '(No curves or histograms: the pictures need matplotlib: pip install -e ".[plots]".)' \
         in page
-    assert "| r1_lr4 | 3 |" in page and not (tmp_path / "results" / "fc_curves.png").exists()
+    assert "| r1_lr4 | 3 |" in page
+    assert not (tmp_path / "results_pictures" / "fc_curves.png").exists()
     assert "no curves or histograms" in capsys.readouterr().err
 
 
@@ -527,14 +528,14 @@ def test_the_pictures_folder_keeps_only_this_pages(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture) -> None:
     remedy_study(tmp_path / "old")
     write(tmp_path / "old", tmp_path / "docs" / "results.md")
-    stale = tmp_path / "docs" / "results" / "cnn_none.png"
+    stale = tmp_path / "docs" / "results_pictures" / "cnn_none.png"
     assert stale.exists()
     study(tmp_path / "study" / "fc")
     write(tmp_path / "study", tmp_path / "docs" / "results.md")
-    pictures = sorted(path.name for path in (tmp_path / "docs" / "results").glob("*.png"))
+    pictures = sorted(path.name for path in (tmp_path / "docs" / "results_pictures").glob("*.png"))
     page = (tmp_path / "docs" / "results.md").read_text()
-    assert pictures and all(f"(results/{name})" in page for name in pictures)
-    assert not stale.exists() and f"removed {stale}: on no page beside it" in \
+    assert pictures and all(f"(results_pictures/{name})" in page for name in pictures)
+    assert not stale.exists() and f"removed {stale}: not on the page" in \
         capsys.readouterr().err
 
 
@@ -546,9 +547,38 @@ def test_two_pages_beside_each_other_keep_their_own_pictures(tmp_path: Path) -> 
     write(tmp_path / "cnn", tmp_path / "docs" / "results_cnn.md")
     for page, discriminator in (("results", "fc"), ("results_cnn", "cnn")):
         text = (tmp_path / "docs" / f"{page}.md").read_text()
-        shown = re.findall(r"\]\(results/([^)]+)\)", text)
+        shown = re.findall(rf"\]\({page}_pictures/([^)]+)\)", text)
         assert f"{discriminator}_curves.png" in shown and f"{discriminator}_r1_lr4.png" in shown
-        assert all((tmp_path / "docs" / "results" / name).is_file() for name in shown)
+        assert sorted(shown) == sorted(
+            path.name for path in (tmp_path / "docs" / f"{page}_pictures").iterdir())
+
+
+def test_two_pages_of_one_discriminator_in_one_folder_keep_their_own_pictures(
+        tmp_path: Path) -> None:
+    # The FC study's page, then a shorter FC sweep's page beside it: the later used to redraw
+    # the earlier's docs/results/fc_*.png, so docs/results.md showed the other sweep's digits.
+    study(tmp_path / "study", "fc")
+    remedy_study(tmp_path / "remedy_study")
+    write(tmp_path / "study", tmp_path / "docs" / "results.md")
+    folder = tmp_path / "docs" / "results_pictures"
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    write(tmp_path / "remedy_study", tmp_path / "docs" / "remedies.md")
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+    assert "fc_none.png" in before
+    remedies = (tmp_path / "docs" / "remedies.md").read_text()
+    assert "](remedies_pictures/fc_none.png)" in remedies and "](results_pictures/" not in remedies
+    assert (tmp_path / "docs" / "remedies_pictures" / "fc_balance+ema.png").is_file()
+
+
+def test_a_page_named_after_a_folder_of_other_things_is_refused(tmp_path: Path) -> None:
+    # The page cleans its pictures folder of what it does not show: never a folder of others'.
+    study(tmp_path / "study", "fc")
+    (tmp_path / "docs" / "runs_pictures" / "cnn").mkdir(parents=True)
+    with pytest.raises(UserError, match=r"docs/runs_pictures, where the page runs.md keeps its "
+                                        r"pictures, holds other things: name the page otherwise"):
+        write(tmp_path / "study", tmp_path / "docs" / "runs.md")
+    assert not (tmp_path / "docs" / "runs.md").exists()
+    assert (tmp_path / "docs" / "runs_pictures" / "cnn").is_dir()
 
 
 def test_a_continued_sweeps_runs_stay_in_their_set_ups(tmp_path: Path) -> None:
