@@ -85,11 +85,12 @@ def cost(setup: SetUp, base: SetUp) -> str:
             f"their loops ({costs[0] / costs[1]:.1f}x; not timed in pairs)")
 
 
-def sentences(section: list[SetUp]) -> list[str]:
+def sentences(section: list[SetUp], running: bool = False) -> list[str]:
     """The answer for one discriminator in a few sentences, or none where its set-ups have no
     plain `none` baseline with FID to compare against: what no remedy reaches, the cure (the
     most even coverage), the best on FID where that is another set-up, and the set-ups that
-    cover every class in every seed (of two or more)."""
+    cover every class in every seed (of two or more). running: the study has jobs still to
+    run, so a remedy with no runs is "not run yet" rather than "not run here"."""
     base = next((s for s in section if s.remedies == NONE and not s.others), None)
     judged = [s for s in section if s.remedies != NONE and not s.others and s.values("fid")]
     if base is None or not base.values("fid") or not judged:
@@ -107,17 +108,19 @@ def sentences(section: list[SetUp]) -> list[str]:
             if len(s.completed) == len(s.runs) and min(s.values("modes_covered") or [0]) == 10]
     text += (f" Every class in every seed: {', '.join(f'**{label}**' for label in full)}."
              if full else " No set-up covers every class in every seed.")
-    return [text, "", remedies_said(section, base), ""]
+    return [text, "", remedies_said(section, base, running), ""]
 
 
-def remedies_said(section: list[SetUp], base: SetUp) -> str:
+def remedies_said(section: list[SetUp], base: SetUp, running: bool = False) -> str:
     """Each of the report's six remedies with its verdict against no remedy (on FID and class
-    KL together) and the classes it covers, which the verdict alone does not say."""
+    KL together) and the classes it covers, which the verdict alone does not say; one with no
+    runs is "not run yet" while the study is running, else "not run here"."""
+    unrun = "not run yet" if running else "not run here"
     said = []
     for name in REPORT:
         setup = next((s for s in section if s.remedies == name and not s.others), None)
         if setup is None or not setup.completed:
-            said.append(f"{name} {'diverged in every seed' if setup else 'not run here'}")
+            said.append(f"{name} {'diverged in every seed' if setup else unrun}")
             continue
         said.append(f"{name} {verdict(setup, base)[0]} ({numbers(setup)})")
     return ("The report's six remedies, each alone against no remedy "
@@ -138,10 +141,12 @@ def numbers(setup: SetUp, of: str = "") -> str:
     return ", ".join(parts)
 
 
-def answer(sections: list[list[SetUp]]) -> list[str]:
+def answer(sections: list[list[SetUp]], running: bool = False) -> list[str]:
     """The report's question answered in a line per discriminator (and per other overrides),
-    from the verdicts; or, plainly, why there is no answer."""
-    lines = ["## The answer", "", *(line for section in sections for line in sentences(section))]
+    from the verdicts; or, plainly, why there is no answer. running: the study has jobs still
+    to run (see `sentences`)."""
+    lines = ["## The answer", "",
+             *(line for section in sections for line in sentences(section, running))]
     for section in sections:
         discriminator = section[0].discriminator
         judged = [setup for setup in section if setup.remedies != NONE]

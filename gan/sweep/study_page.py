@@ -182,7 +182,8 @@ def write(root: Path, out: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     texts = [section_text(section, folder) for section in sections]
     waiting = unrun(root)
-    page = "\n".join(headline(root, out, sections) + in_progress(waiting) + answer(sections)
+    page = "\n".join(headline(root, out, sections) + in_progress(waiting)
+                     + answer(sections, running=bool(waiting))
                      + texts + left_out(root, left, waiting)) + "\n"
     out.write_text(page)
     remove_stale(folder, page)

@@ -627,3 +627,28 @@ def test_a_page_written_while_its_sweep_runs_says_how_much_is_missing(tmp_path: 
     write(sweep, out)
     page = out.read_text()
     assert "still running" not in page and "not here yet" not in page
+
+
+def test_a_remedy_with_no_runs_is_not_run_yet_while_the_study_runs(tmp_path: Path) -> None:
+    # The DCGAN page, read mid-study, said "batch_norm not run here" of a remedy its sweep plans
+    # and has not reached: "here" reads as "this study leaves it out".
+    sweep = tmp_path / "multirun" / "dcgan"
+    sweep.mkdir(parents=True)
+    OmegaConf.save({"hydra": {
+        "sweeper": {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+                    "params": {"setup": "none,feature_matching,batch_norm",
+                               "train.seed": "0,1"}},
+        "overrides": {"task": ["experiment=study_dcgan"]}}}, sweep / "multirun.yaml")
+    for seed in range(2):
+        fake_run(sweep, f"none{seed}", "dcgan", [], seed, fid=90 + seed, class_kl=0.07)
+        fake_run(sweep, f"fm{seed}", "dcgan", ["feature_matching"], seed, fid=70, class_kl=0.02)
+    out = tmp_path / "results_dcgan.md"
+    write(sweep, out)
+    answer = out.read_text().split("## The answer")[1].split("## discriminator=")[0]
+    assert "batch_norm not run yet; balance not run yet." in answer
+    assert "not run here" not in answer
+    for seed in range(2):  # the plan done: a remedy it never had is now "not run here"
+        fake_run(sweep, f"bn{seed}", "dcgan", ["batch_norm"], seed, fid=95, class_kl=0.08)
+    write(sweep, out)
+    answer = out.read_text().split("## The answer")[1].split("## discriminator=")[0]
+    assert "balance not run here." in answer and "not run yet" not in answer
