@@ -14,7 +14,8 @@ of one set-up are pooled: mean ± std over their seeds.
 
 A set-up with remedies is judged against the `none` set-up with the same other overrides: it
 helps or hurts only when its mean FID and class KL move beyond the larger of the two set-ups'
-standard deviations over seeds. Without such a baseline the page says so instead of a verdict.
+standard deviations over seeds; it changes nothing when every seed ends exactly where that
+baseline's does. Without such a baseline the page says so instead of a verdict.
 
 There is nothing to pool, and the sweep is refused in one line, when no set-up has completed
 runs of two or more different seeds: every set-up is then one draw, with no spread over seeds
@@ -172,7 +173,9 @@ def baseline(setup: SetUp, section: list[SetUp]) -> SetUp | None:
 
 def verdict(setup: SetUp, base: SetUp) -> tuple[str, str]:
     """Helps, hurts or no clear change against no remedy, judged on FID and class KL together;
-    not judged where either set-up has fewer than two completed runs (no spread to judge by)."""
+    changes nothing where every seed ends exactly where no remedy's does (`same_ends`: a remedy
+    asking for what the networks already have); not judged where either set-up has fewer than
+    two completed runs (no spread to judge by)."""
     changes, numbers = [], []
     if min(len(setup.completed), len(base.completed)) < 2:
         return "not judged", (f"**{setup.label}** is not judged: it or `{base.label}` has fewer "
@@ -181,6 +184,11 @@ def verdict(setup: SetUp, base: SetUp) -> tuple[str, str]:
         if not setup.values(name) or not base.values(name):
             return "not judged", (f"**{setup.label}** is not judged: it or `{base.label}` has no "
                                   f"{name} (no evaluation)")
+    if same_ends(setup, base):
+        return "changes nothing", (f"**{setup.label}** changes nothing here: every seed ends "
+                                   f"exactly where `{base.label}` does, to the last digit of FID "
+                                   "and class KL, so it changed nothing these runs compute")
+    for name in ("fid", "class_kl"):
         (mean, std), (base_mean, base_std) = spread(setup.values(name)), spread(base.values(name))
         margin = max(std, base_std)
         changes.append(-1 if mean < base_mean - margin else 1 if mean > base_mean + margin else 0)
@@ -191,6 +199,14 @@ def verdict(setup: SetUp, base: SetUp) -> tuple[str, str]:
         return "hurts", f"**{setup.label}** hurts ({moved(numbers, changes)})"
     return "no clear difference", (f"**{setup.label}** makes no clear difference "
                                    f"({', '.join(numbers)}; within the seeds' spread, or mixed)")
+
+
+def same_ends(setup: SetUp, base: SetUp) -> bool:
+    """Whether two set-ups' completed runs are the same seeds and end, seed for seed, at the
+    same FID and class KL to the last digit: the remedy changed nothing in these runs."""
+    ends = [{run["seed"]: (run.get("fid"), run.get("class_kl")) for run in s.completed}
+            for s in (setup, base)]
+    return ends[0] == ends[1]
 
 
 def moved(numbers: list[str], changes: list[int]) -> str:
