@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from gan.core.networks import generate
+from gan.core.noise import seeded_uniform_noise
 from gan.metrics.classifier import Classifier
 from gan.metrics.manifold import knn_radii, precision_recall
 from gan.metrics.scores import (
@@ -18,8 +19,7 @@ from gan.metrics.scores import (
 
 def evaluation_noise(n: int, noise_dim: int, seed: int, device: torch.device) -> torch.Tensor:
     """A fixed (n, noise_dim) uniform(-1, 1) draw, the same on every device for a given seed."""
-    generator = torch.Generator().manual_seed(seed)  # CPU stream: device-independent values
-    return (torch.rand(n, noise_dim, generator=generator) * 2 - 1).to(device)
+    return seeded_uniform_noise(n, noise_dim, seed, device)
 
 
 def real_subset(images: torch.Tensor, n: int, seed: int) -> torch.Tensor:

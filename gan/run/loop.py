@@ -32,6 +32,7 @@ def finish(setup: TrainingSetup, real: torch.Tensor, z: torch.Tensor,
     "generator" and "discriminator", then each term), and ten digits from fresh noise."""
     final = setup.adversarial.losses(real, z)
     logger.info(f"Final: {loss_line(final)}")
+    setup.before_sampling()
     save_digits(generate(setup.generator, uniform_noise(10, setup.generator.noise_dim,
                                                         setup.device)),
                 run_dir / "samples" / "final")

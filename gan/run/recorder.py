@@ -79,19 +79,25 @@ class Recorder:
         was its last step: then it ends as usual)."""
         if self.interrupts.received is not None and not last:
             self.guard(step, output)
+            self.setup.before_sampling()
             self.checkpoint(step, output)
             raise Interrupted(step + 1, self.interrupts.received)
 
     def events(self, settings: TrainConfig) -> list[Event]:
         """The periodic actions at their configured intervals."""
-        events = [
-            Periodic(settings.log_every, self.log_scalars),
-            Periodic(settings.print_every, self.print_losses),
+        reads = [  # the events that read the generator samples come from
             Periodic(settings.sample_every, self.sample),
             *self.evaluation.events(self.setup.generator, self.monitor),
             Periodic(settings.checkpoint_every, self.checkpoint),
         ]
+        events = [Periodic(settings.log_every, self.log_scalars),
+                  Periodic(settings.print_every, self.print_losses), *reads]
         # The guard goes first wherever anything reads or saves the networks: nothing is
         # logged, scored or checkpointed from NaNs, and the last checkpoint stays a good one.
-        return [BeforeAny(events, self.guard), *events,
+        # Then, once a step, the sampled generator is brought up to date for the reads.
+        return [BeforeAny(events, self.guard), BeforeAny(reads, self.before_sampling), *events,
                 self.stop_if_interrupted]  # a flag read: no device work unless set
+
+    def before_sampling(self, step: int, output: StepOutput) -> None:
+        """`TrainingSetup.before_sampling`, as an event's action."""
+        self.setup.before_sampling()

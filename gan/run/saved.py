@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, OmegaConfBaseException
 
 from gan.core.networks import Generator
+from gan.core.remedies.ema import standing_statistics
 from gan.errors import UserError, first_line, message_lines
 from gan.run.build import build_generator
 from gan.run.checkpoint import (
@@ -60,6 +61,8 @@ def load_run(run_dir: Path, device: torch.device) -> SavedRun:
         raise UserError(f"{run_dir / CHECKPOINT_NAME} does not fit the generator that "
                         f"{run_dir / CONFIG_NAME} describes (incompatible config): "
                         f"{_detail(error)}") from None
+    if "sampler" in state:  # the ema remedy's average: its own batch-norm statistics, also
+        standing_statistics(generator)  # for checkpoints saved with the trained generator's
     return SavedRun(cfg=cfg, generator=generator.eval(), step=int(state.get("step", 0)))
 
 

@@ -23,6 +23,12 @@ class TrainingSetup:
         """The generator that samples and metrics come from: the average, else the trained."""
         return self.sampler if self.sampler is not None else self.adversarial.generator
 
+    def before_sampling(self) -> None:
+        """Bring `generator` up to date before it is read (the ema remedy's batch-norm
+        statistics, measured for its averaged weights)."""
+        for remedy in self.adversarial.remedies:
+            remedy.before_sampling()
+
     @property
     def device(self) -> torch.device:
         """Where the data and the networks live."""

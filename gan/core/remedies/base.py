@@ -19,7 +19,8 @@ class Remedy:
     the loss), `discriminator` (layers it adds to D), `attach` (state read from the built
     networks), `draws` (random tensors its terms use), `discriminator_terms`/`generator_terms`
     (its part of the objective, see `gan.core.objective.Term`), `after_update` (after each
-    step's updates), `sampler` (a generator to sample from instead of the trained one), and
+    step's updates), `sampler` (a generator to sample from instead of the trained one),
+    `before_sampling` (outside the step, before samples, metrics or a checkpoint read it), and
     `state_dict`/`load_state_dict` (what a checkpoint keeps). Hooks run inside the captured
     CUDA-graph step, so they keep to tensor work (no host reads).
     """
@@ -70,6 +71,10 @@ class Remedy:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore `state_dict`'s state, in place (a captured CUDA graph holds the tensors)."""
+
+    def before_sampling(self) -> None:
+        """Run outside the step, before samples, metrics or a checkpoint read the generator
+        samples come from (host work is fine here: it runs at those intervals only)."""
 
     def sampler(self) -> Generator | None:
         """A generator to draw samples and metrics from instead of the trained one, if any."""

@@ -3,14 +3,45 @@
 import copy
 
 import torch
+from torch import nn
+from torch.optim.swa_utils import update_bn
 
 from gan.core.networks import Discriminator, Generator
+from gan.core.noise import seeded_uniform_noise
 from gan.core.remedies.base import Remedy
+
+STATISTICS_SEED = 0  # of the noise the average's batch-norm statistics are measured on
+
+
+def has_batch_norm(generator: nn.Module) -> bool:
+    """Whether any layer keeps batch-norm running statistics."""
+    return any(isinstance(layer, nn.modules.batchnorm._BatchNorm) for layer in generator.modules())
+
+
+@torch.no_grad()
+def standing_statistics(generator: Generator, batches: int = 16, batch_size: int = 128) -> None:
+    """Measure the batch-norm running statistics of `generator`'s own weights, in place: reset,
+    then the cumulative average over `batches` forwards of (batch_size, noise_dim) uniform
+    noise in training mode (`torch.optim.swa_utils.update_bn`; "standing statistics", Brock
+    et al. 2019). The noise is a fixed draw from its own stream, so the statistics depend on
+    the weights alone and the global random state is untouched. No-op without batch norm.
+
+    Why: an average of weights is not the network whose activations the trained generator's
+    statistics describe, and in eval mode a batch-norm layer normalises by its statistics, so
+    the average sampled with the trained one's is off its own scale (see the README's EMA)."""
+    if not has_batch_norm(generator):
+        return
+    device = next(generator.parameters()).device
+    z = seeded_uniform_noise(batches * batch_size, generator.noise_dim, STATISTICS_SEED, device)
+    update_bn(z.view(batches, batch_size, -1), generator)  # (batches, B, noise_dim)
 
 
 class EMA(Remedy):
     """After each step: ema <- decay * ema + (1 - decay) * weights. Samples, metrics and
-    `gan.sample` / `gan.evaluate` then use the average; training still updates the generator."""
+    `gan.sample` / `gan.evaluate` then use the average, its batch-norm statistics measured for
+    its own weights before each read (`standing_statistics`); training still updates the
+    generator. Source: the average of Yazıcı et al. 2019, "The unusual effectiveness of
+    averaging in GAN training"."""
 
     per_run = ("decay",)  # read by each run's own `after_update`, outside the vmap
 
@@ -22,15 +53,17 @@ class EMA(Remedy):
         """Start the average at the generator's initial weights."""
         self.generator = copy.deepcopy(generator).requires_grad_(False)
         self.pairs = list(zip(self.generator.parameters(), generator.parameters(), strict=True))
-        self.buffers = list(zip(self.generator.buffers(), generator.buffers(), strict=True))
 
     @torch.no_grad()
     def after_update(self) -> None:
-        """Move the average towards the current weights; copy buffers (batch-norm statistics)."""
+        """Move the average towards the current weights."""
         averages, weights = zip(*self.pairs, strict=True)
         torch._foreach_lerp_(list(averages), list(weights), 1.0 - self.decay)
-        for average, current in self.buffers:
-            average.copy_(current)
+
+    def before_sampling(self) -> None:
+        """The average's batch-norm statistics, measured for its weights as they now are."""
+        if self.generator is not None:
+            standing_statistics(self.generator)
 
     def sampler(self) -> Generator | None:
         """The averaged generator."""
