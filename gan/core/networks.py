@@ -47,6 +47,11 @@ def initialise(network: nn.Module, initialiser: Initialiser) -> None:
         initialiser(layer)
 
 
+def has_batch_norm(network: nn.Module) -> bool:
+    """Whether any layer of the network is batch norm."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in network.modules())
+
+
 def running_state(network: nn.Module) -> str:
     """Why K copies of a network cannot train as one stack: "" where it keeps no buffers,
     else the layers whose running state (batch norm's statistics, ...) updates in place."""
@@ -136,7 +141,7 @@ class Discriminator(nn.Module):
     def has_batch_norm(self) -> bool:
         """Whether any layer is batch norm; looked up once (layers are fixed once D is built:
         remedies add theirs before the first step)."""
-        return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.modules())
+        return has_batch_norm(self)
 
     @property
     def not_stackable(self) -> str:

@@ -3,19 +3,13 @@
 import copy
 
 import torch
-from torch import nn
 from torch.optim.swa_utils import update_bn
 
-from gan.core.networks import Discriminator, Generator
+from gan.core.networks import Discriminator, Generator, has_batch_norm
 from gan.core.noise import seeded_uniform_noise
 from gan.core.remedies.base import Remedy
 
 STATISTICS_SEED = 0  # of the noise the average's batch-norm statistics are measured on
-
-
-def has_batch_norm(generator: nn.Module) -> bool:
-    """Whether any layer keeps batch-norm running statistics."""
-    return any(isinstance(layer, nn.modules.batchnorm._BatchNorm) for layer in generator.modules())
 
 
 @torch.no_grad()
