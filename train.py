@@ -28,6 +28,7 @@ from gan.run.interrupts import Interrupted  # noqa: E402
 from gan.run.saved import resume_command  # noqa: E402
 from gan.sweep.continuation import continued_argv  # noqa: E402
 from gan.sweep.job import label_console, prepared, record_failure, threads_per_job  # noqa: E402
+from gan.sweep.workers import end_process, refuse_if_orphaned  # noqa: E402
 
 signal.signal(signal.SIGINT, _previous)  # from here on: KeyboardInterrupt, as before
 register_configs()
@@ -52,6 +53,7 @@ def main(cfg: DictConfig) -> float | None:
                                absolute(hydra_cfg.sweep.dir)) if in_sweep else 0)
     if in_sweep:
         label_console(hydra_cfg.job.num)
+        refuse_if_orphaned()  # queued to a worker before the sweep was stopped: not now
     made_now = made_by_hydra_now(run_dir)  # only then may a refusal remove the directory
     try:
         cfg, hparams, done = prepared(cfg, hydra_cfg)  # checked; resume= reads the run's own
@@ -60,7 +62,7 @@ def main(cfg: DictConfig) -> float | None:
         record_failure(stop, run_dir, time.perf_counter() - started, in_sweep)
         print(f"{stop}. Resume with:\n  {resume_command(run_dir)}", file=sys.stderr)
         stop.hand_back()  # a scheduler's time-limit signal: submitit requeues the job now
-        sys.exit(stop.exit_code)
+        end_process(stop.exit_code)  # a joblib worker too: it takes no more of the sweep's jobs
     except Exception as error:
         failure = record_failure(error, run_dir, time.perf_counter() - started, in_sweep)
         if failure.status == "bad_input" and not in_sweep:  # refused: leave no trace

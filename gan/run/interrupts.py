@@ -1,6 +1,8 @@
 """SIGINT and SIGTERM as a request to stop after the current step, with a checkpoint; and a
 scheduler's USR signal (submitit's, before a time limit) the same, where one handles it."""
 
+import multiprocessing
+import os
 import signal
 import threading
 from types import FrameType, TracebackType
@@ -31,11 +33,25 @@ class InterruptWatch:
     """While active, SIGINT and SIGTERM are noted instead of ending the process; the loop asks
     `received` after each step. A second signal ends the process at once, as usual. A signal the
     process was started ignoring (`python train.py &` from a script ignores SIGINT) stays
-    ignored, as Python itself leaves it: the run goes on, as whoever started it asked."""
+    ignored, as Python itself leaves it: the run goes on, as whoever started it asked.
+
+    In a worker process of a sweep (joblib's loky workers), the sweep's own process going away
+    (killed, by any signal) counts as a SIGTERM too: the worker is orphaned, and a run that went
+    on would later meet the continued sweep's copy of itself in the same directory."""
 
     def __init__(self) -> None:
-        self.received: int | None = None
+        self.noted: int | None = None
         self.previous: dict[int, object] = {}
+        parent = multiprocessing.parent_process()  # None outside a multiprocessing worker
+        self.parent_pid = None if parent is None else parent.pid
+
+    @property
+    def received(self) -> int | None:
+        """The signal noted, SIGTERM once an orphaned worker's parent is gone, else None: one
+        getppid call a step in a worker, none elsewhere; never a device read."""
+        if self.noted is None and self.parent_pid is not None and orphaned(self.parent_pid):
+            self.noted = signal.SIGTERM
+        return self.noted
 
     def __enter__(self) -> "InterruptWatch":
         if threading.current_thread() is threading.main_thread():  # signals reach only it
@@ -52,7 +68,7 @@ class InterruptWatch:
 
     def _note(self, signum: int, frame: FrameType | None) -> None:
         """Remember the signal; hand the next one back to the previous handlers."""
-        self.received = signum
+        self.noted = signum
         self._restore()
 
     def _restore(self) -> None:
@@ -60,3 +76,9 @@ class InterruptWatch:
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
         self.previous = {}
+
+
+def orphaned(parent_pid: int) -> bool:
+    """Whether this process's parent (pid `parent_pid` when it started this one) has gone: the
+    kernel then hands the process to init or a subreaper, whose pid is another."""
+    return os.getppid() != parent_pid
