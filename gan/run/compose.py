@@ -22,6 +22,7 @@ from gan.run.files import write_atomically
 from gan.run.hparams import HParam, hyperparameters
 from gan.run.loop import train
 from gan.run.setup import TrainingSetup
+from gan.run.sole_writer import sole_writer
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,16 @@ def run(cfg: DictConfig, run_dir: Path, threads: int = 0,
         hparams: dict[str, HParam] | None = None) -> dict[str, Any]:
     """Settings, seed, objects, then the training loop into run_dir; returns the metrics.
     `threads` applies where `train.threads` is 0 (a launcher's share of the cores); `hparams`
-    default to `hyperparameters(cfg)`."""
+    default to `hyperparameters(cfg)`. Waits while another process trains into run_dir
+    (`gan.run.sole_writer`)."""
     started = time.perf_counter()
+    with sole_writer(run_dir):  # before the checkpoint is read: the last writer's, complete
+        return train_into(cfg, run_dir, threads, hparams, started)
+
+
+def train_into(cfg: DictConfig, run_dir: Path, threads: int, hparams: dict[str, HParam] | None,
+               started: float) -> dict[str, Any]:
+    """`run`'s work, once this process is run_dir's only writer."""
     settings, evaluation_settings = settle(cfg, run_dir, threads)
     torch.manual_seed(settings.seed)
     configure_process(settings.threads)  # process-wide: this process is the run

@@ -42,6 +42,7 @@ from gan.run.loop import completed, continued, finish
 from gan.run.monitor import Monitor
 from gan.run.recorder import Recorder
 from gan.run.setup import TrainingSetup
+from gan.run.sole_writer import sole_writer
 
 FILE_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # Hydra's train.log lines
 # What may differ between the runs of one stack: each run's seed, and what the stacked
@@ -171,19 +172,26 @@ def train_stacked(jobs: Sequence[StackedJob], threads: int = 0) -> list[dict[str
     images = build_source(jobs[0].cfg.dataset).images(device)
     random = RunRandom(len(jobs), device)
     members: list[Member] = []
-    try:
-        for k, job in enumerate(jobs):
-            members.append(join(job, k, random, images, device, threads, started,
-                                members[0].evaluation if members else None))
-        stacked = stacked_step(members, random)
-        real, z = train_together(members, stacked, random)
-        return [member.failure or end(member, k, random, real[k], z[k])
-                for k, member in enumerate(members)]
-    finally:
-        for member in members:  # close each run's train.log
-            for handler in list(member.logger.handlers):
-                member.logger.removeHandler(handler)
-                handler.close()
+    with ExitStack() as writers:  # each run directory's only writer (gan.run.sole_writer)
+        try:
+            for k, job in enumerate(jobs):
+                writers.enter_context(sole_writer(job.run_dir))
+                members.append(join(job, k, random, images, device, threads, started,
+                                    members[0].evaluation if members else None))
+            stacked = stacked_step(members, random)
+            real, z = train_together(members, stacked, random)
+            return [member.failure or end(member, k, random, real[k], z[k])
+                    for k, member in enumerate(members)]
+        finally:
+            close_logs(members)
+
+
+def close_logs(members: list[Member]) -> None:
+    """Close each run's train.log."""
+    for member in members:
+        for handler in list(member.logger.handlers):
+            member.logger.removeHandler(handler)
+            handler.close()
 
 
 def stacked_step(members: list[Member], random: RunRandom) -> AdversarialStep:
