@@ -19,6 +19,14 @@ except ImportError:  # Windows: no flock; runs there are not guarded
     fcntl = None
 
 log = logging.getLogger(__name__)
+
+
+class Busy(UserError):
+    """Another process trains into the run directory: a refusal that says nothing of this
+    run's settings (a sweep's job refused so writes nothing there and runs again when the sweep
+    is continued)."""
+
+
 LOCK_NAME = ".writer"  # holds the writing process's pid, for the message of whoever waits
 
 
@@ -27,7 +35,7 @@ def sole_writer(run_dir: Path, wait_s: float = 120.0, poll_s: float = 0.1) -> It
     """Make run_dir and hold its lock while the block runs; the lock file goes with it.
 
     Waits while another live process holds the lock (it is let go when that process ends, even
-    by SIGKILL), saying once who; raises UserError after `wait_s` seconds of that."""
+    by SIGKILL), saying once who; raises Busy (a UserError) after `wait_s` seconds of that."""
     run_dir.mkdir(parents=True, exist_ok=True)
     if fcntl is None:
         yield
@@ -55,7 +63,7 @@ def acquire(path: Path, wait_s: float, poll_s: float) -> int:
             os.close(descriptor)
             holder = holder_of(path)
             if time.monotonic() > deadline:
-                raise UserError(f"{path.parent} is being trained by another process (pid "
+                raise Busy(f"{path.parent} is being trained by another process (pid "
                                 f"{holder}); stop it, or wait for it to end") from None
             if not said:
                 log.warning(f"waiting for process {holder} to finish writing {path.parent}")

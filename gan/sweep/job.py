@@ -21,6 +21,7 @@ from gan.run.files import write_atomically
 from gan.run.hparams import HParam, hyperparameters
 from gan.run.interrupts import Interrupted
 from gan.run.saved import resumed_config
+from gan.run.sole_writer import Busy
 from gan.run.validate import check_config
 from gan.sweep.continuation import is_sweep, job_plan, own_overrides
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 class Failure:
     """Why a job stopped: a status for the sweep summary and a one-line reason."""
 
-    status: str  # interrupted, diverged, out_of_memory, bad_input or crashed
+    status: str  # interrupted, diverged, out_of_memory, bad_input, busy or crashed
     reason: str
     expected: bool  # the reason says it all; no traceback is needed
 
@@ -46,6 +47,8 @@ def classify(error: Exception) -> Failure:
     if _out_of_memory(error):
         return Failure("out_of_memory", f"{text[:300]} (try a smaller train.batch_size or "
                        "eval.batch_size)", expected=True)
+    if isinstance(error, Busy):  # before UserError: not this run's settings, not final
+        return Failure("busy", text, expected=True)
     if isinstance(error, UserError):
         return Failure("bad_input", text, expected=True)
     return Failure("crashed", f"{type(error).__name__}: {text}", expected=False)
@@ -89,15 +92,23 @@ def record_failure(error: Exception, run_dir: Path, seconds: float, in_sweep: bo
     failure = classify(error)
     record = {"status": failure.status, "reason": failure.reason, "wall_seconds": seconds}
     path = run_dir / "metrics.json"
-    # A refused single run leaves nothing (train.py removes its traces); a refused sweep job
-    # keeps its record for the summary unless it would overwrite a run's (a resume refused).
     existing = path.exists() or (run_dir / CHECKPOINT_NAME).exists()
-    if failure.status != "bad_input" or (in_sweep and not existing):
+    if keeps_record(failure.status, in_sweep, existing):
         with contextlib.suppress(OSError):  # an unwritable run directory may be the failure
             write_atomically(path, json.dumps(record, indent=2) + "\n")
     if in_sweep:
         log.error(f"job {failure.status}: {failure.reason}", exc_info=not failure.expected)
     return failure
+
+
+def keeps_record(status: str, in_sweep: bool, existing: bool) -> bool:
+    """Whether a failure goes into metrics.json. A refused single run leaves nothing (train.py
+    removes its traces); a refused sweep job keeps its record for the summary unless it would
+    overwrite a run's (a resume refused); a job refused because another process trains in its
+    directory writes nothing there: the files are that process's."""
+    if status == "busy":
+        return False
+    return status != "bad_input" or (in_sweep and not existing)
 
 
 def threads_per_job(launcher: Mapping[str, Any], sweeper: Mapping[str, Any] | None = None,

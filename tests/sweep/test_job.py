@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 
 from gan.errors import ConfigError
 from gan.run.divergence import Diverged
+from gan.run.sole_writer import Busy
 from gan.sweep.job import (
     classify,
     jobs_in_sweep,
@@ -28,6 +29,7 @@ from gan.sweep.job import (
                   "memory: you tried to allocate 400000000000 bytes."), "out_of_memory", True),
     (MemoryError(), "out_of_memory", True),
     (ConfigError("train.steps must be positive, got 0"), "bad_input", True),
+    (Busy("RUN is being trained by another process (pid 7)"), "busy", True),
     (ValueError("a bug"), "crashed", False)])
 def test_each_failure_has_its_status(error: Exception, status: str, expected: bool) -> None:
     failure = classify(error)
@@ -48,6 +50,14 @@ def test_a_failure_is_recorded_in_metrics_json(tmp_path: Path) -> None:
     record = json.loads((tmp_path / "metrics.json").read_text())
     assert record == {"status": "diverged", "reason": failure.reason, "wall_seconds": 1.5}
     assert failure.reason.startswith("training diverged at step 3")
+
+
+def test_a_job_refused_for_another_writer_writes_nothing_into_its_directory(
+        tmp_path: Path) -> None:
+    # The other process's metrics.json (none yet, here) must not say "busy": a continued sweep
+    # would then take the job as done.
+    failure = record_failure(Busy("another process"), tmp_path, 120.0, in_sweep=True)
+    assert failure.status == "busy" and list(tmp_path.iterdir()) == []
 
 
 def test_recording_into_an_unwritable_directory_does_not_raise(tmp_path: Path) -> None:
