@@ -20,14 +20,14 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 from gan.cli import one_line_errors  # noqa: E402
 from gan.errors import UserError  # noqa: E402
-from gan.run.compose import run  # noqa: E402
 from gan.run.config import absolute, register_configs  # noqa: E402
 from gan.run.files import made_by_hydra_now, remove_traces  # noqa: E402
 from gan.run.help import register_help  # noqa: E402
 from gan.run.interrupts import Interrupted  # noqa: E402
 from gan.run.saved import resume_command  # noqa: E402
 from gan.sweep.continuation import continued_argv  # noqa: E402
-from gan.sweep.job import label_console, prepared, record_failure, threads_per_job  # noqa: E402
+from gan.sweep.job import classify, label_console, threads_per_job  # noqa: E402
+from gan.sweep.train_job import train_job  # noqa: E402
 from gan.sweep.workers import end_process, refuse_if_orphaned  # noqa: E402
 
 signal.signal(signal.SIGINT, _previous)  # from here on: KeyboardInterrupt, as before
@@ -55,16 +55,14 @@ def main(cfg: DictConfig) -> float | None:
         label_console(hydra_cfg.job.num)
         refuse_if_orphaned()  # queued to a worker before the sweep was stopped: not now
     made_now = made_by_hydra_now(run_dir)  # only then may a refusal remove the directory
-    try:
-        cfg, hparams, done = prepared(cfg, hydra_cfg)  # checked; resume= reads the run's own
-        metrics = done or run(cfg, run_dir, threads, hparams)  # done: a continued sweep's
+    try:  # the failure is in metrics.json already (train_job)
+        cfg, metrics = train_job(cfg, hydra_cfg, run_dir, threads, started, in_sweep)
     except Interrupted as stop:  # a sweep stops too: the signal was meant for all of it
-        record_failure(stop, run_dir, time.perf_counter() - started, in_sweep)
         print(f"{stop}. Resume with:\n  {resume_command(run_dir)}", file=sys.stderr)
         stop.hand_back()  # a scheduler's time-limit signal: submitit requeues the job now
         end_process(stop.exit_code)  # a joblib worker too: it takes no more of the sweep's jobs
     except Exception as error:
-        failure = record_failure(error, run_dir, time.perf_counter() - started, in_sweep)
+        failure = classify(error)
         if failure.status == "bad_input" and not in_sweep:  # refused: leave no trace
             remove_traces(run_dir, hydra_cfg.output_subdir, made_now, Path(hydra_cfg.runtime.cwd))
         if in_sweep:

@@ -12,6 +12,7 @@ import math
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -24,22 +25,25 @@ from omegaconf import DictConfig, open_dict
 from gan.core.stacking.step import NotStackable
 from gan.run.interrupts import Interrupted
 from gan.run.saved import resume_command
+from gan.run.sole_writer import sole_writer
 from gan.run.stacked import StackedJob, stack_key, train_stacked
 from gan.sweep.job import prepared, record_failure
 
 log = logging.getLogger(__name__)
 
 
-def enroll(cfg: DictConfig) -> StackedJob | dict[str, Any]:
-    """A job's task inside Hydra's `run_job`: checked and prepared as `train.py` would, not yet
-    trained (its stack trains once every job of it has enrolled); a continued sweep's job that
-    is done gives its metrics instead."""
+def enroll(cfg: DictConfig, writers: ExitStack) -> StackedJob | dict[str, Any]:
+    """A job's task inside Hydra's `run_job`: its directory locked into `writers` (held until
+    its stack has trained), then checked and prepared as `train.py` would, not yet trained (its
+    stack trains once every job of it has enrolled); a continued sweep's job that is done gives
+    its metrics instead. Raises Busy where another process holds the directory too long."""
     hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    writers.enter_context(sole_writer(run_dir))  # before job_plan reads the directory
     cfg, hparams, done = prepared(cfg, hydra_cfg)
     if done is not None:
         return done
-    return StackedJob(cfg, Path(hydra_cfg.runtime.output_dir), hparams,
-                      label=f"job {hydra_cfg.job.num}")
+    return StackedJob(cfg, run_dir, hparams, label=f"job {hydra_cfg.job.num}")
 
 
 def stacks(configs: Sequence[DictConfig], max_stack: int) -> list[list[int]]:
@@ -101,15 +105,22 @@ class StackedLauncher(Launcher):
 
     def _group(self, configs: list[DictConfig]) -> list[JobReturn]:
         """One stack's jobs: a single one runs as an ordinary job, and so does every job of a
-        stack that cannot train together (the reason logged)."""
+        stack that cannot train together (the reason logged). Each job's directory is this
+        process's from its enrolment until the group is done; one held by another process is
+        refused (busy) and the others train."""
         if len(configs) == 1:
             return [self._run(configs[0], self.task_function)]
-        enrolled = [self._run(cfg, enroll) for cfg in configs]
+        with ExitStack() as writers:
+            return self._enrolled(configs, writers)
+
+    def _enrolled(self, configs: list[DictConfig], writers: ExitStack) -> list[JobReturn]:
+        """`_group`'s work while `writers` holds the jobs' directories."""
+        enrolled = [self._run(cfg, lambda cfg: enroll(cfg, writers)) for cfg in configs]
         ready = [r for r in enrolled if r.status == JobStatus.COMPLETED
                  and isinstance(r.return_value, StackedJob)]
         for job_return, cfg in zip(enrolled, configs, strict=True):
             if job_return.status != JobStatus.COMPLETED:  # refused: recorded as train.py does
-                _failed(job_return, job_return.return_value, 0.0)
+                _failed(job_return, refusal(job_return), 0.0)
             elif isinstance(job_return.return_value, dict):  # done in an earlier sweep
                 job_return.return_value = job_return.return_value.get(cfg.eval.objective)
         try:
@@ -140,6 +151,12 @@ class StackedLauncher(Launcher):
                 _failed(job_return, result, time.perf_counter() - started, job.run_dir)
             else:
                 job_return.return_value = result.get(job.cfg.eval.objective)
+
+
+def refusal(job_return: JobReturn) -> BaseException:
+    """What a failed job raised. Hydra's `JobReturn.return_value` raises it again instead (so
+    one refused job would end the whole sweep); the field behind it holds it."""
+    return job_return._return_value  # noqa: SLF001
 
 
 def _failed(job_return: JobReturn, error: BaseException, seconds: float,

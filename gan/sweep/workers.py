@@ -63,6 +63,9 @@ class LeaveJobsToCheckpoint(Callback):
     to checkpoint and stop. Without it a Ctrl-C raises KeyboardInterrupt inside joblib, which
     SIGKILLs the workers, maybe before they have checkpointed."""
 
+    def __init__(self) -> None:
+        self.previous: dict[int, Any] = {}  # signal -> the handler before the sweep's
+
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Watch the signals, where the launcher runs jobs in workers and the signal is heard."""
         if not str(config.hydra.launcher.get("_target_", "")).endswith(".JoblibLauncher"):
@@ -70,7 +73,16 @@ class LeaveJobsToCheckpoint(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         for signum in SIGNALS:
             if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup's choice stands
-                signal.signal(signum, lambda number, frame: leave(number, frame, sweep_dir))
+                self.previous[signum] = signal.signal(
+                    signum, lambda number, frame: leave(number, frame, sweep_dir))
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """Give the signals back their handlers once the sweep's jobs have all returned (a
+        program that runs a sweep in its own process goes on as before). Hydra calls this only
+        when the sweep returns; one that raises leaves the sweep's handlers, on its way out."""
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        self.previous.clear()
 
 
 def leave(signum: int, frame: FrameType | None, sweep_dir: Path) -> NoReturn:

@@ -100,6 +100,52 @@ def test_a_continued_sweep_may_go_on_for_longer(launcher: tuple[str, ...], data_
     assert all(json.loads(p.read_text())["steps"] == 30 for p in sweep_dir.glob("*/metrics.json"))
 
 
+HOLD_THEN_CHECKPOINT = """
+import os, shutil, sys, time
+from pathlib import Path
+from gan.run.sole_writer import sole_writer
+jobs, saved = [Path(p) for p in sys.argv[1:-1]], Path(sys.argv[-1])
+held = [sole_writer(job) for job in jobs]
+for lock in held:
+    lock.__enter__()
+print("held", flush=True)
+for job, lock in zip(jobs, held):  # in the order the continued sweep reaches them
+    deadline = time.monotonic() + 100
+    while (f"waiting for process {os.getpid()}" not in (job / "train.log").read_text()
+           and time.monotonic() < deadline):
+        time.sleep(0.05)
+    shutil.move(saved / job.name, job / "checkpoint.pt")  # the last, written as it ends
+    lock.__exit__(None, None, None)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", [(), ("hydra/launcher=stacked",)], ids=["basic", "stacked"])
+def test_a_job_waiting_for_its_stopped_writer_goes_on_from_its_last_checkpoint(
+        launcher: tuple[str, ...], data_root: Path, tmp_path: Path) -> None:
+    # The stopped sweep's worker still writes when the continued sweep reaches the job: what
+    # the job does (start, resume, done) is read once the worker has let go, not before.
+    sweep_dir, saved = tmp_path / "sweep", tmp_path / "saved"
+    first = train("-m", *launcher, "optimizer.lr=1e-4,2e-4", "train.steps=20", "eval.every=0",
+                  "train.threads=1", f"hydra.sweep.dir={sweep_dir}", data_root=data_root,
+                  cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    jobs = sorted(path for path in sweep_dir.glob("*_*") if path.is_dir())
+    saved.mkdir()
+    for job in jobs:  # as if each were killed just before its last checkpoint
+        (job / "checkpoint.pt").rename(saved / job.name)
+        (job / "metrics.json").unlink()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THEN_CHECKPOINT, *map(str, jobs),
+                               str(saved)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    again = train("-m", f"resume={sweep_dir}", "train.steps=30", data_root=data_root,
+                  cwd=tmp_path)
+    assert holder.wait() == 0 and again.returncode == 0, again.stderr
+    logs = "".join(path.read_text() for path in sweep_dir.glob("*/train.log"))
+    assert logs.count("resuming from step 20 of 30") == 2  # not from step 0 over it
+    assert [json.loads((job / "metrics.json").read_text())["steps"] for job in jobs] == [30, 30]
+
+
 def test_continuing_a_sweep_with_other_jobs_is_refused(tmp_path: Path) -> None:
     (tmp_path / "multirun.yaml").write_text(
         "hydra:\n  overrides:\n    hydra: []\n    task: ['optimizer.lr=1e-4,2e-4']\n"

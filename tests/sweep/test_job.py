@@ -10,8 +10,10 @@ import torch
 from omegaconf import OmegaConf
 
 from gan.errors import ConfigError
+from gan.run.checkpoint import CHECKPOINT_NAME
 from gan.run.divergence import Diverged
 from gan.run.sole_writer import Busy
+from gan.sweep.continuation import job_plan
 from gan.sweep.job import (
     classify,
     jobs_in_sweep,
@@ -58,6 +60,17 @@ def test_a_job_refused_for_another_writer_writes_nothing_into_its_directory(
     # would then take the job as done.
     failure = record_failure(Busy("another process"), tmp_path, 120.0, in_sweep=True)
     assert failure.status == "busy" and list(tmp_path.iterdir()) == []
+
+
+def test_a_busy_job_leaves_the_stopped_runs_record_and_checkpoint_to_resume(
+        tmp_path: Path) -> None:
+    interrupted = json.dumps({"status": "interrupted", "reason": "SIGTERM", "wall_seconds": 9})
+    (tmp_path / "metrics.json").write_text(interrupted)
+    (tmp_path / CHECKPOINT_NAME).write_bytes(b"the stopped run's")
+    record_failure(Busy("another process"), tmp_path, 120.0, in_sweep=True)
+    assert (tmp_path / "metrics.json").read_text() == interrupted
+    assert (tmp_path / CHECKPOINT_NAME).read_bytes() == b"the stopped run's"
+    assert job_plan(tmp_path, 100) == ("resume", None)  # the continued sweep goes on from it
 
 
 def test_recording_into_an_unwritable_directory_does_not_raise(tmp_path: Path) -> None:

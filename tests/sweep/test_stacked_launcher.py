@@ -108,6 +108,18 @@ def test_a_run_that_diverges_in_a_stack_leaves_the_others_to_finish(data_root: P
     assert completed["final_loss_d"] == pytest.approx(expected["final_loss_d"], **CLOSE)
 
 
+def test_a_job_refused_as_it_enrols_leaves_the_others_of_its_stack_to_train(
+        data_root: Path, tmp_path: Path) -> None:
+    # Refused before the stack trains (here its settings; a directory another process holds
+    # takes the same path): its trial fails, the sweep goes on, the other job trains.
+    sweep_dir, result = sweep("hydra/launcher=stacked", "optimizer.lr=2e-4,-1",
+                              "train.seed=0,1", data_root=data_root, tmp_path=tmp_path)
+    assert "2 of 4 jobs did not complete (bad_input)" in result.stderr, result.stderr
+    assert "Error executing job" not in result.stderr
+    rows = {tuple(row["overrides"].split()[-2:]): row["status"] for row in summary(sweep_dir)}
+    assert sorted(rows.values()) == ["bad_input", "bad_input", "completed", "completed"], rows
+
+
 def test_an_optuna_search_trains_each_batch_of_trials_stacked(data_root: Path,
                                                               tmp_path: Path) -> None:
     sweep_dir, console = stacked_sweep("hparams_search=optuna_lr", "hydra.sweeper.n_trials=4",

@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from gan.run.interrupts import InterruptWatch
-from gan.sweep.workers import end_process, in_worker, refuse_if_orphaned
+from gan.sweep.workers import LeaveJobsToCheckpoint, end_process, in_worker, refuse_if_orphaned
 from tests.conftest import REPO
 
 # Four jobs, two at a time; long enough that a worker left running would still be at it when
@@ -21,6 +22,19 @@ from tests.conftest import REPO
 JOBS = ("optimizer.lr=1e-4,2e-4,5e-4,1e-3", "train.steps=20000", "train.checkpoint_every=50",
         "eval.every=0", "train.threads=1", "train.device=cpu", "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2")
+
+
+def test_the_sweeps_signal_handlers_are_given_back_when_it_ends(tmp_path: Path) -> None:
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}, "launcher": {
+        "_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"}}})
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    callback = LeaveJobsToCheckpoint()
+    try:
+        callback.on_multirun_start(config)
+        assert all(signal.getsignal(signum) is not handler for signum, handler in before.items())
+    finally:
+        callback.on_multirun_end(config)
+    assert {signum: signal.getsignal(signum) for signum in before} == before
 
 
 def test_a_worker_whose_parent_is_gone_hears_sigterm() -> None:
