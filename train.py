@@ -24,8 +24,7 @@ from gan.run.config import absolute, register_configs  # noqa: E402
 from gan.run.files import made_by_hydra_now, remove_traces  # noqa: E402
 from gan.run.help import register_help  # noqa: E402
 from gan.run.interrupts import Interrupted  # noqa: E402
-from gan.run.saved import resume_command  # noqa: E402
-from gan.sweep.continuation import continued_argv  # noqa: E402
+from gan.sweep.continuation import continued_argv, stopped  # noqa: E402
 from gan.sweep.job import classify, label_console, threads_per_job  # noqa: E402
 from gan.sweep.train_job import train_job  # noqa: E402
 from gan.sweep.workers import end_process, refuse_if_orphaned  # noqa: E402
@@ -58,7 +57,8 @@ def main(cfg: DictConfig) -> float | None:
     try:  # the failure is in metrics.json already (train_job)
         cfg, metrics = train_job(cfg, hydra_cfg, run_dir, threads, started, in_sweep)
     except Interrupted as stop:  # a sweep stops too: the signal was meant for all of it
-        print(f"{stop}. Resume with:\n  {resume_command(run_dir)}", file=sys.stderr)
+        print(stopped(stop, run_dir, absolute(hydra_cfg.sweep.dir) if in_sweep else None),
+              file=sys.stderr)
         stop.hand_back()  # a scheduler's time-limit signal: submitit requeues the job now
         end_process(stop.exit_code)  # a joblib worker too: it takes no more of the sweep's jobs
     except Exception as error:

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from gan.errors import UserError, first_line
 from gan.run.checkpoint import CHECKPOINT_NAME
 from gan.run.config import absolute
-from gan.run.saved import RESUME_FIXED, RESUME_FREE
+from gan.run.saved import RESUME_FIXED, RESUME_FREE, hydra_quoted, resume_command
 from gan.sweep.optuna_store import STUDY_FILE, has_study
 
 MULTIRUN_FILE = "multirun.yaml"  # what Hydra writes into a sweep directory before its jobs
@@ -35,7 +35,7 @@ def continued_argv(argv: list[str]) -> list[str]:
     if not any(flag in argv for flag in MULTIRUN_FLAGS):
         return argv
     resume = next((word for word in argv[1:] if word.startswith("resume=")), None)
-    sweep_dir = None if resume is None else absolute(resume.partition("=")[2])
+    sweep_dir = None if resume is None else absolute(_value(resume))
     if sweep_dir is None or not is_sweep(sweep_dir):
         return argv
     saved_hydra = yaml.safe_load((sweep_dir / MULTIRUN_FILE).read_text())["hydra"]  # as written
@@ -50,8 +50,28 @@ def continued_argv(argv: list[str]) -> list[str]:
     subdir = saved_hydra["sweep"]["subdir"]  # a continued sweep's already finds each job's
     if not subdir.startswith("${continued_subdir:"):
         subdir = f"${{continued_subdir:${{hydra.sweep.dir}},${{hydra.job.num}},{subdir}}}"
-    return [argv[0], "-m", *hydra, f"hydra.sweep.dir={sweep_dir}",
-            f"hydra.sweep.subdir='{subdir}'", *task, *changes, f"resume={sweep_dir}"]
+    where = hydra_quoted(str(sweep_dir))
+    return [argv[0], "-m", *hydra, f"hydra.sweep.dir={where}",
+            f"hydra.sweep.subdir='{subdir}'", *task, *changes, f"resume={where}"]
+
+
+def _value(word: str) -> str:
+    """An override's value as Hydra reads it: `resume='multirun/a=b,c'` names multirun/a=b,c
+    (the quoting `resume_command` prints); a word Hydra cannot parse is taken as it is."""
+    try:
+        return str(OverridesParser.create().parse_override(word).value())
+    except Exception:  # noqa: BLE001 (Hydra's grammar errors: the job refuses it later)
+        return word.partition("=")[2]
+
+
+def stopped(stop: Exception, run_dir: Path, sweep_dir: Path | None = None) -> str:
+    """What a run stopped by a signal prints: the command that resumes it, or for a sweep's job
+    first the command that continues the whole sweep (every job goes on where it stopped), then
+    the one that resumes this job alone."""
+    if sweep_dir is None:
+        return f"{stop}. Resume with:\n  {resume_command(run_dir)}"
+    return (f"{stop}. Continue the sweep with:\n  {resume_command(sweep_dir, sweep=True)}\n"
+            f"or resume this job alone with:\n  {resume_command(run_dir)}")
 
 
 def _check_search(sweeper: dict[str, Any], sweep_dir: Path) -> None:

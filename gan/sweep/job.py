@@ -82,6 +82,9 @@ def prepared(cfg: DictConfig, hydra_cfg: DictConfig
     if plan == "resume":
         changes = own_overrides(run_dir, list(hydra_cfg.overrides.task))
         return resumed_config(run_dir, changes), hparams, None
+    if plan == "done" and metrics is not None:  # said: a sweep with nothing left shows it
+        steps = "" if metrics.get("steps") is None else f" after {metrics['steps']} steps"
+        log.info(f"not run again: this job has ended ({metrics.get('status')}{steps})")
     cfg.resume = None  # "start": a job that never began; "done": nothing to train
     return cfg, hparams, metrics
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gan.errors import UserError
-from gan.sweep.summary import METRICS, number, rank, read_job, read_overrides
+from gan.sweep.summary import METRICS, key, number, overrides_now, rank, read_job, read_overrides
 
 DEFAULT_ROOTS = ("outputs", "multirun")  # where train.py puts runs, relative to where it ran
 OBJECTIVE = "fid"  # the ranking, lower is better
@@ -37,22 +37,15 @@ def find(root: Path) -> list[Path]:
 
 
 def read(directory: Path) -> dict[str, Any]:
-    """One run as a row: the sweep summary's (overrides, status, reason, metrics), its steps,
-    the overrides of every later resume, and the directory as found (so it can be pasted)."""
+    """One run as a row: the sweep summary's (status, reason, metrics), its steps, its first
+    command's overrides and what its later resumes changed (`overrides_now`), and the directory
+    as found (so it can be pasted)."""
     row = read_job(directory, directory, metrics=(*METRICS, "steps"))
-    resumed: dict[str, str] = {}  # what the resumes changed, the last word per key
-    resumes = sorted((directory / ".hydra").glob("resumed-*"))
-    for resume in resumes:
-        for override in read_overrides(resume):
-            if key(override) != "resume":
-                resumed[key(override)] = override
-    return row | {"directory": str(directory), "resumes": len(resumes),
-                  "resumed": list(resumed.values())}
-
-
-def key(override: str) -> str:
-    """An override's key: `optimizer.lr` of `optimizer.lr=1e-4`, `a.b` of `+a.b=1` or `~a.b`."""
-    return override.split("=", 1)[0].lstrip("+~")
+    first = [word for word in read_overrides(directory / ".hydra") if key(word) != "resume"]
+    _, resumed = overrides_now(directory)  # what the resumes changed, the last word per key
+    return row | {"overrides": first, "directory": str(directory),
+                  "resumes": len(list((directory / ".hydra").glob("resumed-*"))),
+                  "resumed": resumed}
 
 
 def ordered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

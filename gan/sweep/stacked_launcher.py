@@ -142,7 +142,9 @@ class StackedLauncher(Launcher):
         except Interrupted as stop:  # the signal was meant for the whole sweep
             for job, job_return in zip(jobs, returns, strict=True):
                 _failed(job_return, stop, time.perf_counter() - started, job.run_dir)
-                print(f"{stop}. Resume with:\n  {resume_command(job.run_dir)}", file=sys.stderr)
+            sweep_dir = Path(str(self.config.hydra.sweep.dir)).resolve()
+            print(f"{stop}. Continue the sweep with:\n  {resume_command(sweep_dir, sweep=True)}",
+                  file=sys.stderr)
             sys.exit(stop.exit_code)
         except Exception as error:  # noqa: BLE001 (every run of the stack ends with it)
             results = [error] * len(jobs)

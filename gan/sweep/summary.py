@@ -33,7 +33,7 @@ def read_job(directory: Path, sweep_dir: Path,
     hydra = OmegaConf.load(hydra_file) if hydra_file.is_file() else OmegaConf.create()
     recorded = read_metrics(directory / "metrics.json")
     return {"job": OmegaConf.select(hydra, "hydra.job.num", default=-1),
-            "overrides": read_overrides(hydra_dir),
+            "overrides": overrides_now(directory)[0],
             "status": recorded.get("status", "completed"), "reason": recorded.get("reason", ""),
             "directory": str(directory.relative_to(sweep_dir))
             } | {name: recorded.get(name) for name in metrics}
@@ -43,6 +43,24 @@ def read_overrides(hydra_dir: Path) -> list[str]:
     """The overrides Hydra recorded in a `.hydra` folder (its overrides.yaml); none without it."""
     path = hydra_dir / "overrides.yaml"
     return [str(o) for o in OmegaConf.load(path)] if path.is_file() else []
+
+
+def overrides_now(directory: Path) -> tuple[list[str], list[str]]:
+    """A run's overrides as it now stands, and what its resumes changed: those of its first
+    command (`.hydra`) with each later resume's (`.hydra/resumed-*`, oldest first) in their
+    place, the last word per key (`train.steps=80000` of an extended run or sweep). Never
+    `resume=`, which says how a command went on (a job a continued sweep started first has
+    it), not what the run is."""
+    first = [word for word in read_overrides(directory / ".hydra") if key(word) != "resume"]
+    now = {key(word): word for word in first}
+    for resume in sorted((directory / ".hydra").glob("resumed-*")):
+        now |= {key(word): word for word in read_overrides(resume) if key(word) != "resume"}
+    return list(now.values()), [word for word in now.values() if word not in first]
+
+
+def key(override: str) -> str:
+    """An override's key: `optimizer.lr` of `optimizer.lr=1e-4`, `a.b` of `+a.b=1` or `~a.b`."""
+    return override.split("=", 1)[0].lstrip("+~")
 
 
 def read_metrics(path: Path) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -11,9 +12,12 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
+from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from gan.errors import UserError
-from gan.sweep.continuation import continued_argv, job_plan
+from gan.run.interrupts import Interrupted
+from gan.run.saved import resume_command
+from gan.sweep.continuation import continued_argv, job_plan, stopped
 from tests.conftest import REPO
 from tests.sweep.test_sweeps import summary
 from tests.test_train import train
@@ -98,6 +102,11 @@ def test_a_continued_sweep_may_go_on_for_longer(launcher: tuple[str, ...], data_
     assert logs.count("resuming from step 20 of 30") == 2
     assert len(list(sweep_dir.glob("*_*"))) == 2  # the same two job directories
     assert all(json.loads(p.read_text())["steps"] == 30 for p in sweep_dir.glob("*/metrics.json"))
+    assert "Every job: `eval.every=0 train.steps=30`" in (sweep_dir / "summary.md").read_text()
+    done = train("-m", f"resume={sweep_dir}", "train.steps=30", data_root=data_root,
+                 cwd=tmp_path)  # nothing left to do, and it says so
+    assert (done.stdout + done.stderr).count("not run again: this job has ended (completed "
+                                             "after 30 steps)") == 2, done.stderr
 
 
 HOLD_THEN_CHECKPOINT = """
@@ -164,6 +173,32 @@ def test_the_continued_command_is_the_sweeps_own(tmp_path: Path) -> None:
     assert argv[:4] == ["train.py", "-m", "hydra/launcher=joblib", f"hydra.sweep.dir={tmp_path}"]
     assert argv[5:] == ["optimizer.lr=1e-4,2e-4", "train.steps=20", f"resume={tmp_path}"]
     assert continued_argv(["train.py", "resume=x"]) == ["train.py", "resume=x"]  # one run
+
+
+def test_the_printed_continue_command_finds_a_sweep_whose_name_hydra_would_parse(
+        tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "lr=1e-4,2e-4"  # `hydra.sweep.dir=` as the user named it
+    sweep_dir.mkdir()
+    (sweep_dir / "multirun.yaml").write_text(
+        "hydra:\n  overrides:\n    hydra: []\n    task: ['optimizer.lr=1e-4,2e-4']\n"
+        "  sweep:\n    subdir: ${hydra.job.num}\n")
+    argv = shlex.split(resume_command(sweep_dir, sweep=True))[1:]  # as pasted into a shell
+    assert argv[:2] == ["train.py", "-m"]
+    continued = continued_argv(argv)
+    words = {word.partition("=")[0]: word for word in continued[2:]}
+    parser = OverridesParser.create()
+    for key in ("hydra.sweep.dir", "resume"):  # as Hydra reads them for the jobs
+        assert parser.parse_override(words[key]).value() == str(sweep_dir)
+
+
+def test_a_stopped_sweep_job_prints_how_to_continue_the_sweep_and_the_job(
+        tmp_path: Path) -> None:
+    job_dir = tmp_path / "sweep" / "0_optimizer.lr=1e-4"
+    said = stopped(Interrupted(12, signal.SIGTERM), job_dir, tmp_path / "sweep")
+    assert f"Continue the sweep with:\n  python train.py -m resume={tmp_path / 'sweep'}\n" in said
+    assert said.endswith(f"this job alone with:\n  {resume_command(job_dir)}")
+    alone = stopped(Interrupted(12, signal.SIGTERM), tmp_path / "run")
+    assert alone.endswith(f"Resume with:\n  python train.py resume={tmp_path / 'run'}")
 
 
 def test_each_job_plans_from_its_directory(tmp_path: Path) -> None:

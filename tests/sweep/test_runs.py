@@ -111,6 +111,23 @@ def test_a_resumed_run_says_what_its_resume_changed(tmp_path: Path) -> None:
     assert "discriminator=cnn (resumed: train.steps=80000)" in listing([tmp_path / "outputs"])
 
 
+def test_a_continued_sweeps_job_says_what_the_continuation_changed_and_no_resume(
+        tmp_path: Path) -> None:
+    # A continued sweep's resume records the whole sweep's command, not only what it changed;
+    # a job it started first has resume= among its first overrides.
+    sweep = tmp_path / "multirun" / "s"
+    again = run(sweep / "0_lr=1", ["lr=1", "train.steps=20"], completed(fid=100.0))
+    for stamp, steps in (("2026-12-04_10-00-00-000000", 20), ("2026-12-04_11-00-00-000000", 30)):
+        (again / ".hydra" / f"resumed-{stamp}").mkdir()
+        OmegaConf.save(OmegaConf.create(["lr=1", f"train.steps={steps}", f"resume={sweep}"]),
+                       again / ".hydra" / f"resumed-{stamp}" / "overrides.yaml")
+    run(sweep / "1_lr=2", ["lr=2", "train.steps=30", f"resume={sweep}"], completed(fid=90.0))
+    text = listing([tmp_path / "multirun"])
+    assert "lr=1 train.steps=20 (resumed 2x: train.steps=30)" in text
+    assert "lr=2 train.steps=30\n" in text
+    assert "resume=" not in text
+
+
 def test_no_runs_is_one_line_saying_where_it_looked(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     monkeypatch.chdir(tmp_path)

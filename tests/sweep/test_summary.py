@@ -117,3 +117,33 @@ def test_no_sweep_directory_means_no_summary_and_no_error(tmp_path: Path) -> Non
                                "eval": {"objective": "fid"}})
     SweepSummary().on_multirun_end(config)
     assert not (tmp_path / "never").exists()
+
+
+def resumed(directory: Path, stamp: str, overrides: list[str]) -> None:
+    """What a continued sweep adds to a job it goes on with: its command in .hydra/resumed-*."""
+    (directory / ".hydra" / f"resumed-{stamp}").mkdir()
+    OmegaConf.save(OmegaConf.create(overrides),
+                   directory / ".hydra" / f"resumed-{stamp}" / "overrides.yaml")
+
+
+def test_the_summary_shows_each_job_as_it_now_stands(tmp_path: Path) -> None:
+    # A sweep of 20 steps killed in job 0, continued for 30 (`-m resume=... train.steps=30`):
+    # job 0 goes on, job 1 starts in the continued sweep with its resume= among its overrides.
+    sweep = tmp_path / "sweep"
+    job(sweep, 0, ["lr=1", "train.steps=20"], completed(fid=30.0, modes=9))
+    resumed(next(sweep.glob("0_*")), "2026-12-04_10-00-00-000000",
+            ["lr=1", "train.steps=30", f"resume={sweep}"])
+    job(sweep, 1, ["lr=2", "train.steps=30", f"resume={sweep}"], completed(fid=20.0, modes=9))
+    rows = summarise(sweep, "fid")
+    assert [row["overrides"] for row in rows] == [["lr=2", "train.steps=30"],
+                                                  ["lr=1", "train.steps=30"]]
+    assert "Every job: `train.steps=30`" in (sweep / "summary.md").read_text()
+    assert "resume=" not in (sweep / "summary.md").read_text()
+
+
+def test_a_later_resume_sets_a_key_back_to_its_first_value(tmp_path: Path) -> None:
+    job(tmp_path, 0, ["lr=1", "train.steps=20"], completed(fid=30.0, modes=9))
+    directory = next(tmp_path.glob("0_*"))
+    resumed(directory, "2026-12-04_10-00-00-000000", ["train.steps=30"])
+    resumed(directory, "2026-12-04_11-00-00-000000", ["train.steps=20"])
+    assert summarise(tmp_path, "fid")[0]["overrides"] == ["lr=1", "train.steps=20"]
