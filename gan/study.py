@@ -12,11 +12,12 @@ USAGE = "usage: python -m gan.study SWEEP_DIR OUT.md"
 
 
 def main(argv: list[str]) -> None:
-    """Write OUT.md from the runs under SWEEP_DIR; a mistake is one line and exit 1."""
+    """Write OUT.md from the runs under SWEEP_DIR and say so in a line; a mistake is one line
+    and exit 1."""
     if len(argv) != 2:
         sys.exit(USAGE)
     try:
-        write(Path(argv[0]), Path(argv[1]))
+        print(write(Path(argv[0]), Path(argv[1])))
     except UserError as error:
         sys.exit(f"error: {error}")
 

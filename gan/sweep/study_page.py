@@ -159,11 +159,12 @@ def section_text(section: list[SetUp], folder: Path) -> str:
                       *figures(section, folder), *grids(section, folder)])
 
 
-def write(root: Path, out: Path) -> None:
+def write(root: Path, out: Path) -> str:
     """Collect the runs under root and write the results page to out and its pictures to the
-    page's own folder beside it (`pictures_folder`), which keeps only what the page shows;
-    refuse (UserError) a sweep with nothing to pool (no set-up with completed runs of two or
-    more seeds) and a pictures folder that holds anything but pictures."""
+    page's own folder beside it (`pictures_folder`), which keeps only what the page shows; say
+    what was written, in a line. Refuse (UserError) a sweep with nothing to pool (no set-up
+    with completed runs of two or more seeds) and a pictures folder that holds anything but
+    pictures."""
     all_setups, left = collect(root)
     costs = read_costs(root)
     for setup in all_setups:
@@ -187,6 +188,10 @@ def write(root: Path, out: Path) -> None:
                      + texts + left_out(root, left, waiting)) + "\n"
     out.write_text(page)
     remove_stale(folder, page)
+    runs = sum(len(setup.runs) for setup in all_setups)
+    count = len(all_setups)
+    return (f"wrote {out}: {runs} run{'s' * (runs != 1)} in {count} set-up{'s' * (count != 1)}"
+            f"{f', {len(left)} left out' if left else ''}, pictures in {folder}")
 
 
 def unrun(root: Path) -> list[tuple[Path, int, int]]:

@@ -78,7 +78,7 @@ def test_failed_runs_are_left_out_and_named(tmp_path: Path,
     (sweep / "none3" / "metrics.json").unlink()  # still training
     fake_run(sweep / "cnn", "none0", "cnn", [], 0, fid=100, class_kl=1.0)
     (sweep / "cnn" / "none0" / "metrics.json").unlink()  # another study, just begun
-    write(sweep, tmp_path / "results.md")
+    main([str(sweep), str(tmp_path / "results.md")])
     page = (tmp_path / "results.md").read_text()
     assert "| none | 2 |" in page
     assert page.endswith(  # a page written while a study runs says what it does not count
@@ -87,7 +87,9 @@ def test_failed_runs_are_left_out_and_named(tmp_path: Path,
         f"- 1 run under `{sweep}` (unknown: no metrics.json: killed, or still running)\n"
         f"- 1 run under `{sweep / 'cnn'}` (unknown: no metrics.json: killed, or still running)"
         "\n\n")
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert out == (f"wrote {tmp_path / 'results.md'}: 2 runs in 1 set-up, 3 left out, "
+                   f"pictures in {tmp_path / 'results_pictures'}\n")
     assert f"left out: {diverged} (diverged, no config.yaml: NaN)" in err
     assert f"left out: {sweep / 'none3'} (unknown: no metrics.json: killed, or still running)" \
         in err
