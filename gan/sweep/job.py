@@ -84,7 +84,7 @@ def prepared(cfg: DictConfig, hydra_cfg: DictConfig
         return resumed_config(run_dir, changes), hparams, None
     if plan == "done" and metrics is not None:  # said: a sweep with nothing left shows it
         steps = "" if metrics.get("steps") is None else f" after {metrics['steps']} steps"
-        log.info(f"not run again: this job has ended ({metrics.get('status')}{steps})")
+        on_console(f"not run again: this job has ended ({metrics.get('status')}{steps})")
     cfg.resume = None  # "start": a job that never began; "done": nothing to train
     return cfg, hparams, metrics
 
@@ -167,6 +167,15 @@ def jobs_in_sweep(sweep_dir: Path | None) -> int | None:
         return count
     except Exception:  # another sweeper's settings, or an unreadable file: no cap
         return None
+
+
+def on_console(message: str) -> None:
+    """A line for the terminal alone (an INFO record to the console handlers): a continued
+    sweep's finished job says it is not run again, and leaves its train.log as it was."""
+    record = log.makeRecord(log.name, logging.INFO, __file__, 0, message, None, None)
+    for handler in logging.getLogger().handlers:
+        if type(handler) is logging.StreamHandler:  # the console, not train.log
+            handler.handle(record)
 
 
 def label_console(job: int) -> None:

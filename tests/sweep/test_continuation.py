@@ -104,9 +104,10 @@ def test_a_continued_sweep_may_go_on_for_longer(launcher: tuple[str, ...], data_
     assert all(json.loads(p.read_text())["steps"] == 30 for p in sweep_dir.glob("*/metrics.json"))
     assert "Every job: `eval.every=0 train.steps=30`" in (sweep_dir / "summary.md").read_text()
     done = train("-m", f"resume={sweep_dir}", "train.steps=30", data_root=data_root,
-                 cwd=tmp_path)  # nothing left to do, and it says so
-    assert (done.stdout + done.stderr).count("not run again: this job has ended (completed "
-                                             "after 30 steps)") == 2, done.stderr
+                 cwd=tmp_path)  # nothing left to do, and it says so (submitit: in its logs)
+    said = done.stdout + done.stderr + "".join(
+        path.read_text() for path in sweep_dir.glob(".submitit/*/*_log.out"))
+    assert said.count("not run again: this job has ended (completed after 30 steps)") == 2, said
 
 
 HOLD_THEN_CHECKPOINT = """
