@@ -28,8 +28,9 @@ from gan.run.saved import RESUME_FIXED, RESUME_FREE
 from gan.sweep.continuation import MULTIRUN_FILE, is_sweep, job_plan
 from gan.sweep.history import HISTORY_FILE, eval_history
 from gan.sweep.optuna_store import STUDY_FILE
-from gan.sweep.runs import find, key
+from gan.sweep.runs import find
 from gan.sweep.study_cost import COST_FILE
+from gan.sweep.summary import key
 
 FILES = ("config.yaml", "train.log",
          "samples/final/grid.png")  # a run's own, as they are; the page shows the final grid

@@ -64,14 +64,15 @@ def _value(word: str) -> str:
         return word.partition("=")[2]
 
 
-def stopped(stop: Exception, run_dir: Path, sweep_dir: Path | None = None) -> str:
-    """What a run stopped by a signal prints: the command that resumes it, or for a sweep's job
-    first the command that continues the whole sweep (every job goes on where it stopped), then
-    the one that resumes this job alone."""
+def stopped(stop: object, run_dir: Path | None, sweep_dir: Path | None = None) -> str:
+    """What a run or sweep stopped by a signal prints: the command that resumes the run, or,
+    in a sweep, first the command that continues the whole sweep (every job goes on where it
+    stopped), then the one that resumes this job alone (none where no one job is meant)."""
     if sweep_dir is None:
         return f"{stop}. Resume with:\n  {resume_command(run_dir)}"
-    return (f"{stop}. Continue the sweep with:\n  {resume_command(sweep_dir, sweep=True)}\n"
-            f"or resume this job alone with:\n  {resume_command(run_dir)}")
+    alone = "" if run_dir is None else (f"\nor resume this job alone with:\n  "
+                                        f"{resume_command(run_dir)}")
+    return f"{stop}. Continue the sweep with:\n  {resume_command(sweep_dir, sweep=True)}{alone}"
 
 
 def _check_search(sweeper: dict[str, Any], sweep_dir: Path) -> None:

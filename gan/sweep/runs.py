@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gan.errors import UserError
-from gan.sweep.summary import METRICS, key, number, overrides_now, rank, read_job, read_overrides
+from gan.sweep.summary import METRICS, number, overrides_now, rank, read_job
 
 DEFAULT_ROOTS = ("outputs", "multirun")  # where train.py puts runs, relative to where it ran
 OBJECTIVE = "fid"  # the ranking, lower is better
@@ -41,11 +41,10 @@ def read(directory: Path) -> dict[str, Any]:
     command's overrides and what its later resumes changed (`overrides_now`), and the directory
     as found (so it can be pasted)."""
     row = read_job(directory, directory, metrics=(*METRICS, "steps"))
-    first = [word for word in read_overrides(directory / ".hydra") if key(word) != "resume"]
-    _, resumed = overrides_now(directory)  # what the resumes changed, the last word per key
+    first, now = overrides_now(directory)
     return row | {"overrides": first, "directory": str(directory),
                   "resumes": len(list((directory / ".hydra").glob("resumed-*"))),
-                  "resumed": resumed}
+                  "resumed": [word for word in now if word not in first]}  # what they changed
 
 
 def ordered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

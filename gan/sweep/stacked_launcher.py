@@ -24,9 +24,9 @@ from omegaconf import DictConfig, open_dict
 
 from gan.core.stacking.step import NotStackable
 from gan.run.interrupts import Interrupted
-from gan.run.saved import resume_command
 from gan.run.sole_writer import sole_writer
 from gan.run.stacked import StackedJob, stack_key, train_stacked
+from gan.sweep.continuation import stopped
 from gan.sweep.job import prepared, record_failure
 
 log = logging.getLogger(__name__)
@@ -143,8 +143,7 @@ class StackedLauncher(Launcher):
             for job, job_return in zip(jobs, returns, strict=True):
                 _failed(job_return, stop, time.perf_counter() - started, job.run_dir)
             sweep_dir = Path(str(self.config.hydra.sweep.dir)).resolve()
-            print(f"{stop}. Continue the sweep with:\n  {resume_command(sweep_dir, sweep=True)}",
-                  file=sys.stderr)
+            print(stopped(stop, None, sweep_dir), file=sys.stderr)
             sys.exit(stop.exit_code)
         except Exception as error:  # noqa: BLE001 (every run of the stack ends with it)
             results = [error] * len(jobs)

@@ -35,9 +35,9 @@ from omegaconf import OmegaConf
 
 from gan.errors import UserError
 from gan.metrics.names import FINAL_LOSSES, LABELS
-from gan.sweep.runs import find, key
+from gan.sweep.runs import find
 from gan.sweep.study_cost import StepCost
-from gan.sweep.summary import METRICS, read_job
+from gan.sweep.summary import METRICS, key, read_job
 
 COLUMNS = ("modes_covered", "class_kl", "fid", "precision", "recall", "ms_per_step",
            *FINAL_LOSSES)  # the table's, in this order

@@ -6,8 +6,8 @@ verdict by kind. Every number is read from the runs (`gan.sweep.study`)."""
 from collections import defaultdict
 from pathlib import Path
 
-from gan.sweep.runs import key
 from gan.sweep.study import NONE, SetUp, baseline, spread, verdict
+from gan.sweep.summary import key
 
 # The six remedies the seed's report listed without trying them, by their names here.
 REPORT = ("feature_matching", "minibatch_discrimination", "label_smoothing",

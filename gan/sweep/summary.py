@@ -33,7 +33,7 @@ def read_job(directory: Path, sweep_dir: Path,
     hydra = OmegaConf.load(hydra_file) if hydra_file.is_file() else OmegaConf.create()
     recorded = read_metrics(directory / "metrics.json")
     return {"job": OmegaConf.select(hydra, "hydra.job.num", default=-1),
-            "overrides": overrides_now(directory)[0],
+            "overrides": overrides_now(directory)[1],
             "status": recorded.get("status", "completed"), "reason": recorded.get("reason", ""),
             "directory": str(directory.relative_to(sweep_dir))
             } | {name: recorded.get(name) for name in metrics}
@@ -46,16 +46,15 @@ def read_overrides(hydra_dir: Path) -> list[str]:
 
 
 def overrides_now(directory: Path) -> tuple[list[str], list[str]]:
-    """A run's overrides as it now stands, and what its resumes changed: those of its first
-    command (`.hydra`) with each later resume's (`.hydra/resumed-*`, oldest first) in their
-    place, the last word per key (`train.steps=80000` of an extended run or sweep). Never
-    `resume=`, which says how a command went on (a job a continued sweep started first has
-    it), not what the run is."""
+    """A run's first command's overrides (`.hydra`), and its overrides as it now stands: those
+    with each later resume's (`.hydra/resumed-*`, oldest first) in their place, the last word
+    per key (`train.steps=80000` of an extended run or sweep). Never `resume=`, which says how
+    a command went on (a job a continued sweep started first has it), not what the run is."""
     first = [word for word in read_overrides(directory / ".hydra") if key(word) != "resume"]
     now = {key(word): word for word in first}
     for resume in sorted((directory / ".hydra").glob("resumed-*")):
         now |= {key(word): word for word in read_overrides(resume) if key(word) != "resume"}
-    return list(now.values()), [word for word in now.values() if word not in first]
+    return first, list(now.values())
 
 
 def key(override: str) -> str:

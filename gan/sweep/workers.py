@@ -26,7 +26,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from gan.run.interrupts import SIGNALS, orphaned
-from gan.run.saved import resume_command
+from gan.sweep.continuation import stopped
 
 SIGTERM_EXIT = 128 + signal.SIGTERM  # 143: the shell's code for a process ended by SIGTERM
 
@@ -88,8 +88,7 @@ class LeaveJobsToCheckpoint(Callback):
 
 def leave(signum: int, frame: FrameType | None, sweep_dir: Path) -> NoReturn:
     """Say what happens to the jobs and how to go on; exit without waiting for joblib."""
-    print(f"interrupted by {signal.Signals(signum).name}: each running job checkpoints and "
-          f"stops. Continue the sweep with:\n  {resume_command(sweep_dir, sweep=True)}",
-          file=sys.stderr)
+    print(stopped(f"interrupted by {signal.Signals(signum).name}: each running job checkpoints "
+                  "and stops", None, sweep_dir), file=sys.stderr)
     sys.stderr.flush()
     os._exit(128 + signum)
