@@ -18,10 +18,10 @@ from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
-from gan.cli import one_line_errors  # noqa: E402
+from gan.cli import literal_paths, one_line_errors  # noqa: E402
 from gan.errors import UserError  # noqa: E402
-from gan.run.config import absolute, register_configs  # noqa: E402
-from gan.run.files import made_by_hydra_now, remove_traces  # noqa: E402
+from gan.run.config import CONF_DIR, absolute, register_configs  # noqa: E402
+from gan.run.directory import made_by_hydra_now, remove_traces  # noqa: E402
 from gan.run.help import register_help  # noqa: E402
 from gan.run.interrupts import Interrupted  # noqa: E402
 from gan.sweep.continuation import continued_argv, stopped  # noqa: E402
@@ -34,7 +34,7 @@ register_configs()
 register_help()
 
 
-@hydra.main(config_path="conf", config_name="config", version_base="1.3")
+@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
     """Compose, check, build, train; every output goes to Hydra's run directory. Returns the
     metric named by `eval.objective`, for sweepers (None when evaluation is off and it is a
@@ -64,7 +64,9 @@ def main(cfg: DictConfig) -> float | None:
     except Exception as error:
         failure = classify(error)
         if failure.status == "bad_input" and not in_sweep:  # refused: leave no trace
-            remove_traces(run_dir, hydra_cfg.output_subdir, made_now, Path(hydra_cfg.runtime.cwd))
+            # Only a resume has a subdir of its own to take back (.hydra/resumed-*).
+            subdir = hydra_cfg.output_subdir if cfg.get("resume") is not None else ".hydra"
+            remove_traces(run_dir, subdir, made_now, Path(hydra_cfg.runtime.cwd))
         if in_sweep:
             return math.nan
         if failure.expected:
@@ -73,9 +75,15 @@ def main(cfg: DictConfig) -> float | None:
     return metrics.get(cfg.eval.objective)
 
 
-if __name__ == "__main__":
-    try:  # -m resume=SWEEP_DIR: the sweep's own command, continued
-        sys.argv = continued_argv(sys.argv)
+def command_line() -> None:
+    """`python train.py ARGS` (sys.argv): a path given to `resume=` read as typed, a continued
+    sweep's command rebuilt, then `main` through Hydra, every refusal one `error:` line."""
+    try:  # resume=PATH as typed; -m resume=SWEEP_DIR: the sweep's own command, continued
+        sys.argv = continued_argv(literal_paths(sys.argv))
     except UserError as error:
         sys.exit(f"error: {error}")
     one_line_errors(main)
+
+
+if __name__ == "__main__":
+    command_line()

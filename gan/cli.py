@@ -17,6 +17,7 @@ from omegaconf.errors import (
 
 from gan.errors import UserError, first_line, message_lines
 from gan.run.config import options
+from gan.run.directory import hydra_quoted
 
 Args = TypeVar("Args")
 
@@ -57,6 +58,25 @@ def run_command(command: Callable[[list[str]], None], usage: str, doc: str) -> N
         sys.exit(f"error: {error}")
 
 
+PATH_KEYS = ("resume",)  # overrides whose value is a path, taken as typed
+
+
+def literal_paths(argv: list[str]) -> list[str]:
+    """train.py's arguments with each path-valued override (`resume=PATH`) quoted for Hydra, so
+    a path works as printed: a sweep job's directory holds `=` and `,`, which Hydra's grammar
+    would read as syntax. A value already quoted, and `null`, are left as they are."""
+    return [_literal(word) for word in argv]
+
+
+def _literal(word: str) -> str:
+    """One argument, its value quoted where its key is a path's (`PATH_KEYS`)."""
+    key, equals, value = word.partition("=")
+    if not equals or key.lstrip("+") not in PATH_KEYS or value[:1] in ("'", '"', "") \
+            or value == "null":
+        return word
+    return f"{key}={hydra_quoted(value)}"
+
+
 def one_line_errors(entry: Callable[[], Any]) -> None:
     """Run a `@hydra.main` entry so that a command Hydra cannot compose (an unknown option, a
     wrongly typed value, an unknown key) or an output directory it cannot create ends with one
@@ -76,6 +96,8 @@ def one_line_errors(entry: Callable[[], Any]) -> None:
     except KeyboardInterrupt:  # before training started or after it ended: nothing to save
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    finally:  # as it was, for the next command in this process (the tests run several)
+        os.environ.pop("HYDRA_FULL_ERROR", None)
 
 
 def _user_error(error: BaseException | None) -> UserError | None:

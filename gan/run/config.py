@@ -16,6 +16,7 @@ from gan.metrics.names import OBJECTIVES
 from gan.run.checkpoint import CHECKPOINT_NAME
 from gan.run.data import DATA_ENV
 from gan.run.device import check_device_name
+from gan.run.directory import is_sweep, resume_command, run_files
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # the repository this package runs from
 CONF_DIR = CHECKOUT / "conf"  # train.py's config groups, one folder each
@@ -44,15 +45,19 @@ def data_root(dataset: str) -> str:
     return str(found or candidates[0])
 
 
-def resumable_run_dir(resume: str | None, fresh: str) -> str:
+def resumable_run_dir(resume: str | None, fresh: str, mode: Any = None) -> str:
     """hydra.run.dir: `fresh`, or with `resume=RUN_DIR` that run's directory (absolute, so it
     holds wherever the job then runs), refused before Hydra creates anything in it when it
-    holds no run to continue."""
+    holds no run to continue, or is a sweep's directory (which `-m resume=` continues)."""
     if resume is None:
         return fresh
     path = absolute(resume)
-    if (path / "multirun.yaml").is_file():  # -m resume=SWEEP_DIR: each job finds its own
-        return fresh
+    if is_sweep(path):
+        if str(mode).endswith("MULTIRUN"):  # -m resume=SWEEP_DIR: each job finds its own
+            return fresh
+        raise UserError(f"resume={resume}: {path} is a sweep's directory, not a run's: continue "
+                        f"the whole sweep with `{resume_command(path, sweep=True)}`, or one of "
+                        f"its jobs with `{resume_command(path / 'JOB_DIR')}`")
     if not path.is_dir():
         raise UserError(f"resume={resume}: run directory {path} does not exist")
     if not (path / CHECKPOINT_NAME).is_file():
@@ -62,10 +67,31 @@ def resumable_run_dir(resume: str | None, fresh: str) -> str:
 
 def hydra_subdir(resume: str | None, output_dir: str, stamp: str) -> str:
     """hydra.output_subdir: `.hydra`, or `.hydra/resumed-<stamp>` where a resume finds the
-    run's first record there (a job a continued sweep starts anew gets `.hydra`)."""
-    if resume is not None and (Path(output_dir) / ".hydra" / "hydra.yaml").is_file():
+    run's first record there (a job a continued sweep starts anew gets `.hydra`). Hydra
+    resolves it after making the run directory and before writing anything into it, so here a
+    run that is not a resume refuses a directory that holds a run already (`refuse_used`)."""
+    if resume is None:
+        refuse_used(Path(output_dir))
+    elif (Path(output_dir) / ".hydra" / "hydra.yaml").is_file():
         return f".hydra/resumed-{stamp}"
     return ".hydra"
+
+
+def refuse_used(run_dir: Path) -> None:
+    """Raise UserError where run_dir holds what a run wrote (`gan.run.directory.run_files`):
+    a new run there would mix its files, checkpoint and TensorBoard curves with that run's.
+    The message names the command that continues the run, where it can be continued."""
+    found = run_files(run_dir)
+    if not found:
+        return
+    if (run_dir / CHECKPOINT_NAME).is_file():
+        advice = (f"continue it with `{resume_command(run_dir)}` (with a larger train.steps to "
+                  "extend a finished run), or choose another directory")
+    else:
+        advice = "it has no checkpoint to continue from: remove it or choose another directory"
+    named = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+    raise UserError(f"{run_dir} already holds a run ({named}); a new run would replace it: "
+                    f"{advice}")
 
 
 def continued_subdir(sweep_dir: str, number: int, fresh: str) -> str:

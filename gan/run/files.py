@@ -2,7 +2,6 @@
 
 import contextlib
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -36,34 +35,3 @@ def _sync_directory(directory: Path) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
-
-
-HYDRA_FILES = {"config.yaml", "hydra.yaml", "overrides.yaml"}  # what Hydra writes into .hydra/
-
-
-def made_by_hydra_now(run_dir: Path) -> bool:
-    """Whether run_dir holds only what Hydra makes as a job starts (`.hydra/` with its three
-    files, an empty train.log): a directory this command made, before the task wrote into it."""
-    hydra, log = run_dir / ".hydra", run_dir / "train.log"
-    if not hydra.is_dir() or (log.exists() and log.stat().st_size > 0):
-        return False
-    return ({path.name for path in run_dir.iterdir()} <= {".hydra", "train.log"}
-            and {path.name for path in hydra.iterdir()} <= HYDRA_FILES)
-
-
-def remove_traces(run_dir: Path, output_subdir: str | None, made_now: bool,
-                  start: Path) -> None:
-    """Undo what a refused run left. A run directory this command made (`made_by_hydra_now` when
-    it started) goes, with every folder above it left empty, up to `start`, the directory the
-    command started from; in an existing directory only a resume's own `.hydra/resumed-*`
-    goes, and everything else stays."""
-    with contextlib.suppress(OSError):  # another process writing there: leave it be
-        if not made_now:
-            if output_subdir and "resumed-" in output_subdir:
-                shutil.rmtree(run_dir / output_subdir)
-            return
-        shutil.rmtree(run_dir)
-        start, folder = start.resolve(), run_dir.resolve().parent
-        while folder != start and start in folder.parents and not any(folder.iterdir()):
-            folder.rmdir()
-            folder = folder.parent

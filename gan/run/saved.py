@@ -1,6 +1,5 @@
 """A run directory read back: its config and checkpoint, to sample from, evaluate or resume."""
 
-import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,22 +131,6 @@ def resumed_config(run_dir: Path, overrides: Sequence[str]) -> DictConfig:
     steps_done(state, cfg.train.steps)
     cfg.resume = str(run_dir)
     return cfg
-
-
-def resume_command(run_dir: Path, sweep: bool = False) -> str:
-    """The shell command that resumes run_dir (a run), or with `sweep` continues every job of
-    the sweep in run_dir (`-m resume=SWEEP_DIR`): quoted for Hydra where a sweep job's name has
-    `=` or `,` in it, and for the shell."""
-    value = hydra_quoted(str(run_dir))
-    return f"python train.py {'-m ' if sweep else ''}{shlex.quote(f'resume={value}')}"
-
-
-def hydra_quoted(value: str) -> str:
-    """A string as the value of a Hydra override: quoted where Hydra's grammar would read its
-    `=`, `,`, brackets, quotes or spaces as syntax (a sweep job's directory name has them)."""
-    if any(character in value for character in "=,[]{}()'\" "):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    return value
 
 
 def rebuild(config_path: Path, make: Callable[[], Any]) -> Any:

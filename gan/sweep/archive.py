@@ -23,9 +23,10 @@ import yaml
 from omegaconf import OmegaConf
 
 from gan.errors import UserError
+from gan.run.directory import MULTIRUN_FILE, is_sweep
 from gan.run.files import write_atomically
 from gan.run.saved import RESUME_FIXED, RESUME_FREE
-from gan.sweep.continuation import MULTIRUN_FILE, is_sweep, job_plan
+from gan.sweep.continuation import job_plan
 from gan.sweep.history import HISTORY_FILE, eval_history
 from gan.sweep.optuna_store import STUDY_FILE
 from gan.sweep.runs import find

@@ -5,6 +5,7 @@ their checkpoints, the rest start.
 """
 
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +16,11 @@ from omegaconf import OmegaConf
 from gan.errors import UserError, first_line
 from gan.run.checkpoint import CHECKPOINT_NAME
 from gan.run.config import absolute
-from gan.run.saved import RESUME_FIXED, RESUME_FREE, hydra_quoted, resume_command
+from gan.run.directory import MULTIRUN_FILE, hydra_quoted, is_sweep, resume_command
+from gan.run.saved import RESUME_FIXED, RESUME_FREE
 from gan.sweep.optuna_store import STUDY_FILE, has_study
 
-MULTIRUN_FILE = "multirun.yaml"  # what Hydra writes into a sweep directory before its jobs
 MULTIRUN_FLAGS = ("-m", "--multirun")
-
-
-def is_sweep(path: Path) -> bool:
-    """Whether a directory is a sweep's (Hydra wrote its multirun.yaml there)."""
-    return (path / MULTIRUN_FILE).is_file()
 
 
 def continued_argv(argv: list[str]) -> list[str]:
@@ -35,9 +31,12 @@ def continued_argv(argv: list[str]) -> list[str]:
     if not any(flag in argv for flag in MULTIRUN_FLAGS):
         return argv
     resume = next((word for word in argv[1:] if word.startswith("resume=")), None)
-    sweep_dir = None if resume is None else absolute(_value(resume))
-    if sweep_dir is None or not is_sweep(sweep_dir):
+    if resume is None:
+        _refuse_used_sweep_dir(argv)
         return argv
+    sweep_dir = absolute(_value(resume))
+    if not is_sweep(sweep_dir):
+        _refuse_run(sweep_dir, argv, resume)
     saved_hydra = yaml.safe_load((sweep_dir / MULTIRUN_FILE).read_text())["hydra"]  # as written
     _check_search(saved_hydra.get("sweeper") or {}, sweep_dir)
     changes = [word for word in argv[1:] if word not in (*MULTIRUN_FLAGS, resume)]
@@ -53,6 +52,30 @@ def continued_argv(argv: list[str]) -> list[str]:
     where = hydra_quoted(str(sweep_dir))
     return [argv[0], "-m", *hydra, f"hydra.sweep.dir={where}",
             f"hydra.sweep.subdir='{subdir}'", *task, *changes, f"resume={where}"]
+
+
+def _refuse_run(path: Path, argv: list[str], resume: str) -> None:
+    """Raise UserError for `-m resume=PATH` where PATH is no sweep's directory: a run's (which
+    a sweep would copy into a new sweep instead of continuing it in place), or nothing."""
+    if not path.is_dir():
+        raise UserError(f"-m resume={path}: {path} does not exist")
+    rest = [shlex.quote(word) for word in argv[1:] if word not in (*MULTIRUN_FLAGS, resume)]
+    command = " ".join([resume_command(path), *rest])
+    raise UserError(f"-m resume={path}: {path} is a run, not a sweep (no {MULTIRUN_FILE}); -m "
+                    f"would train a copy of it in a new sweep: continue it in place, without "
+                    f"-m, with `{command}`")
+
+
+def _refuse_used_sweep_dir(argv: list[str]) -> None:
+    """Raise UserError where a new sweep (`-m` without `resume=`) is pointed by
+    `hydra.sweep.dir=` at a sweep's directory: its jobs' runs would be replaced."""
+    word = next((word for word in reversed(argv[1:]) if word.startswith("hydra.sweep.dir=")),
+                None)
+    path = None if word is None else absolute(_value(word))
+    if path is not None and is_sweep(path):
+        raise UserError(f"{word}: {path} already holds a sweep ({MULTIRUN_FILE}); a new sweep "
+                        f"would replace its runs: continue it with "
+                        f"`{resume_command(path, sweep=True)}`, or choose another directory")
 
 
 def _value(word: str) -> str:

@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from gan.errors import UserError, message_lines
 from gan.run.checkpoint import CHECKPOINT_NAME
 from gan.run.config import absolute
+from gan.run.directory import is_sweep
 from gan.run.divergence import Diverged
 from gan.run.files import write_atomically
 from gan.run.hparams import HParam, hyperparameters
@@ -23,7 +24,7 @@ from gan.run.interrupts import Interrupted
 from gan.run.saved import resumed_config
 from gan.run.sole_writer import Busy
 from gan.run.validate import check_config
-from gan.sweep.continuation import is_sweep, job_plan, own_overrides
+from gan.sweep.continuation import job_plan, own_overrides
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 
-from gan.sweep.continuation import is_sweep
+from gan.run.directory import is_sweep
 
 
 def sweep_of(run_dir: Path) -> Path:

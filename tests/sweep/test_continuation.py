@@ -15,8 +15,8 @@ import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from gan.errors import UserError
+from gan.run.directory import resume_command
 from gan.run.interrupts import Interrupted
-from gan.run.saved import resume_command
 from gan.sweep.continuation import continued_argv, job_plan, stopped
 from tests.conftest import REPO
 from tests.sweep.test_sweeps import summary

@@ -1,0 +1,90 @@
+"""What a run directory holds, before a command writes into it: whether a run is there already,
+what a refused command must take back, and the command that continues the run."""
+
+import contextlib
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+HYDRA_FILES = {"config.yaml", "hydra.yaml", "overrides.yaml"}  # what Hydra writes into .hydra/
+# What only a run that started writes: its resolved config, checkpoint, metrics, sample grids,
+# TensorBoard events (prefix) and log lines. Hydra's `.hydra/` is not among them: a command
+# writes it before its run starts.
+RUN_FILES = ("checkpoint.pt", "metrics.json", "config.yaml", "samples")
+EVENTS_PREFIX = "events.out.tfevents."
+LOG_NAME = "train.log"
+MULTIRUN_FILE = "multirun.yaml"  # what Hydra writes into a sweep directory before its jobs
+
+
+def is_sweep(path: Path) -> bool:
+    """Whether a directory is a sweep's (Hydra wrote its multirun.yaml there)."""
+    return (path / MULTIRUN_FILE).is_file()
+
+
+def run_files(directory: Path) -> list[str]:
+    """The names of the files in `directory` that a run wrote (`RUN_FILES`, TensorBoard events,
+    a train.log with lines in it); none for a directory that does not exist, is empty, or holds
+    only what Hydra makes as a job starts."""
+    if not directory.is_dir():
+        return []
+    found = []
+    for path in sorted(directory.iterdir()):
+        if path.name == LOG_NAME:
+            if path.is_file() and path.stat().st_size > 0:
+                found.append(path.name)
+        elif path.name in RUN_FILES or path.name.startswith(EVENTS_PREFIX):
+            found.append(path.name)
+    return found
+
+
+def made_by_hydra_now(run_dir: Path) -> bool:
+    """Whether run_dir holds only what Hydra makes as a job starts (`.hydra/` with its three
+    files, an empty train.log): a directory this command made, before the task wrote into it."""
+    hydra, log = run_dir / ".hydra", run_dir / LOG_NAME
+    if not hydra.is_dir() or (log.exists() and log.stat().st_size > 0):
+        return False
+    return ({path.name for path in run_dir.iterdir()} <= {".hydra", LOG_NAME}
+            and {path.name for path in hydra.iterdir()} <= HYDRA_FILES)
+
+
+def remove_traces(run_dir: Path, output_subdir: str | None, made_now: bool,
+                  start: Path) -> None:
+    """Undo what a refused run left. A run directory this command made (`made_by_hydra_now` when
+    it started) goes, with every folder above it left empty, up to `start`, the directory the
+    command started from; in an existing directory only a resume's own `.hydra/resumed-*`
+    goes, and everything else stays."""
+    with contextlib.suppress(OSError):  # another process writing there: leave it be
+        if not made_now:
+            if output_subdir and "resumed-" in output_subdir:
+                shutil.rmtree(run_dir / output_subdir)
+            return
+        shutil.rmtree(run_dir)
+        start, folder = start.resolve(), run_dir.resolve().parent
+        while folder != start and start in folder.parents and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+
+
+def resume_command(run_dir: Path, sweep: bool = False) -> str:
+    """The shell command that resumes run_dir (a run), or with `sweep` continues every job of
+    the sweep in run_dir (`-m resume=SWEEP_DIR`). train.py reads `resume=`'s value as a path,
+    `=` and `,` included (`gan.cli.literal_paths`), so only the shell's quoting is needed."""
+    return f"python train.py {'-m ' if sweep else ''}resume={shlex.quote(str(run_dir))}"
+
+
+def hydra_quoted(value: str) -> str:
+    """A string as the value of a Hydra override: quoted unless it is a plain path of letters,
+    digits and `_./:-` (a sweep job's directory name has `=` and `,`, which Hydra's grammar reads
+    as syntax, and a path may hold spaces, `~`, `#`, `&` or quotes)."""
+    if re.fullmatch(r"[\w./:-]+", value):
+        return value
+    # Hydra reads a backslash as an escape only before a quote or at the end of the string.
+    escaped = re.sub(r"(\\*)('|$)", _escaped, value)
+    return f"'{escaped}'"
+
+
+def _escaped(match: re.Match[str]) -> str:
+    """Backslashes before a quote or the end, doubled; the quote escaped."""
+    backslashes, quote = match.group(1), match.group(2)
+    return backslashes * 2 + ("\\'" if quote else "")
