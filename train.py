@@ -9,6 +9,12 @@ _previous = signal.getsignal(signal.SIGINT)
 if _previous is signal.default_int_handler:  # not where the caller ignores it (nohup, ...)
     signal.signal(signal.SIGINT, lambda *_: (sys.stderr.write("interrupted\n"), os._exit(130)))
 
+# OpenMP's threads spin while they wait; where another process wants a core, the spinning takes
+# its time and the step collapses (FC: 44 steps/s where one thread keeps 200). Waiting threads
+# that sleep cost next to nothing idle (bench/threads.py). Read once, as torch loads: set here,
+# before it does, unless the environment chose a policy; a sweep's workers inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import math  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
