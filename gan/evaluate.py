@@ -1,7 +1,10 @@
-"""`python -m gan.evaluate run_dir=DIR [n=N] [seed=S] [device=auto] [data_root=PATH]`
+"""`python -m gan.evaluate run_dir=DIR [checkpoint=last|best] [n=N] [seed=S] [device=auto]
+[data_root=PATH]`
 
 Scores a run's checkpointed generator with the dataset's evaluator classifier: prints a table
-beside the real-data reference and writes DIR/eval.json and DIR/eval_class_histogram.png. n and
+beside the real-data reference and writes DIR/eval.json and DIR/eval_class_histogram.png
+(`checkpoint=best`: the generator where the run scored its best, best.pt, into
+DIR/eval_best.json and DIR/eval_best_class_histogram.png). n and
 seed default to the run's eval.n and eval.seed (10,000 and 0). The real test set is read from
 data_root, else $GAN_DATA_DIR, else the root the run recorded.
 """
@@ -26,8 +29,8 @@ from gan.run.data import DATA_ENV
 from gan.run.device import resolve_device
 from gan.run.saved import SavedRun, load_run, rebuild
 
-USAGE = ("python -m gan.evaluate run_dir=DIR [n=N] [seed=S] [device=auto] "
-         "[data_root=PATH]")
+USAGE = ("python -m gan.evaluate run_dir=DIR [checkpoint=last|best] [n=N] [seed=S] "
+         "[device=auto] [data_root=PATH]")
 
 
 @dataclass
@@ -35,6 +38,7 @@ class EvaluateArgs:
     """The command's arguments."""
 
     run_dir: str = MISSING
+    checkpoint: str = "last"  # the last generator (checkpoint.pt), or the best (best.pt)
     n: int | None = None  # generated samples; default: the run's eval.n (else 10,000)
     seed: int | None = None  # of the evaluation noise; default: the run's eval.seed (else 0)
     device: str = "auto"
@@ -72,7 +76,7 @@ def main(argv: list[str]) -> None:
     args = parse_args(EvaluateArgs, argv, USAGE)
     device = resolve_device(args.device, "device")
     run_dir = Path(args.run_dir)
-    run = load_run(run_dir, device)
+    run = load_run(run_dir, device, args.checkpoint)
     chosen = settings(args, run)
     dataset = run.cfg.dataset
     dataset.root = args.data_root or os.environ.get(DATA_ENV) or dataset.root
@@ -81,15 +85,17 @@ def main(argv: list[str]) -> None:
     z = evaluation_noise(chosen.n, run.generator.noise_dim, chosen.seed, device)
     scores = evaluator.score_generator(run.generator, z)
     real = evaluator.score(real_subset(source.images(device), chosen.n, chosen.seed))
-    print(f"{run_dir} after {run.step} steps, {chosen.n} samples (seed {chosen.seed}):")
+    which = "" if args.checkpoint == "last" else f" ({args.checkpoint}.pt)"
+    print(f"{run_dir}{which} after {run.step} steps, {chosen.n} samples (seed {chosen.seed}):")
     print(table(scores, real))
-    result = scores | {"steps": run.step, "seed": chosen.seed} | {
+    result = scores | {"steps": run.step, "seed": chosen.seed, "checkpoint": args.checkpoint} | {
         f"real_{name}": real[name] for name in SCORE_NAMES}
-    (run_dir / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
+    stem = "eval" if args.checkpoint == "last" else f"eval_{args.checkpoint}"
+    (run_dir / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     title = (f"after {run.step} steps: {scores['modes_covered']} modes, class KL "
              f"{scores['class_kl']:.3f}")
     save_image(histogram_chart(scores["class_histogram"], title),
-               run_dir / "eval_class_histogram.png")
+               run_dir / f"{stem}_class_histogram.png")
 
 
 if __name__ == "__main__":

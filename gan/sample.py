@@ -1,6 +1,7 @@
-"""`python -m gan.sample run_dir=DIR n=10000 out=FILE [seed=0] [device=auto]`
+"""`python -m gan.sample run_dir=DIR n=10000 out=FILE [seed=0] [device=auto] [checkpoint=last|best]`
 
-Draws n images from a run's checkpointed generator: FILE.npy gets a float32 array (n, H, W) in
+Draws n images from a run's checkpointed generator (`checkpoint=best`: where the run's
+evaluation scored its best, best.pt): FILE.npy gets a float32 array (n, H, W) in
 [0, 1] (the channel dropped), FILE.png a grid of the first 100, ink on paper. The same seed
 gives the same noise on every device. Works on a finished run or one still training.
 """
@@ -20,7 +21,8 @@ from gan.run.device import resolve_device
 from gan.run.pictures import save_grid
 from gan.run.saved import load_run
 
-USAGE = "python -m gan.sample run_dir=DIR [n=10000] [out=FILE] [seed=0] [device=auto]"
+USAGE = ("python -m gan.sample run_dir=DIR [n=10000] [out=FILE] [seed=0] [device=auto] "
+         "[checkpoint=last|best]")
 GRID_SIZE = 100  # images in FILE.png
 
 
@@ -34,6 +36,7 @@ class SampleArgs:
     seed: int = 0
     device: str = "auto"
     batch_size: int = 1000  # images generated per call
+    checkpoint: str = "last"  # the last generator (checkpoint.pt), or the best (best.pt)
 
 
 @torch.no_grad()
@@ -48,7 +51,8 @@ def sample(generator: Generator, n: int, seed: int, batch_size: int,
 def output_paths(args: SampleArgs) -> tuple[Path, Path]:
     """FILE.npy and FILE.png; a .npy/.png typed on FILE is dropped, other dots are kept."""
     if args.out is None:
-        stem = Path(args.run_dir) / "samples" / f"sampled_n{args.n}_seed{args.seed}"
+        which = "" if args.checkpoint == "last" else f"_{args.checkpoint}"
+        stem = Path(args.run_dir) / "samples" / f"sampled_n{args.n}_seed{args.seed}{which}"
     else:
         stem = Path(args.out)
         stem = stem.with_suffix("") if stem.suffix in (".npy", ".png") else stem
@@ -62,7 +66,7 @@ def main(argv: list[str]) -> None:
         raise UserError(f"n and batch_size must be positive, got n={args.n}, "
                         f"batch_size={args.batch_size}")
     device = resolve_device(args.device, "device")
-    run = load_run(Path(args.run_dir), device)
+    run = load_run(Path(args.run_dir), device, args.checkpoint)
     images = sample(run.generator, args.n, args.seed, args.batch_size, device)  # (n, 1, H, W)
     array_path, grid_path = output_paths(args)
     array_path.parent.mkdir(parents=True, exist_ok=True)

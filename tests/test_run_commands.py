@@ -160,3 +160,33 @@ def test_bad_arguments_name_the_argument(run_dir: Path) -> None:
         evaluate.main([])
     with pytest.raises(UserError, match="n and batch_size must be positive"):
         sample.main([f"run_dir={run_dir}", "n=0"])
+
+
+def test_a_run_keeps_its_best_generator_and_both_commands_use_it(broken: Path,
+                                                                 tmp_path: Path) -> None:
+    best = json.loads((broken / "metrics.json").read_text())["best"]
+    assert best["objective"] == "fid" and best["checkpoint"] == "best.pt"
+    assert best["step"] in (0, 29)  # the run's two evaluations: the first, and after the last
+    # Make the last generator a useless one, so the best must come from best.pt.
+    state = torch.load(broken / "checkpoint.pt", weights_only=False)
+    state["generator"] = {name: torch.zeros_like(value)
+                          for name, value in state["generator"].items()}
+    torch.save(state, broken / "checkpoint.pt")
+    evaluate.main([f"run_dir={broken}", "checkpoint=best"])
+    scores = json.loads((broken / "eval_best.json").read_text())
+    assert scores["checkpoint"] == "best" and scores["steps"] == best["step"] + 1
+    assert scores["fid"] == pytest.approx(best["value"], rel=1e-4)  # same noise, same G
+    assert (broken / "eval_best_class_histogram.png").is_file()
+    sample.main([f"run_dir={broken}", "n=20", "checkpoint=best"])
+    assert (broken / "samples" / "sampled_n20_seed0_best.npy").is_file()
+
+
+@pytest.mark.parametrize("main", [sample.main, evaluate.main])
+def test_best_of_a_run_without_evaluation_and_other_checkpoints_are_refused(
+        main, broken: Path) -> None:
+    (broken / "best.pt").unlink()
+    with pytest.raises(UserError, match="has no best.pt: a run keeps its best generator only "
+                                        "where it evaluates"):
+        main([f"run_dir={broken}", "checkpoint=best"])
+    with pytest.raises(UserError, match="checkpoint must be one of last, best, got 'first'"):
+        main([f"run_dir={broken}", "checkpoint=first"])

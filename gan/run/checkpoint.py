@@ -15,6 +15,7 @@ from gan.run.data import DeviceBatcher
 from gan.run.files import write_bytes_atomically
 
 CHECKPOINT_NAME = "checkpoint.pt"
+BEST_NAME = "best.pt"  # the generator where it scored its best (eval.objective), to sample from
 NETWORKS = ("generator", "discriminator", "g_optimizer", "d_optimizer")  # the step's state
 RESUME_KEYS = ("step", *NETWORKS, "fixed_z", "batcher", "rng",
                "remedies")  # what a checkpoint must hold to be continued
@@ -23,13 +24,15 @@ SAMPLE_KEYS = ("generator",)  # what it must hold to be sampled from; "sampler" 
 
 def checkpoint_state(adversarial: AdversarialStep | CudaGraphStep, sampler: Generator | None,
                      batcher: DeviceBatcher, fixed_z: torch.Tensor, steps: int,
-                     seconds: dict[str, float] | None = None) -> dict[str, Any]:
+                     seconds: dict[str, float] | None = None,
+                     evaluation: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything needed to sample from or continue a run that has completed `steps` steps;
-    `seconds`, the run's wall and loop time so far, lets a resumed run report the whole."""
+    `seconds`, the run's wall and loop time so far, lets a resumed run report the whole, and
+    `evaluation` (its best so far, what its collapse watch saw) compare with the whole."""
     state = {"step": steps, **{name: getattr(adversarial, name).state_dict() for name in NETWORKS},
              "fixed_z": fixed_z, "batcher": batcher.state_dict(), "rng": rng_states(),
              "remedies": [remedy.state_dict() for remedy in adversarial.remedies],
-             "seconds": seconds or {}}
+             "seconds": seconds or {}, "evaluation": evaluation or {}}
     # A weight average samples come from (ema): saved only when there is one.
     return state | ({} if sampler is None else {"sampler": sampler.state_dict()})
 
@@ -65,6 +68,15 @@ def _paired(remedies: list[Remedy], saved: list[dict[str, Any]]
         raise UserError(f"the checkpoint holds the state of {len(saved)} remedies, this run's "
                         f"config has {len(remedies)} (a checkpoint of another run?)")
     return list(zip(remedies, saved, strict=True))
+
+
+def best_state(generator: Generator, sampler: Generator | None, steps: int,
+               best: dict[str, Any]) -> dict[str, Any]:
+    """What `best.pt` holds: the generator (and the weight average samples come from, ema)
+    after `steps` steps, where the run's evaluation scored `best`; enough to sample from and
+    evaluate (`SAMPLE_KEYS`), not to resume."""
+    state = {"step": steps, "generator": generator.state_dict(), "best": best}
+    return state | ({} if sampler is None else {"sampler": sampler.state_dict()})
 
 
 def generator_state(state: dict[str, Any]) -> dict[str, Any]:

@@ -76,7 +76,8 @@ def build_evaluation(cfg: DictConfig, settings: EvalConfig,
                                 settings.seed)
     z = evaluation_noise(settings.n, setup.generator.noise_dim, settings.seed, device)
     real = evaluator.score(real_subset(setup.images, settings.n, settings.seed))
-    return Evaluation(evaluator, z, real, settings.every, time.perf_counter() - started)
+    return Evaluation(evaluator, z, real, settings.every, time.perf_counter() - started,
+                      objective=settings.objective)
 
 
 def run(cfg: DictConfig, run_dir: Path, threads: int = 0,

@@ -1,36 +1,57 @@
 """Scoring the generator during a run, at intervals, beside the real-data reference."""
 
+import math
 import time
+from dataclasses import asdict
 from typing import Any
 
 import torch
 
 from gan.core.networks import Generator
+from gan.core.records import StepOutput
 from gan.metrics.chart import histogram_chart
 from gan.metrics.evaluator import Evaluator
-from gan.metrics.names import SCORE_NAMES
+from gan.metrics.names import MAXIMISED, SCORE_NAMES
+from gan.run.checkpoint import BEST_NAME
+from gan.run.collapse import CollapseWatch
 from gan.run.monitor import Monitor
-from gan.run.schedule import Periodic
+from gan.run.schedule import Action, Periodic
+
+BEST_BY_DEFAULT = "fid"  # what the best generator is chosen by where eval.objective is no score
 
 
 class Evaluation:
     """The generator's mode-collapse metrics at intervals, beside the real-data reference."""
 
     def __init__(self, evaluator: Evaluator, z: torch.Tensor, real: dict[str, Any],
-                 every: int, setup_seconds: float = 0.0) -> None:
+                 every: int, setup_seconds: float = 0.0, objective: str = BEST_BY_DEFAULT
+                 ) -> None:
+        """`objective`: the score the best generator is kept by (`eval.objective`; a final
+        loss, which no evaluation measures, keeps it by FID)."""
         self.evaluator = evaluator
         self.z = z  # (n, noise_dim), fixed, so every evaluation scores the same inputs
         self.real = real  # the scores of n real training images: what a perfect G would reach
         self.every = every
         self.seconds = setup_seconds  # time spent evaluating, set-up included (its cost)
         self.latest: dict[str, Any] = {}
+        self.objective = objective if objective in SCORE_NAMES else BEST_BY_DEFAULT
+        self.best: dict[str, Any] | None = None  # {"step", "objective", "value"} so far
+        self.watch = CollapseWatch()
 
-    def events(self, generator: Generator, monitor: Monitor) -> list[Periodic]:
-        """Scoring at its interval (and after the last step)."""
-        return [Periodic(self.every, lambda step, output: self.record(generator, monitor, step))]
+    def events(self, generator: Generator, monitor: Monitor,
+               keep_best: Action | None = None) -> list[Periodic]:
+        """Scoring at its interval (and after the last step); `keep_best(step, output)` saves
+        the generator wherever it scores its best so far."""
+        def evaluate(step: int, output: StepOutput) -> None:
+            if self.record(generator, monitor, step, output) and keep_best is not None:
+                keep_best(step, output)
+        return [Periodic(self.every, evaluate)]
 
-    def record(self, generator: Generator, monitor: Monitor, step: int) -> None:
-        """Score the generator; log the scores, the reference and the class histogram."""
+    def record(self, generator: Generator, monitor: Monitor, step: int,
+               output: StepOutput | None = None) -> bool:
+        """Score the generator; log the scores, the reference and the class histogram, and
+        any alarm (`gan.run.collapse`) from the scores and D's loss in `output`. Returns
+        whether the generator scored its best so far."""
         started = time.perf_counter()
         scores = self.evaluator.score_generator(generator, self.z)  # ends with a host read
         monitor.scalars(step, {f"eval/{name}": scores[name] for name in SCORE_NAMES}
@@ -44,7 +65,35 @@ class Evaluation:
                       f"classifier_score:{scores['classifier_score']:.3f} fid:{scores['fid']:.4f} "
                       f"precision:{scores['precision']:.3f} recall:{scores['recall']:.3f}")
         self.latest = scores
+        if output is not None:
+            d_loss = float(output.d_adversarial)  # read once: the scores were read already
+            for alarm in self.watch.observe(step, scores["modes_covered"], d_loss,
+                                            scores["fid"]):
+                monitor.log.warning(f"warning: {alarm.message}")
+        improved = self.improves(step, scores[self.objective])
         self.seconds += time.perf_counter() - started
+        return improved
+
+    def improves(self, step: int, value: float | None) -> bool:
+        """Whether `value` of the objective beats the best so far (then it is the best)."""
+        if value is None or not math.isfinite(value):
+            return False
+        if self.best is not None:
+            better = (value > self.best["value"] if self.objective in MAXIMISED
+                      else value < self.best["value"])
+            if not better:
+                return False
+        self.best = {"step": step, "objective": self.objective, "value": value}
+        return True
+
+    def state_dict(self) -> dict[str, Any]:
+        """The best so far and what the collapse watch has seen, for a checkpoint."""
+        return {"best": self.best, "watch": self.watch.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put back `state_dict` (a checkpoint without it: nothing seen yet)."""
+        self.best = state.get("best")
+        self.watch.load_state_dict(state.get("watch", {}))
 
     def elapsed(self) -> dict[str, float]:
         """The seconds spent evaluating so far, for a checkpoint (`resume` reads them back)."""
@@ -56,8 +105,11 @@ class Evaluation:
         self.seconds += saved.get("eval_seconds", 0.0)
 
     def results(self) -> dict[str, Any]:
-        """The last scores and the reference, flat, for metrics.json."""
-        return ({"eval_n": self.latest["n"], "eval_seconds": self.seconds,
+        """The last scores and the reference, flat, for metrics.json; the best evaluation
+        (`best`: its step, objective and value, and `best.pt`) and any alarms."""
+        best = None if self.best is None else self.best | {"checkpoint": BEST_NAME}
+        return ({"best": best, "alarms": [asdict(alarm) for alarm in self.watch.alarms]}
+                | {"eval_n": self.latest["n"], "eval_seconds": self.seconds,
                  "class_histogram": self.latest["class_histogram"]}
                 | {name: self.latest[name] for name in SCORE_NAMES}
                 | {f"real_{name}": self.real[name] for name in SCORE_NAMES})
@@ -66,9 +118,17 @@ class Evaluation:
 class NoEvaluation:
     """Evaluation turned off (`eval.every=0`): no events, nothing added to the metrics."""
 
-    def events(self, generator: Generator, monitor: Monitor) -> list[Periodic]:
+    def events(self, generator: Generator, monitor: Monitor,
+               keep_best: Action | None = None) -> list[Periodic]:
         """None."""
         return []
+
+    def state_dict(self) -> dict[str, Any]:
+        """Nothing to save."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Nothing to put back."""
 
     def elapsed(self) -> dict[str, float]:
         """Nothing to save."""

@@ -60,6 +60,7 @@ def continued(setup: TrainingSetup, batcher: DeviceBatcher, checkpoint: dict[str
                              settings.steps)
     clock.resume(checkpoint.get("seconds", {}))
     evaluation.resume(checkpoint.get("seconds", {}))
+    evaluation.load_state_dict(checkpoint.get("evaluation", {}))
     logger.info(f"resuming from step {start} of {settings.steps}")
     return start, fixed_z
 

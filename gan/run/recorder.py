@@ -7,7 +7,13 @@ import torch
 
 from gan.core.networks import generate
 from gan.core.records import StepOutput
-from gan.run.checkpoint import CHECKPOINT_NAME, checkpoint_state, save_checkpoint
+from gan.run.checkpoint import (
+    BEST_NAME,
+    CHECKPOINT_NAME,
+    best_state,
+    checkpoint_state,
+    save_checkpoint,
+)
 from gan.run.clock import Clock
 from gan.run.config import TrainConfig
 from gan.run.data import DeviceBatcher
@@ -71,8 +77,15 @@ class Recorder:
         self.monitor.flush()  # the logged steps it covers are on disk before it is
         state = checkpoint_state(self.setup.adversarial, self.setup.sampler, self.batcher,
                                  self.fixed_z, steps=step + 1,
-                                 seconds=self.clock.whole() | self.evaluation.elapsed())
+                                 seconds=self.clock.whole() | self.evaluation.elapsed(),
+                                 evaluation=self.evaluation.state_dict())
         save_checkpoint(state, self.run_dir / CHECKPOINT_NAME)
+
+    def keep_best(self, step: int, output: StepOutput) -> None:
+        """The generator after `step`, where it scored its best so far, as best.pt."""
+        state = best_state(self.setup.adversarial.generator, self.setup.sampler, step + 1,
+                           self.evaluation.best)
+        save_checkpoint(state, self.run_dir / BEST_NAME)
 
     def stop_if_interrupted(self, step: int, output: StepOutput, last: bool) -> None:
         """After a SIGINT or SIGTERM: checkpoint this step, then stop the run (unless this
@@ -87,7 +100,7 @@ class Recorder:
         """The periodic actions at their configured intervals."""
         reads = [  # the events that read the generator samples come from
             Periodic(settings.sample_every, self.sample),
-            *self.evaluation.events(self.setup.generator, self.monitor),
+            *self.evaluation.events(self.setup.generator, self.monitor, self.keep_best),
             Periodic(settings.checkpoint_every, self.checkpoint),
         ]
         events = [Periodic(settings.log_every, self.log_scalars),

@@ -17,6 +17,7 @@ from gan.core.remedies.ema import standing_statistics
 from gan.errors import UserError, first_line, message_lines
 from gan.run.build import build_generator
 from gan.run.checkpoint import (
+    BEST_NAME,
     CHECKPOINT_NAME,
     RESUME_KEYS,
     generator_state,
@@ -48,16 +49,27 @@ class SavedRun:
     step: int  # steps completed when the checkpoint was written
 
 
-def load_run(run_dir: Path, device: torch.device) -> SavedRun:
-    """Read run_dir/config.yaml and run_dir/checkpoint.pt; a clear UserError for each way that
-    can fail (no such directory, no config, no or unreadable checkpoint, mismatched weights)."""
+CHECKPOINTS = {"last": CHECKPOINT_NAME, "best": BEST_NAME}  # what `checkpoint=` may name
+
+
+def load_run(run_dir: Path, device: torch.device, checkpoint: str = "last") -> SavedRun:
+    """Read run_dir/config.yaml and its generator: the last one (checkpoint.pt) or, with
+    `checkpoint="best"`, where the run's evaluation scored its best (best.pt). A clear
+    UserError for each way that can fail (no such directory, no config, no or unreadable
+    checkpoint, no best.pt, mismatched weights, another `checkpoint`)."""
+    if checkpoint not in CHECKPOINTS:
+        raise UserError(f"checkpoint must be one of {', '.join(CHECKPOINTS)}, got {checkpoint!r}")
     cfg = read_config(run_dir)
-    state = read_checkpoint(run_dir / CHECKPOINT_NAME, device)
+    path = run_dir / CHECKPOINTS[checkpoint]
+    if checkpoint == "best" and not path.is_file():
+        raise UserError(f"{run_dir} has no {BEST_NAME}: a run keeps its best generator only "
+                        "where it evaluates (eval.every > 0); use checkpoint=last")
+    state = read_checkpoint(path, device)
     generator = rebuild(run_dir / CONFIG_NAME, lambda: build_generator(cfg, device))
     try:
         generator.load_state_dict(generator_state(state))
     except (TypeError, RuntimeError) as error:
-        raise UserError(f"{run_dir / CHECKPOINT_NAME} does not fit the generator that "
+        raise UserError(f"{path} does not fit the generator that "
                         f"{run_dir / CONFIG_NAME} describes (incompatible config): "
                         f"{_detail(error)}") from None
     if "sampler" in state:  # the ema remedy's average: its own batch-norm statistics, also

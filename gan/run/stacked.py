@@ -158,7 +158,8 @@ def evaluation_of(cfg: DictConfig, settings: EvalConfig, setup: TrainingSetup,
         return build_evaluation(cfg, settings, setup)
     if isinstance(shared, NoEvaluation):
         return shared
-    return Evaluation(shared.evaluator, shared.z, shared.real, shared.every)
+    return Evaluation(shared.evaluator, shared.z, shared.real, shared.every,
+                      objective=shared.objective)
 
 
 def train_stacked(jobs: Sequence[StackedJob], threads: int = 0) -> list[dict[str, Any] | Exception]:

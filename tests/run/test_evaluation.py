@@ -1,7 +1,12 @@
 """Scoring during a run: what it records of its own cost across resumes."""
 
+import logging
+
+import pytest
 import torch
 
+from gan.core.records import StepOutput
+from gan.metrics.names import SCORE_NAMES
 from gan.run.evaluation import Evaluation, NoEvaluation
 
 
@@ -12,3 +17,64 @@ def test_evaluation_time_is_saved_and_counted_again_on_resume() -> None:
     evaluation.resume({"wall_seconds": 30.0})  # a checkpoint from before it was saved
     assert evaluation.elapsed() == {"eval_seconds": 7.0}
     assert NoEvaluation().elapsed() == {}
+
+
+class ScriptedEvaluator:
+    """Scores from a script, one per evaluation, as `Evaluator.score_generator` returns them."""
+
+    def __init__(self, script: list[dict[str, float]]) -> None:
+        self.script = iter(script)
+
+    def score_generator(self, generator: object, z: object) -> dict[str, object]:
+        scores = {"modes_covered": 10, "class_kl": 0.1, "classifier_score": 8.0, "fid": 50.0,
+                  "precision": 0.5, "recall": 0.5, "n": 300} | next(self.script)
+        return scores | {"class_histogram": [0.1] * 10}
+
+
+class QuietMonitor:
+    """A Monitor that keeps what it is told."""
+
+    def __init__(self) -> None:
+        self.log = logging.getLogger("quiet")
+        self.scalars = self.image = self.print = lambda *args: None
+
+
+def output(d_loss: float) -> StepOutput:
+    """A step's output with D's adversarial loss `d_loss`."""
+    zero = torch.tensor(0.0)
+    return StepOutput(zero, torch.tensor(d_loss), zero, torch.tensor(d_loss), zero, zero, {})
+
+
+def test_the_best_evaluation_is_kept_by_the_objective_and_survives_a_resume(
+        caplog: pytest.LogCaptureFixture) -> None:
+    script = [{"fid": 300.0}, {"fid": 33.5}, {"fid": 634.0, "modes_covered": 1},
+              {"fid": 40.0}]
+    real = dict.fromkeys(SCORE_NAMES, 1.0)
+    evaluation = Evaluation(ScriptedEvaluator(script), torch.zeros(1, 2), real, every=5000,
+                            objective="fid")
+    kept: list[int] = []
+    [event] = evaluation.events(None, QuietMonitor(), lambda step, out: kept.append(step))
+    for step, d_loss in [(0, 0.7), (5000, 0.05)]:
+        event(step, output(d_loss), last=False)
+    resumed = Evaluation(evaluation.evaluator, torch.zeros(1, 2), real, every=5000,
+                         objective="fid")
+    resumed.load_state_dict(evaluation.state_dict())  # as a checkpoint carries it
+    [event] = resumed.events(None, QuietMonitor(), lambda step, out: kept.append(step))
+    with caplog.at_level(logging.WARNING, logger="quiet"):
+        for step, d_loss in [(10000, 0.0002), (15000, 0.3)]:
+            event(step, output(d_loss), last=False)
+    assert kept == [0, 5000]  # best.pt written where FID was lowest, and not after
+    results = resumed.results()
+    assert results["best"] == {"step": 5000, "objective": "fid", "value": 33.5,
+                               "checkpoint": "best.pt"}
+    assert [alarm["kind"] for alarm in results["alarms"]] == ["collapse", "d_loss_vanished"]
+    assert "warning: collapse at step 10000: classes covered fell to 1 from 10" in caplog.text
+
+
+def test_a_maximised_objective_keeps_the_highest_and_a_loss_objective_keeps_fid() -> None:
+    evaluation = Evaluation(None, torch.zeros(1, 2), {}, every=1, objective="classifier_score")
+    assert [evaluation.improves(step, value) for step, value in
+            enumerate([5.0, 4.0, 7.0, float("nan"), 7.0])] == [True, False, True, False, False]
+    assert evaluation.best == {"step": 2, "objective": "classifier_score", "value": 7.0}
+    assert Evaluation(None, torch.zeros(1, 2), {}, every=1,
+                      objective="final_loss_g").objective == "fid"
