@@ -108,8 +108,11 @@ def test_main_returns_the_objective_for_sweepers(data_root: Path, tmp_path: Path
                             "options in 'discriminator': cnn, dcgan, fc"),
     (["train.steps=abc"], "error: Error merging override train.steps=abc. Value 'abc' of type "
                           "'str' could not be converted to Integer"),
-    (["train.stepz=3"], "error: Could not override 'train.stepz'. To append to your config use "
-                        "+train.stepz=3. Key 'stepz' not in 'TrainConfig'"),
+    (["train.stepz=3"], "error: train.stepz is not a setting gan-lab reads (did you mean "
+                        "train.steps?)"),
+    (["discriminator.filters=32"], "error: discriminator.filters is a setting of "
+                                   "discriminator=cnn, not of discriminator=dcgan or fc "
+                                   "(selected)"),
     (["train.steps=-5"], "error: train.steps must be positive, got -5"),
     (["optimizer.lr=0"], "error: optimizer.lr must be positive and finite, got 0.0 "
                          "(lr.generator follows it unless set)"),
@@ -143,6 +146,20 @@ def test_bad_input_is_refused_with_one_line(data_root: Path, tmp_path: Path, arg
     assert "Traceback" not in result.stdout
     # A single run refused before its first step leaves nothing behind (outputs/, r/, ...).
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a-file"]
+
+
+@pytest.mark.slow
+def test_a_sweep_over_options_without_a_key_is_refused_once_before_any_job(
+        data_root: Path, tmp_path: Path) -> None:
+    # The command: only the CNN discriminator has filters.
+    result = train("-m", "discriminator=fc,cnn", "discriminator.filters=8", "train.steps=5",
+                   "eval.every=0", "train.device=cpu", f"hydra.sweep.dir={tmp_path / 'sweep'}",
+                   data_root=data_root, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("error: discriminator.filters is a setting of "
+                                     "discriminator=cnn, not of discriminator=dcgan or fc "
+                                     "(selected)")
+    assert "Traceback" not in result.stdout and not (tmp_path / "sweep").exists()
 
 
 def test_hydra_full_error_shows_the_traceback(data_root: Path, tmp_path: Path) -> None:
