@@ -9,6 +9,10 @@ _previous = signal.getsignal(signal.SIGINT)
 if _previous is signal.default_int_handler:  # not where the caller ignores it (nohup, ...)
     signal.signal(signal.SIGINT, lambda *_: (sys.stderr.write("interrupted\n"), os._exit(130)))
 
+from gan.errors import require_torch  # noqa: E402
+
+require_torch()  # a broken torch or torchvision: one line naming it and the fix, no traceback
+
 import math  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
