@@ -149,17 +149,22 @@ def test_bad_input_is_refused_with_one_line(data_root: Path, tmp_path: Path, arg
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(("args", "expected"), [
+    (["discriminator=fc,cnn", "discriminator.filters=8"],  # the command
+     "discriminator.filters is a setting of discriminator=cnn, not of discriminator=dcgan or fc "
+     "(selected)"),
+    (["discriminator=fc,dcgan", "discriminator.hidden_dim=64"],  # the default fc has it
+     "discriminator.hidden_dim is a setting of discriminator=cnn and fc, not of "
+     "discriminator=dcgan (selected)")])
 def test_a_sweep_over_options_without_a_key_is_refused_once_before_any_job(
-        data_root: Path, tmp_path: Path) -> None:
-    # The command: only the CNN discriminator has filters.
-    result = train("-m", "discriminator=fc,cnn", "discriminator.filters=8", "train.steps=5",
-                   "eval.every=0", "train.device=cpu", f"hydra.sweep.dir={tmp_path / 'sweep'}",
-                   data_root=data_root, cwd=tmp_path)
+        data_root: Path, tmp_path: Path, args: list[str], expected: str) -> None:
+    sweep_dir = tmp_path / "sweep"
+    result = train("-m", *args, "train.steps=5", "eval.every=0", "train.device=cpu",
+                   f"hydra.sweep.dir={sweep_dir}", data_root=data_root, cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.strip() == ("error: discriminator.filters is a setting of "
-                                     "discriminator=cnn, not of discriminator=dcgan or fc "
-                                     "(selected)")
-    assert "Traceback" not in result.stdout and not (tmp_path / "sweep").exists()
+    assert result.stderr.strip() == f"error: {expected}"
+    assert "Traceback" not in result.stdout
+    assert not [path for path in sweep_dir.glob("*") if path.is_dir()]  # no job started
 
 
 def test_hydra_full_error_shows_the_traceback(data_root: Path, tmp_path: Path) -> None:
