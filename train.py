@@ -15,6 +15,10 @@ if _previous is signal.default_int_handler:  # not where the caller ignores it (
 # before it does, unless the environment chose a policy; a sweep's workers inherit it.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from gan.errors import require_torch  # noqa: E402
+
+require_torch()  # a broken torch or torchvision: one line naming it and the fix, no traceback
+
 import math  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402

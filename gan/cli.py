@@ -2,6 +2,7 @@
 checked by type, and one-line errors for `train.py`'s Hydra entry."""
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -9,6 +10,7 @@ from typing import Any, TypeVar
 from hydra.errors import HydraException, MissingConfigException
 from omegaconf import OmegaConf
 from omegaconf.errors import (
+    ConfigAttributeError,
     ConfigKeyError,
     MissingMandatoryValue,
     OmegaConfBaseException,
@@ -18,6 +20,7 @@ from omegaconf.errors import (
 from gan.errors import UserError, first_line, message_lines
 from gan.run.config import options
 from gan.run.directory import hydra_quoted
+from gan.run.validate import added_key_refusal, settings_not_value
 
 Args = TypeVar("Args")
 
@@ -110,7 +113,11 @@ def _user_error(error: BaseException | None) -> UserError | None:
 def compose_message(error: BaseException) -> str:
     """Hydra's multi-line message and its cause's first line as one line, a listing such as
     "Available options in 'discriminator':" joined with commas (added where Hydra gives none,
-    as for an option of a list such as remedy=[feature_match])."""
+    as for an option of a list such as remedy=[feature_match]). A key Hydra cannot set is
+    explained as `check_config` would (`_unknown_key`)."""
+    explained = _unknown_key(error)
+    if explained is not None:
+        return explained
     text = str(error).split("Config search path:")[0]  # where Hydra looked: not the mistake
     missing = getattr(error, "missing_cfg_file", None) or ""
     if isinstance(error, MissingConfigException) and not error.options and "/" in missing:
@@ -128,3 +135,20 @@ def compose_message(error: BaseException) -> str:
             sentences.append(line.rstrip("."))
             listing = line.endswith(":")
     return ". ".join(sentences)
+
+
+def _unknown_key(error: BaseException) -> str | None:
+    """Hydra's refusal of `key=value` in gan-lab's words, or None where Hydra's own stands.
+    Hydra advises `+key=value` for a key the config lacks, which `check_config` then refuses
+    unless something reads the key: say instead why nothing does (a setting of another option
+    of the group, a remedy not selected, no setting at all). A plain value for a group of
+    settings (`lr=1e-4`) names the settings instead of "float is not a subclass of ..."."""
+    cause, text = error.__cause__, str(error)
+    absent = re.match(r"Could not override '([^']+)'\.\nTo append to your config use \+", text)
+    if absent and isinstance(cause, ConfigKeyError | ConfigAttributeError) and (
+            cause.parent_node is not None):  # the config as composed so far
+        return added_key_refusal(cause.parent_node._get_root(), absent.group(1))
+    merging = re.match(r"Error merging override \+*([^=\n]+)=(.*)", text)
+    if merging and isinstance(cause, ValidationError):
+        return settings_not_value(*merging.groups())
+    return None

@@ -176,3 +176,19 @@ def test_a_refusal_in_an_existing_directory_removes_nothing_of_it(tmp_path: Path
     (tmp_path / "mine" / "config.yaml").write_text("the user's own\n")
     train("optimizer.lr=fast", "hydra.run.dir=.", cwd=tmp_path / "mine")
     assert (tmp_path / "mine" / "config.yaml").read_text() == "the user's own\n"
+
+
+def test_a_broken_torchvision_is_one_line_naming_it_and_the_fix(tmp_path: Path) -> None:
+    # A stand-in for a CUDA torchvision beside a CPU torch, found before the installed one.
+    stub = tmp_path / "stub" / "torchvision"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text(
+        'raise RuntimeError("operator torchvision::nms does not exist")\n')
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(stub.parent), str(REPO)]),
+           "HYDRA_FULL_ERROR": "0"}
+    result = train("train.steps=2", "eval.every=0", cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: torchvision cannot be imported (RuntimeError: "
+                                    "operator torchvision::nms does not exist; installed: ")
+    assert result.stderr.count("\n") == 1 and "pip install --force-reinstall" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["stub"]  # no outputs/

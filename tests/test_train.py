@@ -108,8 +108,11 @@ def test_main_returns_the_objective_for_sweepers(data_root: Path, tmp_path: Path
                             "options in 'discriminator': cnn, dcgan, fc"),
     (["train.steps=abc"], "error: Error merging override train.steps=abc. Value 'abc' of type "
                           "'str' could not be converted to Integer"),
-    (["train.stepz=3"], "error: Could not override 'train.stepz'. To append to your config use "
-                        "+train.stepz=3. Key 'stepz' not in 'TrainConfig'"),
+    (["train.stepz=3"], "error: train.stepz is not a setting gan-lab reads (did you mean "
+                        "train.steps?)"),
+    (["discriminator.filters=32"], "error: discriminator.filters is a setting of "
+                                   "discriminator=cnn, not of discriminator=dcgan or fc "
+                                   "(selected)"),
     (["train.steps=-5"], "error: train.steps must be positive, got -5"),
     (["optimizer.lr=0"], "error: optimizer.lr must be positive and finite, got 0.0 "
                          "(lr.generator follows it unless set)"),
@@ -145,6 +148,25 @@ def test_bad_input_is_refused_with_one_line(data_root: Path, tmp_path: Path, arg
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a-file"]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("args", "expected"), [
+    (["discriminator=fc,cnn", "discriminator.filters=8"],  # the command
+     "discriminator.filters is a setting of discriminator=cnn, not of discriminator=dcgan or fc "
+     "(selected)"),
+    (["discriminator=fc,dcgan", "discriminator.hidden_dim=64"],  # the default fc has it
+     "discriminator.hidden_dim is a setting of discriminator=cnn and fc, not of "
+     "discriminator=dcgan (selected)")])
+def test_a_sweep_over_options_without_a_key_is_refused_once_before_any_job(
+        data_root: Path, tmp_path: Path, args: list[str], expected: str) -> None:
+    sweep_dir = tmp_path / "sweep"
+    result = train("-m", *args, "train.steps=5", "eval.every=0", "train.device=cpu",
+                   f"hydra.sweep.dir={sweep_dir}", data_root=data_root, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {expected}"
+    assert "Traceback" not in result.stdout
+    assert not [path for path in sweep_dir.glob("*") if path.is_dir()]  # no job started
+
+
 def test_hydra_full_error_shows_the_traceback(data_root: Path, tmp_path: Path) -> None:
     env = {**os.environ, "GAN_DATA_DIR": str(data_root), "HYDRA_FULL_ERROR": "1"}
     result = subprocess.run([sys.executable, str(REPO / "train.py"), "discriminator=foo"],
@@ -174,4 +196,4 @@ def test_openmp_threads_sleep_while_they_wait_unless_the_environment_says_otherw
                           cwd=REPO, env=env, capture_output=True, text=True, check=True)
     assert said.stdout.split() == ["PASSIVE"]
     source = (REPO / "train.py").read_text()  # set before anything imports torch
-    assert source.index('setdefault("OMP_WAIT_POLICY"') < source.index("\nimport hydra")
+    assert source.index('setdefault("OMP_WAIT_POLICY"') < source.index("\nrequire_torch()")

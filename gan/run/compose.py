@@ -10,7 +10,6 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from gan.metrics.evaluator import evaluation_noise, real_subset
-from gan.metrics.names import SCORE_NAMES
 from gan.run.acceleration import configure_process
 from gan.run.build import build_evaluator, build_source, build_step
 from gan.run.checkpoint import CHECKPOINT_NAME, RESUME_KEYS, read_checkpoint
@@ -63,12 +62,9 @@ def settle(cfg: DictConfig, run_dir: Path, threads: int) -> tuple[TrainConfig, E
 
 def build_evaluation(cfg: DictConfig, settings: EvalConfig,
                      setup: TrainingSetup) -> Evaluation | NoEvaluation:
-    """Scoring during training, or none when `eval.every=0` turns it off."""
+    """Scoring during training, or none when `eval.every=0` turns it off (a search that needs
+    a score from every trial refuses that before its first: `EvalConfig.unreachable_objective`)."""
     if settings.every == 0:
-        if settings.objective in SCORE_NAMES:
-            log.warning(f"eval.every=0: no evaluation, so this run returns no "
-                        f"eval.objective={settings.objective} (a sweeper needs eval.every > 0 "
-                        "or eval.objective=final_loss_g/final_loss_d)")
         return NoEvaluation()
     started = time.perf_counter()
     device = setup.device

@@ -12,7 +12,7 @@ from omegaconf import II, MISSING, OmegaConf
 
 from gan.errors import ConfigError, UserError
 from gan.metrics.manifold import K
-from gan.metrics.names import OBJECTIVES
+from gan.metrics.names import FINAL_LOSSES, OBJECTIVES, SCORE_NAMES
 from gan.run.checkpoint import CHECKPOINT_NAME
 from gan.run.data import DATA_ENV
 from gan.run.device import check_device_name
@@ -179,6 +179,16 @@ class EvalConfig:
         if self.objective not in OBJECTIVES:
             raise ConfigError(f"eval.objective must be one of {', '.join(OBJECTIVES)}, got "
                               f"{self.objective!r}")
+
+    def unreachable_objective(self) -> str | None:
+        """Why a run with these settings can never return `eval.objective`, or None where it
+        can: a score needs an evaluation, which `eval.every=0` turns off. A sweeper that reads
+        the value (the Optuna search) refuses such a sweep before its first trial."""
+        if self.every == 0 and self.objective in SCORE_NAMES:
+            return (f"eval.objective={self.objective} is a score and eval.every=0 turns "
+                    f"evaluation off; set eval.every > 0, or eval.objective="
+                    f"{' or '.join(FINAL_LOSSES)}")
+        return None
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The composed config checked before anything runs: every key is one that something reads,
 and every typed value has its type, reported at the key the user wrote."""
 
+import copy
 import difflib
 import inspect
 from dataclasses import fields
@@ -11,10 +12,18 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from gan.errors import ConfigError
-from gan.run.config import Config, EvalConfig, LearningRates, TrainConfig, options
+from gan.run.config import (
+    CONF_DIR,
+    Config,
+    EvalConfig,
+    LearningRates,
+    TrainConfig,
+    options,
+)
 
 TYPED = {"train": TrainConfig, "eval": EvalConfig, "lr": LearningRates}
 SPECIAL = ("_target_", "_partial_", "_recursive_", "_convert_", "_args_")  # Hydra's own keys
+GROUPS = ("generator", "discriminator", "optimizer", "dataset", "loss", "step")  # one class each
 
 
 def check_config(cfg: DictConfig) -> None:
@@ -23,23 +32,89 @@ def check_config(cfg: DictConfig) -> None:
     valid = valid_keys(cfg)
     for key in sorted(all_keys(cfg)):
         if key not in valid:
-            _unselected_remedy(cfg, key)
-            close = closest(key, valid)
-            hint = f" (did you mean {close}?)" if close else ""
-            raise ConfigError(f"{key} is not a setting gan-lab reads{hint}")
+            raise ConfigError(unread_key(cfg, key, valid))
     for group, schema in TYPED.items():
         _check_typed(cfg, group, schema)
 
 
-def _unselected_remedy(cfg: DictConfig, key: str) -> None:
-    """Refuse a setting of a remedy that is not selected (`+remedy.balance.d_steps=2` without
-    remedy=balance), saying how to select it."""
+def unread_key(cfg: DictConfig, key: str, valid: set[str]) -> str:
+    """Why nothing reads `key` in cfg, in one line: its remedy is not selected, it is a setting
+    of other options of its group, or it is no setting at all (naming the closest valid key)."""
+    reason = _unselected_remedy(cfg, key) or _of_other_options(cfg, key)
+    if reason is not None:
+        return reason
+    close = closest(key, valid)
+    hint = f" (did you mean {close}?)" if close else ""
+    return f"{key} is not a setting gan-lab reads{hint}"
+
+
+def added_key_refusal(cfg: DictConfig, key: str) -> str | None:
+    """What `check_config` would say of `+key=...` added to cfg, a config Hydra could not set
+    `key` in: None where something would read it (adding it with `+` is then the way), else
+    why not. Hydra's own keys (hydra.*) are Hydra's to judge: None."""
+    if key.split(".")[0] == "hydra":
+        return None
+    added = copy.deepcopy(cfg)
+    try:
+        OmegaConf.update(added, key, None, force_add=True)
+    except OmegaConfBaseException:  # under a value, say (train.steps.x): Hydra's line stands
+        return None
+    valid = valid_keys(added)
+    return None if key in valid else unread_key(added, key, valid)
+
+
+def settings_not_value(key: str, value: str) -> str | None:
+    """The line that refuses `key=value` where key holds typed settings (lr, train, eval), not
+    one value, naming them and, where they all follow one key (lr: optimizer.lr), that key;
+    None for any other key."""
+    schema = TYPED.get(key)
+    if schema is None:
+        return None
+    names = [f"{key}.{item.name}" for item in fields(schema)]
+    listed = ", ".join(names) if len(names) <= 4 else f"{', '.join(names[:3])}, ..."
+    followed = {str(item.default)[2:-1] for item in fields(schema)
+                if str(item.default).startswith("${")}
+    refusal = (f"{key} is a group of settings ({listed}), not one value: set one of them, as "
+               f"{names[0]}={value}")
+    if len(followed) == 1:  # lr.*: each follows optimizer.lr unless set
+        return f"{refusal}, or {followed.pop()}={value}, which they all follow unless set"
+    return refusal
+
+
+def _unselected_remedy(cfg: DictConfig, key: str) -> str | None:
+    """The refusal of a setting of a remedy that is not selected (`+remedy.balance.d_steps=2`
+    without remedy=balance), saying how to select it; None for any other key."""
     group, _, rest = key.partition(".")
     name = rest.split(".")[0]
     node = OmegaConf.select(cfg, f"remedy.{name}", throw_on_resolution_failure=False)
     if group == "remedy" and name in options("remedy") and "_target_" not in (node or {}):
-        raise ConfigError(f"{key}: remedy {name} is not selected; add it with "
-                          f"remedy=[...,{name}] (its settings are then remedy.{name}.*)")
+        return (f"{key}: remedy {name} is not selected; add it with remedy=[...,{name}] (its "
+                f"settings are then remedy.{name}.*)")
+    return None
+
+
+def _of_other_options(cfg: DictConfig, key: str) -> str | None:
+    """The refusal of a key that only other options of its config group have
+    (`discriminator.filters` with discriminator=fc: only cnn has filters), naming the options
+    that have it and those that do not; None where no option has it. An option has a key where
+    its YAML file sets it or its class takes it as an argument."""
+    group, _, rest = key.partition(".")
+    if group not in GROUPS or not rest:
+        return None
+    node = cfg.get(group)
+    selected = node.get("_target_") if isinstance(node, DictConfig) else None
+    having, lacking = [], []
+    for option in options(group):
+        yaml = OmegaConf.load(CONF_DIR / group / f"{option}.yaml")
+        target = yaml.get("_target_")
+        arguments = (_arguments(target) if target else None) or set()
+        has = OmegaConf.select(yaml, rest, default=None) is not None or rest in arguments
+        name = f"{option} (selected)" if target is not None and target == selected else option
+        (having if has else lacking).append(name)
+    if not having or not lacking:  # every option has it: not why this one is refused
+        return None
+    return (f"{key} is a setting of {group}={' and '.join(having)}, not of "
+            f"{group}={' or '.join(lacking)}")
 
 
 def closest(key: str, valid: set[str]) -> str | None:
@@ -73,7 +148,7 @@ def valid_keys(cfg: DictConfig) -> set[str]:
     own nested classes), and every key under a node whose class takes **kwargs."""
     valid = {item.name for item in fields(Config)}
     valid |= {f"{group}.{item.name}" for group, schema in TYPED.items() for item in fields(schema)}
-    for group in ("generator", "discriminator", "optimizer", "dataset", "loss", "step"):
+    for group in GROUPS:
         valid |= _class_keys(cfg, group)
     for name in (cfg.get("remedy") or {}):
         valid |= {f"remedy.{name}"} | _class_keys(cfg, f"remedy.{name}")

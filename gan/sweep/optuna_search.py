@@ -19,7 +19,6 @@ the `optuna` extra installed, so Optuna is imported only when a search runs.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +42,7 @@ from gan.sweep.optuna_store import (
     sweep_storage,
 )
 from gan.sweep.search_space import SearchSpace, search_space
+from gan.sweep.trials import check_trials, objective_value
 
 if TYPE_CHECKING:  # Optuna's types only; the package is imported where it is used
     from optuna import Study
@@ -50,24 +50,6 @@ if TYPE_CHECKING:  # Optuna's types only; the package is imported where it is us
 log = logging.getLogger(__name__)
 RESULTS_NAME = "optimization_results.yaml"
 DIRECTIONS = ("minimize", "maximize")
-
-
-def objective_value(job: JobReturn) -> tuple[float | None, str]:
-    """What a job returned as a trial's value, or None and why the trial failed (the job's
-    metrics.json and the sweep summary say more)."""
-    try:
-        value = job.return_value  # re-raises what the job raised
-    except Exception as error:
-        return None, f"raised {type(error).__name__}: {error}"
-    if value is None:
-        return None, "returned None (a score objective with eval.every=0?)"
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None, f"returned {value!r}, not a number"
-    if not math.isfinite(number):
-        return None, f"returned {number} (its metrics.json says why)"
-    return number, ""
 
 
 def check_settings(direction: str, n_trials: Any, n_jobs: Any, max_failure_rate: Any) -> None:
@@ -121,6 +103,7 @@ class OptunaSearch(Sweeper):
         with one `error:` line when none completed."""
         assert self.config is not None
         space = self._search_space(arguments)
+        self.validate_batch_is_legal(space.each_choice())  # refused now, not after trials ran
         sweep_dir = Path(self.config.hydra.sweep.dir)
         continuing = any(word.startswith("resume=") for word in arguments)
         study = self._study(sweep_dir, continuing)  # before multirun.yaml: it may refuse
@@ -147,6 +130,12 @@ class OptunaSearch(Sweeper):
             raise HydraException("nothing to search: give hydra.sweeper.params or an override "
                                  "such as 'optimizer.lr=tag(log, interval(1e-5, 1e-3))'")
         return space
+
+    def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
+        """Each job of the batch composes, passes the run's checks and can return its
+        objective (`gan.sweep.trials.check_trials`), or the search is refused in one line."""
+        assert self.hydra_context is not None and self.config is not None
+        check_trials(self.hydra_context.config_loader, self.config, batch)
 
     def _too_many_failures(self, ran: int, failed: int) -> bool:
         """Whether more than `max_failure_rate` of the trials so far failed (1.0: never), which

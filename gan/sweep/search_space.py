@@ -43,6 +43,22 @@ class SearchSpace:
                    for key, value in params.items()]
         return [*self.fixed, *sampled]
 
+    def each_choice(self) -> list[list[str]]:
+        """Trials' overrides that between them hold every choice of every categorical parameter
+        (`discriminator=fc,cnn`: one trial each), the other parameters at their first choice or
+        lowest value: what a search composes before its first trial, so a choice no trial can
+        run with is refused before any trains."""
+        first = {key: _first(d) for key, d in self.distributions.items()}
+        trials = [first] + [{**first, key: choice} for key, d in self.distributions.items()
+                            for choice in getattr(d, "choices", ())[1:]]
+        return [self.overrides(params) for params in trials]
+
+
+def _first(distribution: BaseDistribution) -> Any:
+    """A categorical distribution's first choice, a numeric one's lowest value."""
+    choices = getattr(distribution, "choices", None)
+    return choices[0] if choices is not None else distribution.low
+
 
 def search_space(overrides: Sequence[Override]) -> SearchSpace:
     """The distributions of the sweep overrides and the plain overrides. A key given twice

@@ -1,4 +1,4 @@
-"""Scoring during a run: what it records of its own cost across resumes."""
+"""Scoring during a run: what it records of its own cost across resumes, and none when off."""
 
 import logging
 
@@ -7,7 +7,9 @@ import torch
 
 from gan.core.records import StepOutput
 from gan.metrics.names import SCORE_NAMES
+from gan.run.compose import build_evaluation, eval_settings
 from gan.run.evaluation import Evaluation, NoEvaluation
+from tests.conftest import compose_config
 
 
 def test_evaluation_time_is_saved_and_counted_again_on_resume() -> None:
@@ -78,3 +80,13 @@ def test_a_maximised_objective_keeps_the_highest_and_a_loss_objective_keeps_fid(
     assert evaluation.best == {"step": 2, "objective": "classifier_score", "value": 7.0}
     assert Evaluation(None, torch.zeros(1, 2), {}, every=1,
                       objective="final_loss_g").objective == "fid"
+
+
+def test_a_run_without_evaluation_warns_of_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    # A single run with eval.every=0 (the default objective, fid, then absent) is no mistake; a
+    # search that needs the score refuses it before its first trial (tests/sweep).
+    cfg = compose_config("eval.every=0")
+    with caplog.at_level(logging.INFO):
+        evaluation = build_evaluation(cfg, eval_settings(cfg), setup=None)
+    assert isinstance(evaluation, NoEvaluation)
+    assert caplog.records == []

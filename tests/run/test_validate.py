@@ -11,6 +11,7 @@ from gan.errors import ConfigError
 from gan.run.clock import Clock
 from gan.run.config import options
 from gan.run.validate import check_config
+from tests.conftest import compose_config
 
 REFUSED = [  # the inputs and their kin -> the line that refuses them
     (("+train.stepz=3", "train.steps=11"),
@@ -24,8 +25,11 @@ REFUSED = [  # the issue's inputs and their kin -> the line that refuses them
     (("remedy=feature_matching", "+remedy.feature_matching.wieght=2"),
      "remedy.feature_matching.wieght is not a setting gan-lab reads (did you mean "
      "remedy.feature_matching.weight?)"),
-    (("+optimizer.momentum=0.9",),  # Adam has no momentum
-     "optimizer.momentum is not a setting gan-lab reads"),
+    (("+optimizer.momentum=0.9",),  # Adam has no momentum: SGD's
+     "optimizer.momentum is a setting of optimizer=sgd, not of optimizer=adam (selected)"),
+    (("+discriminator.filters=8",),  # the issue's: the CNN's, not the default FC's
+     "discriminator.filters is a setting of discriminator=cnn, not of discriminator=dcgan or fc "
+     "(selected)"),
     (("optimizer.lr=fast",),
      "optimizer.lr must be a float, got 'fast' (lr.generator follows it unless set)"),
     (("optimizer.lr=-1e-4",),
@@ -63,6 +67,10 @@ def test_every_remedy_together_and_their_settings_pass(
     check_config(make_cfg(f"remedy=[{','.join(options('remedy'))}]",
                           "remedy.feature_matching.weight=2", "lr.generator=1e-4",
                           "optimizer=sgd", "optimizer.momentum=0.5", "train.threads=1"))
+
+
+def test_a_key_the_selected_class_takes_may_be_added() -> None:
+    check_config(compose_config("+optimizer.weight_decay=0.01", "+generator.batch_norm=true"))
 
 
 def test_the_clock_counts_every_part_and_stops_the_loop_before_the_ending() -> None:

@@ -14,6 +14,8 @@ from typing import Any
 import optuna
 import pytest
 import yaml
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.plugins import Plugins
 from hydra.core.utils import JobReturn, JobStatus
@@ -24,10 +26,12 @@ from hydra.types import HydraContext
 from omegaconf import OmegaConf
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
+from gan.cli import compose_message
 from gan.errors import ConfigError
 from gan.sweep.job import threads_per_job
-from gan.sweep.optuna_search import OptunaSearch, check_settings, objective_value
+from gan.sweep.optuna_search import OptunaSearch, check_settings
 from gan.sweep.search_space import SearchSpace, distribution, search_space
+from gan.sweep.trials import objective_value
 from tests.conftest import REPO, compose_config
 
 PARSER = OverridesParser.create()
@@ -293,6 +297,81 @@ def test_an_unusable_storage_is_one_line(tmp_path: Path) -> None:
 def test_nothing_to_search_is_refused(tmp_path: Path) -> None:
     with pytest.raises(HydraException, match="nothing to search"):
         run_search(tmp_path, lambda values: 0.0, "train.steps=5", n_trials=1)
+
+
+# Each trial's config checked before the first trial, with the real config --------------------
+
+LR_SPACE = {"lr.generator": "tag(log, interval(1e-5, 1e-3))"}
+
+
+def composed_search(tmp_path: Path, launcher: StandInLauncher, *arguments: str,
+                    **settings: Any) -> None:
+    """`python train.py -m ARGUMENTS` with the sweeper's `settings`, as Hydra sets it up (the
+    real config and its loader; sweep overrides, the words with a comma, go only to the
+    sweeper), into tmp_path, each trial run by the stand-in `launcher`."""
+    fixed = [word for word in arguments if "," not in word]
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        sweeper = OptunaSearch(**{"seed": 0, "params": LR_SPACE, **settings})
+        sweeper.config = compose("config", overrides=[*fixed, f"hydra.sweep.dir={tmp_path}"],
+                                 return_hydra_config=True)
+        sweeper.hydra_context = HydraContext(
+            config_loader=GlobalHydra.instance().config_loader(), callbacks=None)
+        sweeper.launcher = launcher
+        sweeper.sweep(list(arguments))
+
+
+NO_SCORE = ("eval.every=0 turns evaluation off; set eval.every > 0, or "
+            "eval.objective=final_loss_g or final_loss_d")
+
+
+@pytest.mark.parametrize(("arguments", "objective"), [
+    (("hparams_search=optuna_lr", "eval.every=0", "train.steps=20"), "fid"),  # the issue's
+    (("eval.objective=precision", "eval.every=0"), "precision"),
+    (("eval.every=0,1000",), "fid"),  # the trials with eval.every=0 would return none
+])
+def test_a_search_whose_trials_can_return_no_score_is_refused_before_any_trial(
+        tmp_path: Path, arguments: tuple[str, ...], objective: str) -> None:
+    launcher = StandInLauncher(lambda values: 1.0)
+    with pytest.raises(HydraException) as refusal:
+        composed_search(tmp_path / "sweep", launcher, *arguments, n_trials=2)
+    assert str(refusal.value) == (f"no trial of this search can return its objective: "
+                                  f"eval.objective={objective} is a score and {NO_SCORE}")
+    assert launcher.jobs == [] and not (tmp_path / "sweep").exists()
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (("eval.objective=loss",), "eval.objective must be one of "),
+    (("optimizer.lr=interval(0, 1e-3)",),  # its lowest value cannot train
+     "optimizer.lr must be positive and finite, got 0.0 (lr.discriminator follows it unless "
+     "set)"),
+    (("+discriminator.filters=8",), "discriminator.filters is a setting of discriminator=cnn"),
+])
+def test_a_search_whose_trials_would_be_refused_is_refused_before_any_trial(
+        tmp_path: Path, arguments: tuple[str, ...], message: str) -> None:
+    launcher = StandInLauncher(lambda values: 1.0)
+    with pytest.raises(HydraException) as refusal:
+        composed_search(tmp_path / "sweep", launcher, *arguments, n_trials=2)
+    assert str(refusal.value).startswith(f"a trial of this search cannot run: {message}")
+    assert launcher.jobs == [] and not (tmp_path / "sweep").exists()
+
+
+def test_a_search_of_a_loss_without_evaluation_runs(tmp_path: Path) -> None:
+    launcher = StandInLauncher(lambda values: 1.0)
+    composed_search(tmp_path, launcher, "eval.every=0", "eval.objective=final_loss_g", n_trials=2)
+    assert len(launcher.jobs) == 2
+
+
+def test_a_key_only_some_searched_options_have_is_refused_before_any_trial(
+        tmp_path: Path) -> None:
+    launcher = StandInLauncher(lambda values: 1.0)
+    # The default fc has hidden_dim, so the sweep's own config composes; dcgan has none.
+    with pytest.raises(HydraException) as refusal:
+        composed_search(tmp_path / "sweep", launcher, "discriminator=fc,dcgan",
+                        "discriminator.hidden_dim=64", "eval.objective=final_loss_g", n_trials=4)
+    assert compose_message(refusal.value) == (
+        "discriminator.hidden_dim is a setting of discriminator=cnn and fc, not of "
+        "discriminator=dcgan (selected)")
+    assert launcher.jobs == [] and not (tmp_path / "sweep").exists()
 
 
 # Searches through train.py ----------------------------------------------------------------------
