@@ -28,6 +28,7 @@ from gan.run.sole_writer import sole_writer
 from gan.run.stacked import StackedJob, stack_key, train_stacked
 from gan.sweep.continuation import stopped
 from gan.sweep.job import prepared, record_failure
+from gan.sweep.summary import summarise_after_job
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +108,17 @@ class StackedLauncher(Launcher):
         """One stack's jobs: a single one runs as an ordinary job, and so does every job of a
         stack that cannot train together (the reason logged). Each job's directory is this
         process's from its enrolment until the group is done; one held by another process is
-        refused (busy) and the others train."""
+        refused (busy) and the others train. The sweep's summary follows the group's records,
+        however it ended (stopped by a signal too: the sweep then exits); a single job's
+        process (`train.py`) writes its own."""
         if len(configs) == 1:
             return [self._run(configs[0], self.task_function)]
         with ExitStack() as writers:
-            return self._enrolled(configs, writers)
+            try:
+                return self._enrolled(configs, writers)
+            finally:
+                summarise_after_job(Path(str(self.config.hydra.sweep.dir)).resolve(),
+                                    str(configs[0].eval.objective))
 
     def _enrolled(self, configs: list[DictConfig], writers: ExitStack) -> list[JobReturn]:
         """`_group`'s work while `writers` holds the jobs' directories."""

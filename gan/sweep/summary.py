@@ -1,5 +1,10 @@
-"""A sweep's summary: one row per job, best first by the objective, written when it ends."""
+"""A sweep's summary: one row per job, best first by the objective. Each job's process writes it
+after the job's own record (its metrics.json), however the job ended: completed, failed, or
+stopped by a signal or a time limit (`gan.sweep.train_job`; the stacked launcher after each
+stack); the sweep's process writes it at the end, and on its way out when the sweep ends any
+other way (a stopped job, a worker's crash): see `SweepSummary`."""
 
+import atexit
 import csv
 import io
 import json
@@ -7,17 +12,24 @@ import logging
 import math
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from gan.metrics.names import FINAL_LOSSES, LABELS, MAXIMISED, SCORE_NAMES
 from gan.run.files import write_atomically
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; summaries written at once may then race
+    fcntl = None
+
 log = logging.getLogger(__name__)
+LOCK_NAME = ".summary.lock"  # in the sweep directory: one summary writer at a time
 METRICS = (*FINAL_LOSSES, *SCORE_NAMES, "wall_seconds")
 COLUMNS = ("job", "status", "overrides", *METRICS, "reason", "directory")
 HEADINGS = ("#", "status", "overrides", *(LABELS.get(name, "time (s)") for name in METRICS),
@@ -94,16 +106,41 @@ def ordered(rows: list[dict[str, Any]], objective: str) -> list[dict[str, Any]]:
 def summarise(sweep_dir: Path, objective: str) -> list[dict[str, Any]]:
     """Read every job under sweep_dir; write summary.csv and summary.md there; return the rows
     in their order."""
-    rows = ordered([read_job(path.parent.parent, sweep_dir) for path in
-                    sweep_dir.glob("**/.hydra/overrides.yaml")], objective)
-    table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=COLUMNS)
-    writer.writeheader()
-    writer.writerows({**row, "overrides": " ".join(row["overrides"])} for row in rows)
-    # Jobs running at once each rewrite the summary: readers never see half a file.
-    write_atomically(sweep_dir / "summary.csv", table.getvalue())
-    write_atomically(sweep_dir / "summary.md", markdown(rows, objective))
+    with _one_writer(sweep_dir):
+        rows = ordered([read_job(path.parent.parent, sweep_dir) for path in
+                        sweep_dir.glob("**/.hydra/overrides.yaml")], objective)
+        table = io.StringIO()
+        writer = csv.DictWriter(table, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows({**row, "overrides": " ".join(row["overrides"])} for row in rows)
+        # Readers never see half a file.
+        write_atomically(sweep_dir / "summary.csv", table.getvalue())
+        write_atomically(sweep_dir / "summary.md", markdown(rows, objective))
     return rows
+
+
+def summarise_after_job(sweep_dir: Path, objective: str) -> None:
+    """The summary written by a job's process once the job's record is in its directory; a
+    summary that cannot be written (an unwritable sweep directory) is logged, and the job's
+    own ending (its result, its stop message) goes on."""
+    try:
+        summarise(sweep_dir, objective)
+    except OSError as error:
+        log.warning(f"no sweep summary: {error}")
+
+
+@contextmanager
+def _one_writer(sweep_dir: Path) -> Iterator[None]:
+    """Hold the sweep's summary lock (POSIX `flock`, let go when the process ends, however):
+    jobs that end at once (joblib's workers stopped together) take turns reading the records
+    and writing the summary, so the summary written last was read after every record that any
+    writer made before it, never an older view written over a newer one."""
+    if fcntl is None:
+        yield
+        return
+    with open(sweep_dir / LOCK_NAME, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # for milliseconds: one read and two small writes
+        yield
 
 
 def markdown(rows: list[dict[str, Any]], objective: str) -> str:
@@ -133,16 +170,35 @@ def number(value: float | int | None) -> str:
 
 
 class SweepSummary(Callback):
-    """Hydra callback: summary.csv and summary.md in the sweep directory after each job (so a
-    sweep that aborts still has one) and at the end, which fails if any job did not complete."""
+    """Hydra callback: summary.csv and summary.md in the sweep directory when the sweep ends,
+    which fails if any job did not complete. Each job writes it too, after its record (see the
+    module); Hydra calls neither `on_job_end` nor `on_multirun_end` for a job or sweep that
+    ends by raising (a job stopped by Ctrl-C exits with 130 from inside the sweep).
 
-    def on_job_end(self, config: DictConfig, **kwargs: Any) -> None:
-        """The summary so far, written from the job's own process (any launcher)."""
-        if config.hydra.mode == RunMode.MULTIRUN:
-            summarise(Path(config.hydra.sweep.dir), config.eval.objective)
+    A sweep that ends any other way than returning (a job stopped in this process; a joblib
+    worker killed, which ends the sweep and the other workers with it) is summarised on the
+    sweep process's way out (`atexit`), after the jobs that process ran have recorded how they
+    ended: jobs killed before writing anything are listed `unknown`."""
+
+    def __init__(self) -> None:
+        self.on_exit: Callable[[], None] | None = None  # registered while the sweep runs
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Summarise on the way out, should the sweep not return."""
+        sweep_dir, objective = Path(config.hydra.sweep.dir), str(config.eval.objective)
+
+        def on_exit() -> None:
+            if sweep_dir.is_dir():
+                summarise_after_job(sweep_dir, objective)
+
+        self.on_exit = on_exit
+        atexit.register(on_exit)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Summarise the sweep and say where; fail the sweep if a job failed."""
+        if self.on_exit is not None:
+            atexit.unregister(self.on_exit)
+            self.on_exit = None
         sweep_dir = Path(config.hydra.sweep.dir)
         if not sweep_dir.is_dir():
             log.warning(f"no sweep summary: {sweep_dir} does not exist (no job started)")

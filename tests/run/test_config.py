@@ -1,14 +1,26 @@
 """The typed loop settings: wrong types fail at compose time, impossible values before step 0."""
 
+import re
+from pathlib import Path
+
 import pytest
+import yaml
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 
 from gan.errors import ConfigError
 from gan.run.build import learning_rates
 from gan.run.compose import eval_settings, train_settings
-from gan.run.config import ClassifierConfig, EvalConfig, TrainConfig
+from gan.run.config import (
+    JOB_NAME_BYTES,
+    ClassifierConfig,
+    EvalConfig,
+    TrainConfig,
+    job_dir_name,
+    short_float,
+)
+from gan.sweep.continuation import continued_argv
 from tests.conftest import CONF_DIR, compose_config
 
 
@@ -94,3 +106,79 @@ def test_each_dataset_picks_its_own_classifier_settings(dataset: str) -> None:
     assert isinstance(settings, ClassifierConfig)
     assert cfg.dataset.name == dataset
     assert settings.shift == (2 if dataset == "mnist" else 0)
+
+
+FIVE_REMEDIES = ("remedy=[feature_matching,minibatch_discrimination,label_smoothing,"
+                 "historical_averaging,ema]", "remedy.feature_matching.weight=0.5",
+                 "remedy.historical_averaging.weight=0.002",
+                 "remedy.label_smoothing.real_target=0.85", "remedy.ema.decay=0.99",
+                 "train.steps=20")  # the issue's sweep, with train.seed=0,1
+
+
+def job_dir(number: int, *overrides: str) -> str:
+    """hydra.sweep.subdir of job `number` of a sweep with `overrides`, as Hydra resolves it."""
+    cfg = compose_config(*overrides, hydra=True)
+    with open_dict(cfg):
+        cfg.hydra.job.num = number
+    return cfg.hydra.sweep.subdir
+
+
+def test_a_sweep_job_with_long_overrides_gets_a_short_stable_directory_name() -> None:
+    names = [job_dir(seed, *FIVE_REMEDIES, f"train.seed={seed}") for seed in (0, 1)]
+    for number, name in enumerate(names):  # was 259 characters and more: past the 255 allowed
+        assert len(name.encode()) <= JOB_NAME_BYTES and "/" not in name
+        assert name.startswith(f"{number}_dataset.download=false,eval.every=0,remedy.ema.decay"
+                               "=0.99,")  # compose_config's two overrides, then the issue's
+        assert f",train.seed={number},train.steps=20,..." in name  # what differs: whole, kept
+        assert re.search(r",\.\.\.[0-9a-f]{8}$", name)  # some left out: a hash of all
+    assert names[0][-8:] != names[1][-8:]  # the hash is of all the overrides
+    assert job_dir(0, *FIVE_REMEDIES, "train.seed=0") == names[0]  # the same every time
+    assert job_dir(0, "optimizer.lr=1e-4", "train.steps=3") == (
+        "0_dataset.download=false,eval.every=0,optimizer.lr=1e-4,train.steps=3")  # short: whole
+
+
+def test_an_optuna_trials_directory_shows_its_sampled_floats_in_four_digits() -> None:
+    # As the search writes a trial's overrides: each sampled float in full (repr).
+    trial = ("optimizer.lr=0.00012345678901234567", "lr.discriminator=0.0009876543210987654")
+    name = job_dir(7, *trial)
+    assert name == "7_dataset.download=false,eval.every=0,lr.discriminator=0.0009877,"\
+                   "optimizer.lr=0.0001235"
+    cfg = compose_config(*trial)
+    assert cfg.optimizer.lr == 0.00012345678901234567  # the trial trains with its value
+    # `-m hparams_search=optuna_lr train.steps=20 eval.every=0 eval.objective=final_loss_g`:
+    # 157 characters; too long even shortened, it keeps the rates, what differs.
+    assert job_dir_name(0, "eval.every=0,eval.objective=final_loss_g,hparams_search=optuna_lr,"
+                           "lr.discriminator=0.0002693883019285409,lr.generator="
+                           "0.00012520653814999459,train.steps=20") == (
+        "0_eval.every=0,lr.discriminator=0.0002694,lr.generator=0.0001252,train.steps=20,"
+        "...10a4af10")
+
+
+def test_a_name_of_one_long_override_is_cut_between_characters() -> None:
+    name = job_dir_name(3, "x=" + "é" * 200)  # two bytes each
+    assert name.startswith("3_x=ééé")
+    assert len(name.encode()) <= JOB_NAME_BYTES and re.search(r"é,\.\.\.[0-9a-f]{8}$", name)
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("0.00012345678901234567", "0.0001235"), ("-2.0000000000000001e-04", "-0.0002"),
+    ("0.99995123456", "0.99995"),  # not 1: it keeps its power of ten
+    ("1e-4", "1e-4"), ("0.85", "0.85"), ("0.123456", "0.123456"),  # as a person typed them
+])
+def test_only_a_programs_long_floats_are_shortened(text: str, shown: str) -> None:
+    assert short_float(text) == shown
+    assert job_dir_name(0, f"x=[{text},1]") == f"0_x=[{shown},1]"
+
+
+def test_a_continued_sweep_finds_a_shortened_job_directory(tmp_path: Path) -> None:
+    # `-m resume=SWEEP_DIR train.steps=30`: the job's overrides, and so its fresh name and
+    # hash, are not those it was named by; its number finds it.
+    first = job_dir(0, *FIVE_REMEDIES, "train.seed=0")
+    (tmp_path / first).mkdir()
+    (tmp_path / "multirun.yaml").write_text(yaml.safe_dump({"hydra": {
+        "overrides": {"hydra": [], "task": [*FIVE_REMEDIES, "train.seed=0,1"]},
+        "sweep": {"subdir": "${job_dir:${hydra.job.num},${hydra.job.override_dirname}}"}}}))
+    argv = continued_argv(["train.py", "-m", f"resume={tmp_path}", "train.steps=30"])
+    hydra = [word for word in argv if word.startswith("hydra.sweep.")]
+    assert job_dir(0, *hydra, *FIVE_REMEDIES, "train.seed=0", "train.steps=30") == first
+    assert job_dir(0, *FIVE_REMEDIES, "train.seed=0", "train.steps=30") != first  # a new sweep's

@@ -1,13 +1,21 @@
 """The sweep summary: one row per job, completed jobs best first, failures last with reasons."""
 
 import csv
+import fcntl
 import json
+import signal
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
-from omegaconf import OmegaConf
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from gan.sweep.summary import SweepSummary, summarise
+from gan.run.recorder import Recorder
+from gan.sweep.summary import LOCK_NAME, SweepSummary, summarise
+from tests.conftest import compose_config
 
 
 def job(sweep_dir: Path, num: int, overrides: list[str], metrics: dict | None) -> None:
@@ -84,23 +92,44 @@ def test_the_callback_passes_a_sweep_without_failures(tmp_path: Path) -> None:
     assert (tmp_path / "summary.csv").exists()
 
 
-def test_each_job_end_rewrites_the_summary_so_an_aborted_sweep_keeps_one(tmp_path: Path) -> None:
-    from hydra.types import RunMode
-
-    job(tmp_path, 0, ["lr=1"], completed(fid=1.0, modes=10))
-    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)},
-                                         "mode": RunMode.MULTIRUN},
+def test_a_sweep_that_does_not_return_is_summarised_on_its_way_out(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A joblib worker killed ends the sweep with joblib's error: Hydra calls no
+    # on_multirun_end, and the other workers are killed with no record of their own.
+    at_exit: list[Any] = []
+    monkeypatch.setattr("gan.sweep.summary.atexit.register", at_exit.append)
+    monkeypatch.setattr("gan.sweep.summary.atexit.unregister", at_exit.remove)
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}},
                                "eval": {"objective": "fid"}})
-    SweepSummary().on_job_end(config)
-    assert "| 0 | completed |" in (tmp_path / "summary.md").read_text()
-    job(tmp_path, 1, ["lr=2"], completed(fid=0.5, modes=10))
-    SweepSummary().on_job_end(config)
-    lines = (tmp_path / "summary.csv").read_text().splitlines()
-    assert [row["job"] for row in csv.DictReader(lines)] == ["1", "0"]
-    config.hydra.mode = RunMode.RUN  # a single run writes no summary
-    (tmp_path / "summary.md").unlink()
-    SweepSummary().on_job_end(config)
-    assert not (tmp_path / "summary.md").exists()
+    callback = SweepSummary()
+    callback.on_multirun_start(config)
+    job(tmp_path, 0, ["lr=1"], completed(fid=1.0, modes=10))
+    job(tmp_path, 1, ["lr=2"], {"status": "interrupted", "reason": "interrupted by SIGTERM"})
+    job(tmp_path, 2, ["lr=3"], None)  # killed with the sweep
+    [on_exit] = at_exit
+    on_exit()
+    assert "3 jobs: 1 completed, 1 interrupted, 1 unknown." in (
+        tmp_path / "summary.md").read_text()
+    with pytest.raises(SystemExit):  # a sweep that returns: summarised there, not again
+        callback.on_multirun_end(config)
+    assert at_exit == []
+
+
+def test_summaries_written_at_once_take_turns_after_every_record(tmp_path: Path) -> None:
+    # Two joblib workers stopped together: one writes its record while the other summarises.
+    # The summary that waited for the lock reads the records as they are once it has it.
+    job(tmp_path, 0, ["lr=1"], completed(fid=1.0, modes=10))
+    job(tmp_path, 1, ["lr=2"], None)
+    with open(tmp_path / LOCK_NAME, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another writer's turn
+        waiting = threading.Thread(target=summarise, args=(tmp_path, "fid"))
+        waiting.start()
+        waiting.join(timeout=0.3)
+        assert waiting.is_alive() and not (tmp_path / "summary.md").exists()
+        (next(tmp_path.glob("1_*")) / "metrics.json").write_text(
+            json.dumps({"status": "interrupted", "reason": "interrupted by SIGINT"}))
+    waiting.join(timeout=10)
+    assert "2 jobs: 1 completed, 1 interrupted." in (tmp_path / "summary.md").read_text()
 
 
 def test_an_unreadable_metrics_file_and_a_pipe_do_not_break_the_summary(tmp_path: Path) -> None:
@@ -147,3 +176,66 @@ def test_a_later_resume_sets_a_key_back_to_its_first_value(tmp_path: Path) -> No
     resumed(directory, "2026-12-04_10-00-00-000000", ["train.steps=30"])
     resumed(directory, "2026-12-04_11-00-00-000000", ["train.steps=20"])
     assert summarise(tmp_path, "fid")[0]["overrides"] == ["lr=1", "train.steps=20"]
+
+
+STOPPED_SWEEP = ("train.steps=300", "train.checkpoint_every=100", "eval.every=0",
+                 "eval.objective=final_loss_g", "train.device=cpu")  # the issue's sweep
+
+
+def sweep_job(sweep_dir: Path, num: int, overrides: list[str]) -> tuple[DictConfig, Path]:
+    """Job `num` of a `-m` sweep as Hydra hands it to train.py: its config (its HydraConfig set)
+    and its directory with Hydra's record of it."""
+    cfg = compose_config(*overrides, hydra=True)
+    run_dir = sweep_dir / f"{num}_{','.join(overrides)}"
+    with open_dict(cfg):
+        cfg.hydra.mode, cfg.hydra.job.num = RunMode.MULTIRUN, num
+        cfg.hydra.sweep.dir, cfg.hydra.runtime.output_dir = str(sweep_dir), str(run_dir)
+    (run_dir / ".hydra").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create({"hydra": {"job": {"num": num}}}),
+                   run_dir / ".hydra" / "hydra.yaml")
+    OmegaConf.save(OmegaConf.create(overrides), run_dir / ".hydra" / "overrides.yaml")
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg.hydra  # @hydra.main hands the task the config without it
+    return cfg, run_dir
+
+
+@pytest.mark.parametrize(("signum", "stopped_job"), [(signal.SIGINT, 0), (signal.SIGTERM, 1)])
+def test_a_sweep_stopped_by_a_signal_is_summarised_with_the_stopped_job(
+        signum: int, stopped_job: int, data_root: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The issue's sweep (train.seed=0,1), signalled at step 50 of job `stopped_job`: Hydra calls
+    # no on_job_end for a job that exits with 130 or 143, so the summary was missing (job 0) or
+    # said "1 jobs: 1 completed." (job 1). The job writes it itself after its metrics.json.
+    import train as entry  # the module `python train.py` runs
+
+    sweep_dir = tmp_path / "sweep"
+    stop_if_interrupted = Recorder.stop_if_interrupted
+
+    def signalled(recorder: Recorder, step: int, output: Any, last: bool) -> None:
+        if step == 50 and recorder.run_dir.name.startswith(f"{stopped_job}_"):
+            signal.raise_signal(signum)  # as a terminal or a scheduler would send it
+        stop_if_interrupted(recorder, step, output, last)
+
+    monkeypatch.setattr(Recorder, "stop_if_interrupted", signalled)
+    for num in range(stopped_job + 1):
+        cfg, run_dir = sweep_job(sweep_dir, num, [f"train.seed={num}", *STOPPED_SWEEP])
+        if num < stopped_job:
+            assert entry.main.__wrapped__(cfg) is not None  # the function under @hydra.main
+            continue
+        with pytest.raises(SystemExit) as stop:
+            entry.main.__wrapped__(cfg)
+    assert stop.value.code == 128 + signum
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "interrupted"
+    rows = summarise_rows(sweep_dir)
+    assert [(row["job"], row["status"]) for row in rows] == [
+        *((str(num), "completed") for num in range(stopped_job)), (str(stopped_job), "interrupted")]
+    assert rows[-1]["reason"].startswith(f"interrupted by {signal.Signals(signum).name} after 51")
+    said = {0: "1 jobs: 1 interrupted.", 1: "2 jobs: 1 completed, 1 interrupted."}[stopped_job]
+    assert said in (sweep_dir / "summary.md").read_text()
+
+
+def summarise_rows(sweep_dir: Path) -> list[dict[str, str]]:
+    """summary.csv's rows as the sweep left them."""
+    with open(sweep_dir / "summary.csv", newline="") as file:
+        return list(csv.DictReader(file))

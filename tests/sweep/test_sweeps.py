@@ -1,10 +1,12 @@
 """Sweeps as users run them: Hydra's launcher and sweeper plugins, the summary, failures,
 and TensorBoard's server over a finished sweep."""
 
+import contextlib
 import csv
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -37,6 +39,15 @@ def summary(sweep_dir: Path) -> list[dict[str, str]]:
     """summary.csv's rows, in order."""
     with open(sweep_dir / "summary.csv", newline="") as file:
         return list(csv.DictReader(file))
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the process group is left."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def job_metrics(sweep_dir: Path) -> list[dict[str, Any]]:
@@ -118,6 +129,47 @@ def test_failing_jobs_do_not_stop_the_sweep(data_root: Path, tmp_path: Path) -> 
         "training diverged at step")
     assert "can't allocate memory" in rows["optimizer.lr=0.01 train.n_samples=100000000000000"][
         "reason"]
+
+
+@pytest.mark.parametrize(("launcher", "stop"), [
+    (("hydra/launcher=stacked",), "ctrl-c"),  # both jobs train in one stack
+    (("hydra/launcher=joblib", "hydra.launcher.n_jobs=2"), "kill-a-worker"),
+], ids=["stacked-ctrl-c", "joblib-worker-killed"])
+def test_a_stopped_sweep_is_summarised_with_every_job_it_started(
+        launcher: tuple[str, ...], stop: str, data_root: Path, tmp_path: Path) -> None:
+    # The stacked sweep's own process records its stack's jobs, then exits with 130; a joblib
+    # worker killed ends the sweep with joblib's error and the other worker with it: neither
+    # returns to Hydra's on_multirun_end, and no job's on_job_end runs.
+    sweep_dir = tmp_path / "sweep"
+    process = subprocess.Popen(  # a session of its own: its group is the sweep's processes
+        [sys.executable, str(REPO / "train.py"), "-m", *launcher, "train.seed=0,1",
+         "train.steps=20000", "train.checkpoint_every=50", "eval.every=0", "train.threads=1",
+         "eval.objective=final_loss_g", f"hydra.sweep.dir={sweep_dir}"],
+        cwd=tmp_path, env={**os.environ, "GAN_DATA_DIR": str(data_root)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 300
+        while len(list(sweep_dir.glob("*/checkpoint.pt"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if stop == "ctrl-c":
+            os.killpg(process.pid, signal.SIGINT)
+        else:  # the worker training job 1: the pid in its directory's lock
+            os.kill(int(next(sweep_dir.glob("1_*/.writer")).read_text()), signal.SIGKILL)
+        process.wait(timeout=120)
+        deadline = time.monotonic() + 60
+        while group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)  # a worker that outlives the sweep records and summarises too
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode != 0
+    recorded = [json.loads((job / "metrics.json").read_text())["status"]
+                if (job / "metrics.json").is_file() else "unknown"
+                for job in sorted(sweep_dir.glob("[0-9]*_*"))]
+    assert [(row["job"], row["status"]) for row in summary(sweep_dir)] == [
+        ("0", recorded[0]), ("1", recorded[1])]
+    assert recorded == (["interrupted"] * 2 if stop == "ctrl-c" else [recorded[0], "unknown"])
 
 
 @pytest.mark.parametrize("launcher", ["slurm", "submitit_slurm"])

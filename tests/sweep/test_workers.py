@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 from gan.run.interrupts import InterruptWatch
 from gan.sweep.workers import LeaveJobsToCheckpoint, end_process, in_worker, refuse_if_orphaned
 from tests.conftest import REPO
+from tests.sweep.test_sweeps import group_alive, summary
 
 # Four jobs, two at a time; long enough that a worker left running would still be at it when
 # the test looks (a few hundred steps a second on one thread).
@@ -54,15 +55,6 @@ def test_outside_a_worker_the_process_ends_as_usual() -> None:
     assert stop.value.code == 143
 
 
-def group_alive(pgid: int) -> bool:
-    """Whether any process of the process group is left."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("signum,whom", [(signal.SIGTERM, "parent"), (signal.SIGINT, "group")],
                          ids=["sigterm-to-the-sweep", "ctrl-c"])
@@ -95,4 +87,7 @@ def test_a_stopped_joblib_sweep_checkpoints_its_jobs_and_leaves_no_worker(
     statuses = {path.parent.name[0]: json.loads(path.read_text())["status"]
                 for path in sweep_dir.glob("*/metrics.json")}
     assert statuses == {"0": "interrupted", "1": "interrupted"}  # jobs 2 and 3 never trained
+    # Each worker wrote the summary after its record (the sweep's process was gone at once).
+    assert [(row["job"], row["status"]) for row in summary(sweep_dir)] == [
+        ("0", "interrupted"), ("1", "interrupted")]
     assert sorted(path.parent.name[0] for path in sweep_dir.glob("*/checkpoint.pt")) == ["0", "1"]
