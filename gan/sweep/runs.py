@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from gan.errors import UserError
-from gan.sweep.summary import METRICS, number, overrides_now, rank, read_job
+from gan.sweep.summary import METRICS, best_cell, number, overrides_now, rank, read_job
 
 DEFAULT_ROOTS = ("outputs", "multirun")  # where train.py puts runs, relative to where it ran
 OBJECTIVE = "fid"  # the ranking, lower is better
 WIDTH = 100  # the table's lines fit this many columns (a long directory may not)
-HEADINGS = ("#", "FID", "steps", "time", "status", "overrides")
+HEADINGS = ("#", "FID", "best (step)", "steps", "time", "status", "overrides")
 
 
 def find(root: Path) -> list[Path]:
@@ -93,11 +93,12 @@ def listing(roots: list[Path] | None = None) -> str:
 def table(rows: list[dict[str, Any]], shared: set[str]) -> list[str]:
     """One line per run (rank, FID, steps, wall time, status, its overrides less the shared
     ones, shortened to fit), its directory below it and, if it did not complete, the reason."""
-    cells = [[str(place), number(row[OBJECTIVE]), "" if row["steps"] is None else str(row["steps"]),
-              duration(row["wall_seconds"]), row["status"]] for place, row in enumerate(rows, 1)]
+    cells = [[str(place), number(row[OBJECTIVE]), best_cell(row),
+              "" if row["steps"] is None else str(row["steps"]), duration(row["wall_seconds"]),
+              row["status"]] for place, row in enumerate(rows, 1)]
     widths = [max(len(heading), *(len(cell[i]) for cell in cells))
               for i, heading in enumerate(HEADINGS[:-1])]
-    right = (True, True, True, True, False)  # numbers align right
+    right = (True, True, True, True, True, False)  # numbers align right
 
     def line(values: list[str]) -> str:
         return "  ".join(value.rjust(width) if align else value.ljust(width)
@@ -114,6 +115,8 @@ def table(rows: list[dict[str, Any]], shared: set[str]) -> list[str]:
                              f"{' '.join(row['resumed'])})")
         lines.append(f"{line(values)}  {shorten(overrides, room)}".rstrip())
         lines.append(f"{indent}{row['directory']}")
+        if row["alarms"]:  # a collapse the run's evaluations showed, with its step
+            lines.append(shorten([row["alarms"]], WIDTH - len(indent) - 8, f"{indent}alarms: "))
         if row["status"] != "completed" and row["reason"]:
             prefix = f"{indent}reason: "
             lines.append(shorten([row["reason"]], WIDTH - len(prefix), prefix))

@@ -31,9 +31,10 @@ except ImportError:  # Windows: no flock; summaries written at once may then rac
 log = logging.getLogger(__name__)
 LOCK_NAME = ".summary.lock"  # in the sweep directory: one summary writer at a time
 METRICS = (*FINAL_LOSSES, *SCORE_NAMES, "wall_seconds")
-COLUMNS = ("job", "status", "overrides", *METRICS, "reason", "directory")
+BEST = ("best", "best_step", "alarms")  # the best evaluation's value and step; the alarms
+COLUMNS = ("job", "status", "overrides", *METRICS, *BEST, "reason", "directory")
 HEADINGS = ("#", "status", "overrides", *(LABELS.get(name, "time (s)") for name in METRICS),
-            "reason")
+            "best (step)", "alarms", "reason")
 
 
 def read_job(directory: Path, sweep_dir: Path,
@@ -48,7 +49,17 @@ def read_job(directory: Path, sweep_dir: Path,
             "overrides": overrides_now(directory)[1],
             "status": recorded.get("status", "completed"), "reason": recorded.get("reason", ""),
             "directory": str(directory.relative_to(sweep_dir))
-            } | {name: recorded.get(name) for name in metrics}
+            } | {name: recorded.get(name) for name in metrics} | best_and_alarms(recorded)
+
+
+def best_and_alarms(recorded: dict[str, Any]) -> dict[str, Any]:
+    """A run's best evaluation (its value of the run's `eval.objective` and its step: where
+    best.pt was written) and its alarms in short (`collapse at 10000; d_loss_vanished at
+    10000`), from its metrics.json; None and "" for a run without them."""
+    best = recorded.get("best") or {}
+    alarms = "; ".join(f"{alarm['kind']} at {alarm['step']}"
+                       for alarm in recorded.get("alarms") or [])
+    return {"best": best.get("value"), "best_step": best.get("step"), "alarms": alarms}
 
 
 def read_overrides(hydra_dir: Path) -> list[str]:
@@ -158,10 +169,16 @@ def markdown(rows: list[dict[str, Any]], objective: str) -> str:
     for row in rows:
         overrides = " ".join(o for o in row["overrides"] if o not in shared)
         cells = [str(row["job"]), row["status"], f"`{overrides}`" if overrides else "",
-                 *(number(row[name]) for name in METRICS), row["reason"]]
+                 *(number(row[name]) for name in METRICS), best_cell(row), row["alarms"],
+                 row["reason"]]
         cells = [cell.replace("|", "\\|") for cell in cells]  # a | would end the cell
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def best_cell(row: dict[str, Any]) -> str:
+    """`value (step)` of a row's best evaluation; empty where it has none."""
+    return "" if row["best"] is None else f"{number(row['best'])} ({row['best_step']})"
 
 
 def number(value: float | int | None) -> str:

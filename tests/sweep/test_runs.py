@@ -44,7 +44,10 @@ def runs(tmp_path: Path) -> Path:
     (sweep / ".submitit").mkdir()  # a launcher's own folder holds no run
     (sweep / "summary.md").write_text("")
     outputs = tmp_path / "outputs" / "2026-11-26"
-    run(outputs / "13-00-00", ["discriminator=cnn", "train.seed=2"], completed(fid=795.0))
+    run(outputs / "13-00-00", ["discriminator=cnn", "train.seed=2"], completed(fid=795.0) | {
+        "best": {"step": 5000, "objective": "fid", "value": 33.5, "checkpoint": "best.pt"},
+        "alarms": [{"step": 10000, "kind": "collapse", "message": "collapse at step 10000: ..."},
+                   {"step": 12000, "kind": "d_loss_vanished", "message": "D's loss ..."}]})
     run(outputs / "14-00-00", ["train.steps=201", "eval.every=0"],
         completed(fid=None, steps=201, seconds=4.2))
     run(outputs / "15-00-00", ["train.steps=80000"], None)  # still training
@@ -71,15 +74,18 @@ def test_the_table_shows_each_run_and_marks_failures(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == ("6 runs in outputs, multirun: 4 completed, 1 unknown, 1 diverged. "
                         "Best first by FID (lower is better).")
-    assert lines[2].split() == ["#", "FID", "steps", "time", "status", "overrides"]
+    assert lines[2].split() == ["#", "FID", "best", "(step)", "steps", "time", "status",
+                                "overrides"]
     assert lines[3].split() == ["1", "190", "40001", "4m43s", "completed", "optimizer.lr=0.0002"]
     assert lines[4].strip() == "multirun/2026-11-26/12-00-00/2_optimizer.lr=0.0002"
-    assert lines[7].split() == ["3", "795", "40001", "4m43s", "completed", "discriminator=cnn",
-                                "train.seed=2"]
-    assert lines[9].split() == ["4", "201", "4.2s", "completed", "train.steps=201",
+    # The collapsed run: its final FID, its best (where best.pt is) and its alarms.
+    assert lines[7].split() == ["3", "795", "33.5", "(5000)", "40001", "4m43s", "completed",
+                                "discriminator=cnn", "train.seed=2"]
+    assert lines[9].strip() == "alarms: collapse at 10000; d_loss_vanished at 12000"
+    assert lines[10].split() == ["4", "201", "4.2s", "completed", "train.steps=201",
                                  "eval.every=0"]  # no FID
-    assert lines[11].split() == ["5", "unknown", "train.steps=80000"]
-    assert lines[13].strip() == "reason: no metrics.json: killed, or still running"
+    assert lines[12].split() == ["5", "unknown", "train.steps=80000"]
+    assert lines[14].strip() == "reason: no metrics.json: killed, or still running"
     assert lines[-3].split() == ["6", "2.0s", "diverged", "optimizer.lr=1"]
     assert lines[-1].strip() == ("reason: training diverged at step 100: the discriminator loss "
                                  "is not finite")

@@ -239,3 +239,21 @@ def summarise_rows(sweep_dir: Path) -> list[dict[str, str]]:
     """summary.csv's rows as the sweep left them."""
     with open(sweep_dir / "summary.csv", newline="") as file:
         return list(csv.DictReader(file))
+
+
+def test_the_summary_shows_each_jobs_best_and_its_alarms(tmp_path: Path) -> None:
+    # The issue's collapsed preset run: FID 33.5 at step 5,000 (best.pt), 634 at the end.
+    job(tmp_path, 0, ["train.seed=0"], completed(fid=634.0, modes=1) | {
+        "best": {"step": 5000, "objective": "fid", "value": 33.5, "checkpoint": "best.pt"},
+        "alarms": [{"step": 10000, "kind": "collapse", "message": "collapse at step 10000"}]})
+    job(tmp_path, 1, ["train.seed=1"], completed(fid=60.0, modes=10))
+    summarise(tmp_path, "fid")
+    with open(tmp_path / "summary.csv", newline="") as file:
+        rows = {row["job"]: row for row in csv.DictReader(file)}
+    assert (rows["0"]["best"], rows["0"]["best_step"], rows["0"]["alarms"]) == (
+        "33.5", "5000", "collapse at 10000")
+    assert (rows["1"]["best"], rows["1"]["alarms"]) == ("", "")
+    table = [line for line in (tmp_path / "summary.md").read_text().splitlines()
+             if line.startswith("| ")]
+    assert "| best (step) | alarms | reason |" in table[0]
+    assert "| 33.5 (5000) | collapse at 10000 |" in table[-1]
