@@ -18,6 +18,7 @@ from gan.run.evaluation import Evaluation, NoEvaluation
 from gan.run.files import write_atomically
 from gan.run.hparams import HParam
 from gan.run.interrupts import InterruptWatch
+from gan.run.machine import computed_on, described
 from gan.run.monitor import Monitor
 from gan.run.pictures import save_digits
 from gan.run.recorder import Recorder, loss_line
@@ -82,6 +83,8 @@ def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
     batcher = DeviceBatcher(setup.images, settings.batch_size * adversarial.real_batches)
     noise = UniformNoise(settings.batch_size * adversarial.noise_batches, noise_dim, device)
     start, fixed_z = continued(setup, batcher, checkpoint, settings, clock, evaluation)
+    machine = computed_on(device)  # what a rerun must match; train.log keeps each part's
+    log.info(f"computing on {described(machine)}")
     with Monitor(run_dir, settings.steps, start) as monitor, InterruptWatch() as interrupts:
         monitor.hyperparameters(hyperparameters or {}, new_session=checkpoint is None)
         recorder = Recorder(setup, batcher, monitor, run_dir, fixed_z, evaluation, interrupts,
@@ -96,8 +99,7 @@ def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
                 event(step, output, last=step == settings.steps - 1)
     clock.stop_loop()
     final = finish(setup, real, z, run_dir)
-    return completed(final, settings, clock, start, evaluation, run_dir, device=str(device),
-                     threads=torch.get_num_threads())
+    return completed(final, settings, clock, start, evaluation, run_dir, **machine)
 
 
 def completed(final: dict[str, float], settings: TrainConfig, clock: Clock, start: int,

@@ -13,6 +13,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from gan.metrics.names import SCORE_NAMES
 from gan.run.checkpoint import load_checkpoint
 from gan.run.compose import run
+from gan.run.machine import computed_on
 from tests.conftest import compose_config
 
 pytestmark = pytest.mark.usefixtures("data_root")  # every run here trains on real MNIST
@@ -134,6 +135,15 @@ def test_metrics_json_holds_finite_final_losses(short_run: Path) -> None:
     for key in ("final_loss_g", "final_loss_d", "wall_seconds", "steps_per_second"):
         assert torch.isfinite(torch.tensor(metrics[key])) and metrics[key] > 0
     assert metrics["wall_seconds"] > metrics["loop_seconds"] and metrics["device"] == "cpu"
+
+
+def test_metrics_json_records_what_a_rerun_must_match(short_run: Path) -> None:
+    """Same seed, same losses only with the same threads, kernels and PyTorch: each is said."""
+    metrics = json.loads((short_run / "metrics.json").read_text())
+    here = computed_on(torch.device("cpu"))  # this process: the one that trained the run
+    assert {name: metrics.get(name) for name in here} == here
+    assert here["threads"] == torch.get_num_threads() and here["torch"] == torch.__version__
+    assert here["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
 
 
 def test_resolved_config_is_saved_beside_the_run(short_run: Path, data_root: Path) -> None:
