@@ -53,7 +53,9 @@ def continued(setup: TrainingSetup, batcher: DeviceBatcher, checkpoint: dict[str
               logger: logging.Logger = log) -> tuple[int, torch.Tensor]:
     """Where the run starts, and the fixed noise behind its grids (n_samples, noise_dim): step
     0 and a fresh draw, or a checkpoint put back (its time so far goes into the clock, its time
-    evaluating into the evaluation's)."""
+    evaluating into the evaluation's). Says first what this part computes on, so train.log
+    keeps each part's (what a rerun must match)."""
+    logger.info(f"computing on {described(computed_on(setup.device))}")
     fixed_z = uniform_noise(settings.n_samples, setup.generator.noise_dim, setup.device)
     if checkpoint is None:
         return 0, fixed_z
@@ -83,8 +85,6 @@ def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
     batcher = DeviceBatcher(setup.images, settings.batch_size * adversarial.real_batches)
     noise = UniformNoise(settings.batch_size * adversarial.noise_batches, noise_dim, device)
     start, fixed_z = continued(setup, batcher, checkpoint, settings, clock, evaluation)
-    machine = computed_on(device)  # what a rerun must match; train.log keeps each part's
-    log.info(f"computing on {described(machine)}")
     with Monitor(run_dir, settings.steps, start) as monitor, InterruptWatch() as interrupts:
         monitor.hyperparameters(hyperparameters or {}, new_session=checkpoint is None)
         recorder = Recorder(setup, batcher, monitor, run_dir, fixed_z, evaluation, interrupts,
@@ -99,7 +99,8 @@ def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
                 event(step, output, last=step == settings.steps - 1)
     clock.stop_loop()
     final = finish(setup, real, z, run_dir)
-    return completed(final, settings, clock, start, evaluation, run_dir, **machine)
+    return completed(final, settings, clock, start, evaluation, run_dir,
+                     **computed_on(device))
 
 
 def completed(final: dict[str, float], settings: TrainConfig, clock: Clock, start: int,
