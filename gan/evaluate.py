@@ -47,15 +47,20 @@ class EvaluateArgs:
 
 
 def table(scores: dict[str, Any], real: dict[str, Any]) -> str:
-    """The scores beside the reference, one metric per line."""
+    """The scores beside the reference, one metric per line, and why a score is absent (`—`)."""
     lines = [f"{'metric':<18}{'generated':>12}{'real data':>12}"]
     for name in SCORE_NAMES:
         lines.append(f"{name:<18}{_number(scores[name])}{_number(real[name])}")
+    if scores["manifold_note"]:
+        lines.append(f"—: {scores['manifold_note']}")
     return "\n".join(lines)
 
 
-def _number(value: float) -> str:
-    """A count as an integer, a measurement to four decimals, right-aligned in 12."""
+def _number(value: float | None) -> str:
+    """A count as an integer, a measurement to four decimals, `—` for none, right-aligned
+    in 12."""
+    if value is None:
+        return f"{'—':>12}"
     return f"{value:>12d}" if isinstance(value, int) else f"{value:>12.4f}"
 
 

@@ -56,6 +56,8 @@ def test_a_resumed_run_says_where_it_goes_on_and_times_every_part(tmp_path: Path
     result = train("resume=run", "train.steps=7", cwd=tmp_path)
     assert "resuming from step 4 of 7" in result.stdout
     assert "resuming from step 4 of 7" in (tmp_path / "run" / "train.log").read_text()
+    # Each part says what it computed on (what a rerun must match), and the log keeps both.
+    assert (tmp_path / "run" / "train.log").read_text().count("computing on cpu, ") == 2
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     part = metrics["last_part"]
     assert part["from_step"] == 4

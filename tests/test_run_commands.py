@@ -72,6 +72,21 @@ def test_evaluate_writes_eval_json_matching_the_runs_last_evaluation(
     assert (run_dir / "eval_class_histogram.png").exists()
 
 
+def test_evaluate_on_too_few_samples_gives_no_precision_or_recall(
+        run_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    """The issue's input: a collapsed run scored precision 1.000 at n=200 (0.004 at 1,000)."""
+    evaluate.main([f"run_dir={run_dir}", "n=200"])
+    result = json.loads((run_dir / "eval.json").read_text())
+    for name in ("precision", "recall", "real_precision", "real_recall"):
+        assert result[name] is None, name
+    assert result["manifold_note"].startswith("precision and recall not computed: 200 samples")
+    assert result["fid"] > 0  # the other scores are there
+    table = capsys.readouterr().out
+    assert [line.split()[1:] for line in table.splitlines()
+            if line.startswith(("precision ", "recall "))] == [["—", "—"], ["—", "—"]]
+    assert f"—: {result['manifold_note']}" in table
+
+
 def test_commands_exit_non_zero_with_one_line(run_dir: Path, tmp_path: Path) -> None:
     for module in ("gan.sample", "gan.evaluate"):
         result = command(module, f"run_dir={tmp_path / 'missing'}")

@@ -1,12 +1,14 @@
 """Scores of generated (or real) images against a dataset's real test set, by its classifier."""
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from gan.core.networks import generate
 from gan.core.noise import seeded_uniform_noise
 from gan.metrics.classifier import Classifier
-from gan.metrics.manifold import knn_radii, precision_recall
+from gan.metrics.manifold import knn_radii, precision_recall, too_few
 from gan.metrics.scores import (
     class_histogram,
     class_kl,
@@ -63,29 +65,34 @@ class Evaluator:
         features = self.classifier.features(images)  # (B, D)
         return self.classifier.head(features).double().softmax(dim=1), features
 
-    def score(self, images: torch.Tensor) -> dict[str, float | list[float]]:
-        """n, the four scores and the class histogram of images (N, 1, H, W) in [0, 1]."""
+    def score(self, images: torch.Tensor) -> dict[str, Any]:
+        """n, the scores and the class histogram of images (N, 1, H, W) in [0, 1]
+        (`score_outputs`)."""
         probabilities, features = self.outputs(images)
         return self.score_outputs(probabilities, features)
 
     def score_outputs(self, probabilities: torch.Tensor,
-                      features: torch.Tensor) -> dict[str, float | list[float]]:
-        """The scores from classifier outputs (N, K) and (N, D)."""
+                      features: torch.Tensor) -> dict[str, Any]:
+        """The scores from classifier outputs (N, K) and (N, D). Precision and recall are None
+        below `manifold.MIN_N` samples, and `manifold_note` says why (None when computed)."""
         histogram = class_histogram(probabilities)
         # As many of each (more scored images than test images: a seeded subset of them).
-        real, radii = self.manifold(len(features))
-        precision, recall = precision_recall(real, features[:len(real)], real_radii=radii)
+        compared = min(len(features), len(self.test_features))
+        note = too_few(compared)
+        precision = recall = None
+        if note is None:
+            real, radii = self.manifold(compared)
+            precision, recall = precision_recall(real, features[:compared], real_radii=radii)
         return {"n": len(probabilities),
                 "modes_covered": modes_covered(histogram),
                 "class_kl": class_kl(histogram),
                 "classifier_score": classifier_score(probabilities),
                 "fid": frechet_distance(*feature_statistics(features), *self.reference),
-                "precision": precision, "recall": recall,
+                "precision": precision, "recall": recall, "manifold_note": note,
                 "class_histogram": histogram.tolist()}
 
     @torch.no_grad()
-    def score_generator(self, generator: nn.Module,
-                        z: torch.Tensor) -> dict[str, float | list[float]]:
+    def score_generator(self, generator: nn.Module, z: torch.Tensor) -> dict[str, Any]:
         """Scores of the generator's images from noise z (n, noise_dim), generated in chunks."""
         chunks = [self._classify(generate(generator, z[i:i + self.batch_size]))
                   for i in range(0, len(z), self.batch_size)]

@@ -3,6 +3,7 @@ may optimise, and which of them are better higher."""
 
 SCORE_NAMES = ("modes_covered", "class_kl", "classifier_score", "fid", "precision",
                "recall")  # gan.metrics.evaluator
+MANIFOLD = ("precision", "recall")  # absent below gan.metrics.manifold.MIN_N samples
 FINAL_LOSSES = ("final_loss_g", "final_loss_d")  # the losses after the last update
 OBJECTIVES = (*SCORE_NAMES, *FINAL_LOSSES)  # what eval.objective may name
 MAXIMISED = ("modes_covered", "classifier_score", "precision",

@@ -13,8 +13,8 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import II, MISSING, OmegaConf
 
 from gan.errors import ConfigError, UserError
-from gan.metrics.manifold import K
-from gan.metrics.names import FINAL_LOSSES, OBJECTIVES, SCORE_NAMES
+from gan.metrics.manifold import MIN_N
+from gan.metrics.names import FINAL_LOSSES, MANIFOLD, OBJECTIVES, SCORE_NAMES
 from gan.run.checkpoint import CHECKPOINT_NAME
 from gan.run.data import DATA_ENV
 from gan.run.device import check_device_name
@@ -234,12 +234,16 @@ class EvalConfig:
         if self.every < 0:
             raise ConfigError(f"eval.every must be >= 0 (0 turns evaluation off), got "
                               f"{self.every}")
-        if self.n <= K or self.batch_size <= 0:  # precision and recall need k + 1 samples
-            raise ConfigError(f"eval.n must be >= {K + 1} and eval.batch_size positive, got "
+        if self.n < 2 or self.batch_size <= 0:  # FID's covariance needs two samples
+            raise ConfigError(f"eval.n must be >= 2 and eval.batch_size positive, got "
                               f"n={self.n}, batch_size={self.batch_size}")
         if self.objective not in OBJECTIVES:
             raise ConfigError(f"eval.objective must be one of {', '.join(OBJECTIVES)}, got "
                               f"{self.objective!r}")
+        if self.objective in MANIFOLD and self.n < MIN_N:  # it would return None every time
+            raise ConfigError(f"eval.objective={self.objective} needs eval.n >= {MIN_N}, got "
+                              f"eval.n={self.n}: precision and recall of fewer samples are not "
+                              "computed (see gan/metrics/manifold.py)")
 
     def unreachable_objective(self) -> str | None:
         """Why a run with these settings can never return `eval.objective`, or None where it

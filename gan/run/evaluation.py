@@ -50,20 +50,25 @@ class Evaluation:
     def record(self, generator: Generator, monitor: Monitor, step: int,
                output: StepOutput | None = None) -> bool:
         """Score the generator; log the scores, the reference and the class histogram, and
-        any alarm (`gan.run.collapse`) from the scores and D's loss in `output`. Returns
-        whether the generator scored its best so far."""
+        any alarm (`gan.run.collapse`) from the scores and D's loss in `output`. A score that
+        is absent (precision and recall on too few samples) is not logged: a made-up number
+        would draw a curve; the console says why once. Returns whether the generator scored
+        its best so far."""
         started = time.perf_counter()
         scores = self.evaluator.score_generator(generator, self.z)  # ends with a host read
-        monitor.scalars(step, {f"eval/{name}": scores[name] for name in SCORE_NAMES}
-                        | {f"eval/real_{name}": self.real[name] for name in SCORE_NAMES})
+        logged = {f"eval/{name}": scores[name] for name in SCORE_NAMES} | {
+            f"eval/real_{name}": self.real[name] for name in SCORE_NAMES}
+        monitor.scalars(step, {tag: value for tag, value in logged.items() if value is not None})
         title = (f"step {step}: {scores['modes_covered']}/{len(scores['class_histogram'])} "
                  f"modes, class KL {scores['class_kl']:.3f}")
         monitor.image("eval/class_histogram", histogram_chart(scores["class_histogram"], title),
                       step)
+        if scores["manifold_note"] and not self.latest:  # the first evaluation of this process
+            monitor.print(f"Eval: {scores['manifold_note']}")
         monitor.print(f"Eval:{step} modes_covered:{scores['modes_covered']} "
                       f"class_kl:{scores['class_kl']:.4f} "
                       f"classifier_score:{scores['classifier_score']:.3f} fid:{scores['fid']:.4f} "
-                      f"precision:{scores['precision']:.3f} recall:{scores['recall']:.3f}")
+                      f"precision:{shown(scores['precision'])} recall:{shown(scores['recall'])}")
         self.latest = scores
         if output is not None:
             d_loss = float(output.d_adversarial)  # read once: the scores were read already
@@ -110,9 +115,15 @@ class Evaluation:
         best = None if self.best is None else self.best | {"checkpoint": BEST_NAME}
         return ({"best": best, "alarms": [asdict(alarm) for alarm in self.watch.alarms]}
                 | {"eval_n": self.latest["n"], "eval_seconds": self.seconds,
-                 "class_histogram": self.latest["class_histogram"]}
+                   "class_histogram": self.latest["class_histogram"],
+                   "manifold_note": self.latest["manifold_note"]}
                 | {name: self.latest[name] for name in SCORE_NAMES}
                 | {f"real_{name}": self.real[name] for name in SCORE_NAMES})
+
+
+def shown(value: float | None) -> str:
+    """A score between 0 and 1 for the console, or `—` where it is absent."""
+    return "—" if value is None else f"{value:.3f}"
 
 
 class NoEvaluation:

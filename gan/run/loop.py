@@ -18,6 +18,7 @@ from gan.run.evaluation import Evaluation, NoEvaluation
 from gan.run.files import write_atomically
 from gan.run.hparams import HParam
 from gan.run.interrupts import InterruptWatch
+from gan.run.machine import computed_on, described
 from gan.run.monitor import Monitor
 from gan.run.pictures import save_digits
 from gan.run.recorder import Recorder, loss_line
@@ -52,7 +53,9 @@ def continued(setup: TrainingSetup, batcher: DeviceBatcher, checkpoint: dict[str
               logger: logging.Logger = log) -> tuple[int, torch.Tensor]:
     """Where the run starts, and the fixed noise behind its grids (n_samples, noise_dim): step
     0 and a fresh draw, or a checkpoint put back (its time so far goes into the clock, its time
-    evaluating into the evaluation's)."""
+    evaluating into the evaluation's). Says first what this part computes on, so train.log
+    keeps each part's (what a rerun must match)."""
+    logger.info(f"computing on {described(computed_on(setup.device))}")
     fixed_z = uniform_noise(settings.n_samples, setup.generator.noise_dim, setup.device)
     if checkpoint is None:
         return 0, fixed_z
@@ -97,8 +100,8 @@ def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
                 event(step, output, last=step == settings.steps - 1)
     clock.stop_loop()
     final = finish(setup, real, z, run_dir)
-    return completed(final, settings, clock, start, evaluation, run_dir, device=str(device),
-                     threads=torch.get_num_threads())
+    return completed(final, settings, clock, start, evaluation, run_dir,
+                     **computed_on(device))
 
 
 def completed(final: dict[str, float], settings: TrainConfig, clock: Clock, start: int,

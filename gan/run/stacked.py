@@ -39,6 +39,7 @@ from gan.run.files import write_atomically
 from gan.run.hparams import HParam
 from gan.run.interrupts import Interrupted, InterruptWatch
 from gan.run.loop import completed, continued, finish
+from gan.run.machine import computed_on
 from gan.run.monitor import Monitor
 from gan.run.recorder import Recorder
 from gan.run.setup import TrainingSetup
@@ -296,5 +297,5 @@ def end(member: Member, k: int, random: RunRandom, real: torch.Tensor,
     with random.run(k):
         final = finish(member.setup, real, z, member.job.run_dir, member.logger)
     return completed(final, member.settings, member.clock, member.start, member.evaluation,
-                     member.job.run_dir, member.logger, device=str(member.setup.device),
-                     threads=torch.get_num_threads(), stacked_runs=random.runs)
+                     member.job.run_dir, member.logger, **computed_on(member.setup.device),
+                     stacked_runs=random.runs)

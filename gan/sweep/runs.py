@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gan.errors import UserError
+from gan.run.machine import COMPUTED_ON, described
 from gan.sweep.summary import METRICS, best_cell, number, overrides_now, rank, read_job
 
 DEFAULT_ROOTS = ("outputs", "multirun")  # where train.py puts runs, relative to where it ran
@@ -37,12 +38,14 @@ def find(root: Path) -> list[Path]:
 
 
 def read(directory: Path) -> dict[str, Any]:
-    """One run as a row: the sweep summary's (status, reason, metrics), its steps, its first
+    """One run as a row: the sweep summary's (status, reason, metrics), its steps, what it
+    computed on (`computed_on`, what a rerun must match: empty where it recorded none), its first
     command's overrides and what its later resumes changed (`overrides_now`), and the directory
     as found (so it can be pasted)."""
-    row = read_job(directory, directory, metrics=(*METRICS, "steps"))
+    row = read_job(directory, directory, metrics=(*METRICS, "steps", *COMPUTED_ON))
     first, now = overrides_now(directory)
     return row | {"overrides": first, "directory": str(directory),
+                  "computed_on": described(row),
                   "resumes": len(list((directory / ".hydra").glob("resumed-*"))),
                   "resumed": [word for word in now if word not in first]}  # what they changed
 
@@ -87,12 +90,16 @@ def listing(roots: list[Path] | None = None) -> str:
     if shared:
         common = [override for override in rows[0]["overrides"] if override in shared]
         lines.append(shorten(common, WIDTH - len("Every run: "), "Every run: "))
-    return "\n".join([*lines, "", *table(rows, shared)])
+    machines = {row["computed_on"] for row in rows if row["computed_on"]}
+    if len(machines) == 1:  # said once; else each run says its own under its directory
+        lines.append(f"Computed on: {machines.pop()}")
+    return "\n".join([*lines, "", *table(rows, shared, each_machine=len(machines) > 1)])
 
 
-def table(rows: list[dict[str, Any]], shared: set[str]) -> list[str]:
+def table(rows: list[dict[str, Any]], shared: set[str], each_machine: bool = False) -> list[str]:
     """One line per run (rank, FID, steps, wall time, status, its overrides less the shared
-    ones, shortened to fit), its directory below it and, if it did not complete, the reason."""
+    ones, shortened to fit), its directory below it, then its alarms, what it computed on where
+    runs differ in that (`each_machine`) and, if it did not complete, the reason."""
     cells = [[str(place), number(row[OBJECTIVE]), best_cell(row),
               "" if row["steps"] is None else str(row["steps"]), duration(row["wall_seconds"]),
               row["status"]] for place, row in enumerate(rows, 1)]
@@ -117,6 +124,8 @@ def table(rows: list[dict[str, Any]], shared: set[str]) -> list[str]:
         lines.append(f"{indent}{row['directory']}")
         if row["alarms"]:  # a collapse the run's evaluations showed, with its step
             lines.append(shorten([row["alarms"]], WIDTH - len(indent) - 8, f"{indent}alarms: "))
+        if each_machine and row["computed_on"]:
+            lines.append(shorten([row["computed_on"]], WIDTH - len(indent) - 4, f"{indent}on: "))
         if row["status"] != "completed" and row["reason"]:
             prefix = f"{indent}reason: "
             lines.append(shorten([row["reason"]], WIDTH - len(prefix), prefix))

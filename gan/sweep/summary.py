@@ -20,7 +20,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from gan.metrics.names import FINAL_LOSSES, LABELS, MAXIMISED, SCORE_NAMES
+from gan.metrics.names import FINAL_LOSSES, LABELS, MANIFOLD, MAXIMISED, SCORE_NAMES
 from gan.run.files import write_atomically
 
 try:
@@ -40,7 +40,8 @@ HEADINGS = ("#", "status", "overrides", *(LABELS.get(name, "time (s)") for name 
 def read_job(directory: Path, sweep_dir: Path,
              metrics: tuple[str, ...] = METRICS) -> dict[str, Any]:
     """A job directory's row: its number, overrides, and how it ended (its metrics.json); the
-    values of `metrics` are copied from that file (None where it has none)."""
+    values of `metrics` are copied from that file (None where it has none), and so is why its
+    precision and recall are absent (`manifold_note`, None where they are not)."""
     hydra_dir = directory / ".hydra"
     hydra_file = hydra_dir / "hydra.yaml"
     hydra = OmegaConf.load(hydra_file) if hydra_file.is_file() else OmegaConf.create()
@@ -48,7 +49,8 @@ def read_job(directory: Path, sweep_dir: Path,
     return {"job": OmegaConf.select(hydra, "hydra.job.num", default=-1),
             "overrides": overrides_now(directory)[1],
             "status": recorded.get("status", "completed"), "reason": recorded.get("reason", ""),
-            "directory": str(directory.relative_to(sweep_dir))
+            "directory": str(directory.relative_to(sweep_dir)),
+            "manifold_note": recorded.get("manifold_note")
             } | {name: recorded.get(name) for name in metrics} | best_and_alarms(recorded)
 
 
@@ -121,7 +123,7 @@ def summarise(sweep_dir: Path, objective: str) -> list[dict[str, Any]]:
         rows = ordered([read_job(path.parent.parent, sweep_dir) for path in
                         sweep_dir.glob("**/.hydra/overrides.yaml")], objective)
         table = io.StringIO()
-        writer = csv.DictWriter(table, fieldnames=COLUMNS)
+        writer = csv.DictWriter(table, fieldnames=COLUMNS, extrasaction="ignore")  # note: .md
         writer.writeheader()
         writer.writerows({**row, "overrides": " ".join(row["overrides"])} for row in rows)
         # Readers never see half a file.
@@ -155,7 +157,8 @@ def _one_writer(sweep_dir: Path) -> Iterator[None]:
 
 
 def markdown(rows: list[dict[str, Any]], objective: str) -> str:
-    """The rows as a Markdown table; the overrides every job shares are said once above it."""
+    """The rows as a Markdown table; the overrides every job shares are said once above it,
+    and below it why a precision or recall shown as `—` is absent."""
     shared = set.intersection(*(set(row["overrides"]) for row in rows)) if rows else set()
     statuses = ", ".join(f"{count} {status}" for status, count in
                          Counter(row["status"] for row in rows).items())
@@ -169,10 +172,12 @@ def markdown(rows: list[dict[str, Any]], objective: str) -> str:
     for row in rows:
         overrides = " ".join(o for o in row["overrides"] if o not in shared)
         cells = [str(row["job"]), row["status"], f"`{overrides}`" if overrides else "",
-                 *(number(row[name]) for name in METRICS), best_cell(row), row["alarms"],
-                 row["reason"]]
+                 *("—" if name in MANIFOLD and row["manifold_note"] else number(row[name])
+                   for name in METRICS), best_cell(row), row["alarms"], row["reason"]]
         cells = [cell.replace("|", "\\|") for cell in cells]  # a | would end the cell
         lines.append("| " + " | ".join(cells) + " |")
+    notes = dict.fromkeys(row["manifold_note"] for row in rows if row["manifold_note"])
+    lines += ["", *(f"—: {note}" for note in notes)] if notes else []
     return "\n".join(lines) + "\n"
 
 

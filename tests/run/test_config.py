@@ -82,11 +82,19 @@ def test_evaluation_defaults() -> None:
     assert (settings.every, settings.n, settings.objective) == (5000, 10000, "fid")
 
 
-@pytest.mark.parametrize("override", ["eval.every=-1", "eval.n=1", "eval.n=3", "eval.batch_size=0",
+@pytest.mark.parametrize("override", ["eval.every=-1", "eval.n=0", "eval.n=1", "eval.batch_size=0",
                                       "eval.objective=accuracy"])
 def test_impossible_evaluation_settings_are_refused(override: str) -> None:
     with pytest.raises(ConfigError, match=override.split("=")[0]):
         eval_settings(compose_config(override))
+
+
+@pytest.mark.parametrize("objective", ["precision", "recall"])
+def test_precision_or_recall_as_objective_needs_enough_samples(objective: str) -> None:
+    """Below MIN_N they are not computed: a sweep on them would get None from every trial."""
+    with pytest.raises(ConfigError, match=f"eval.objective={objective} needs eval.n >= 10000"):
+        eval_settings(compose_config(f"eval.objective={objective}", "eval.n=200"))
+    assert eval_settings(compose_config(f"eval.objective={objective}")).n == 10000
 
 
 @pytest.mark.parametrize("override", ["classifier.epochs=0", "classifier.lr=0",

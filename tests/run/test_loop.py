@@ -10,9 +10,10 @@ from omegaconf import DictConfig
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from gan.metrics.names import SCORE_NAMES
+from gan.metrics.names import MANIFOLD, SCORE_NAMES
 from gan.run.checkpoint import load_checkpoint
 from gan.run.compose import run
+from gan.run.machine import computed_on
 from tests.conftest import compose_config
 
 pytestmark = pytest.mark.usefixtures("data_root")  # every run here trains on real MNIST
@@ -78,7 +79,7 @@ def test_each_term_of_the_objective_is_logged_under_its_name(
 def test_evaluation_logs_scores_reference_and_histogram(short_run: Path) -> None:
     events = EventAccumulator(str(short_run))
     events.Reload()
-    for name in SCORE_NAMES:
+    for name in set(SCORE_NAMES) - set(MANIFOLD):
         assert [v.step for v in events.Scalars(f"eval/{name}")] == [0, 150, 299]
         reference = {v.value for v in events.Scalars(f"eval/real_{name}")}
         assert len(reference) == 1  # computed once, drawn as a flat line
@@ -91,11 +92,25 @@ def test_metrics_json_holds_the_last_evaluation(short_run: Path) -> None:
     events = EventAccumulator(str(short_run))
     events.Reload()
     assert metrics["eval_n"] == 1000 and len(metrics["class_histogram"]) == 10
-    for name in SCORE_NAMES:
+    for name in set(SCORE_NAMES) - set(MANIFOLD):
         assert metrics[name] == pytest.approx(events.Scalars(f"eval/{name}")[-1].value, rel=1e-6)
     assert metrics["real_modes_covered"] == 10 and metrics["real_class_kl"] < 0.05
     assert metrics["fid"] > metrics["real_fid"] > 0
     assert 0 < metrics["eval_seconds"] < metrics["wall_seconds"]
+
+
+def test_precision_and_recall_of_too_few_samples_are_absent_not_numbers(short_run: Path) -> None:
+    """eval.n=1000: below MIN_N, where a one-class generator scored precision 0.000-0.956 by
+    seed, so neither is a number anywhere: null in metrics.json with the reason, no curve."""
+    metrics = json.loads((short_run / "metrics.json").read_text())
+    for name in MANIFOLD:
+        assert metrics[name] is None and metrics[f"real_{name}"] is None
+    assert "1000 samples" in metrics["manifold_note"] and "10000" in metrics["manifold_note"]
+    events = EventAccumulator(str(short_run))
+    events.Reload()
+    logged = set(events.Tags()["scalars"])
+    assert "eval/fid" in logged and not {f"eval/{name}" for name in MANIFOLD} & logged
+    assert not {f"eval/real_{name}" for name in MANIFOLD} & logged
 
 
 def test_evaluation_does_not_change_the_training(make_cfg: Callable[..., DictConfig],
@@ -134,6 +149,15 @@ def test_metrics_json_holds_finite_final_losses(short_run: Path) -> None:
     for key in ("final_loss_g", "final_loss_d", "wall_seconds", "steps_per_second"):
         assert torch.isfinite(torch.tensor(metrics[key])) and metrics[key] > 0
     assert metrics["wall_seconds"] > metrics["loop_seconds"] and metrics["device"] == "cpu"
+
+
+def test_metrics_json_records_what_a_rerun_must_match(short_run: Path) -> None:
+    """Same seed, same losses only with the same threads, kernels and PyTorch: each is said."""
+    metrics = json.loads((short_run / "metrics.json").read_text())
+    here = computed_on(torch.device("cpu"))  # this process: the one that trained the run
+    assert {name: metrics.get(name) for name in here} == here
+    assert here["threads"] == torch.get_num_threads() and here["torch"] == torch.__version__
+    assert here["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
 
 
 def test_resolved_config_is_saved_beside_the_run(short_run: Path, data_root: Path) -> None:

@@ -54,6 +54,37 @@ def runs(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def machine(threads: int) -> dict:
+    """What train.py records in metrics.json of the process that computed a run on the CPU."""
+    return {"device": "cpu", "threads": threads, "cpu_capability": "AVX512",
+            "cpu": "Intel(R) Xeon(R) Platinum 8488C", "torch": "2.14.1+cu130"}
+
+
+def test_runs_that_computed_alike_say_it_once_and_others_each_their_own(tmp_path: Path) -> None:
+    """The issue's runs: seed 1, 1,000 steps, G 3.85341 on 1 thread and 3.85369 on 2: the same
+    command, not the same computation, and the listing shows why."""
+    for threads, loss in ((1, 3.85341215133667), (2, 3.8536877632141113)):
+        run(tmp_path / "outputs" / f"t{threads}", ["train.seed=1", f"train.threads={threads}"],
+            completed(fid=None, steps=1000) | {"final_loss_g": loss} | machine(threads))
+    lines = listing([tmp_path / "outputs"]).splitlines()
+    described = "AVX512 (Intel(R) Xeon(R) Platinum 8488C), torch 2.14.1+cu130"
+    below = {line.strip(): lines[i + 1].strip() for i, line in enumerate(lines[:-1])}
+    assert below[str(tmp_path / "outputs" / "t1")] == f"on: cpu, 1 thread, {described}"
+    assert below[str(tmp_path / "outputs" / "t2")] == f"on: cpu, 2 threads, {described}"
+    assert not any(line.startswith("Computed on:") for line in lines)
+    alike = run(tmp_path / "alike" / "a", ["train.seed=1"], completed(fid=None) | machine(1))
+    run(tmp_path / "alike" / "b", ["train.seed=2"], completed(fid=None) | machine(1))
+    run(tmp_path / "alike" / "c", ["train.seed=3"], None)  # still training: nothing recorded
+    lines = listing([alike.parent]).splitlines()
+    assert f"Computed on: cpu, 1 thread, {described}" in lines[:3]
+    assert not any(line.strip().startswith("on: ") for line in lines)
+
+
+def test_a_run_from_before_the_machine_was_recorded_shows_what_it_has(tmp_path: Path) -> None:
+    run(tmp_path / "old", [], completed(fid=None) | {"device": "cpu", "threads": 2})
+    assert "Computed on: cpu, 2 threads" in listing([tmp_path]).splitlines()
+
+
 def test_completed_runs_come_best_first_and_failed_ones_last(
         runs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(runs)
@@ -176,6 +207,7 @@ def test_a_real_run_is_listed(data_root: Path, tmp_path: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
     assert lines[0].startswith("1 run in outputs, multirun: 1 completed.")
-    assert lines[3].split() == ["1", "2", *lines[3].split()[2:3], "completed", "train.steps=2",
+    assert lines[1].startswith("Computed on: cpu, 1 thread, ")  # what a rerun must match
+    assert lines[4].split() == ["1", "2", *lines[4].split()[2:3], "completed", "train.steps=2",
                                 "train.device=cpu", "eval.every=0", "train.threads=1"]
-    assert lines[4].strip() == "outputs/2026-11-26/12-00-00"
+    assert lines[5].strip() == "outputs/2026-11-26/12-00-00"

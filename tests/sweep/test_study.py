@@ -278,6 +278,20 @@ def test_named_set_ups_are_labelled_by_name_and_judged_against_none(tmp_path: Pa
     assert "15 runs of 101 steps on cpu (1 thread a run), 15.0 h of machine time in all" in page
 
 
+def test_precision_and_recall_not_computed_leave_a_dash_not_a_number(tmp_path: Path) -> None:
+    """A study evaluated on fewer than 10,000 samples: its runs' precision and recall are null."""
+    study(tmp_path / "study" / "fc", events=False)
+    for path in (tmp_path / "study").glob("**/metrics.json"):
+        metrics = json.loads(path.read_text())
+        metrics |= {"precision": None, "recall": None, "manifold_note": "not computed: ..."}
+        path.write_text(json.dumps(metrics))
+    write(tmp_path / "study", tmp_path / "results.md")
+    page = (tmp_path / "results.md").read_text()
+    assert "| r1_lr4 | 3 | 10.0 ± 0.0 | 0.030 ± 0.000 | 31.0 ± 1.0 | – | – | 5.00 ± 0.00 |" in page
+    assert ("The cure, **r1_lr4**, covers 10.0 of 10 classes (class KL 0.030, FID 31.0): "
+            in page)  # no precision or recall in the sentences either
+
+
 def test_the_answer_comes_first_in_plain_sentences(tmp_path: Path) -> None:
     study(tmp_path / "study" / "fc", events=False)
     study(tmp_path / "study" / "dcgan", "dcgan", events=False)

@@ -141,6 +141,25 @@ def test_an_unreadable_metrics_file_and_a_pipe_do_not_break_the_summary(tmp_path
     assert "`remedy=[a\\|b]`" in (tmp_path / "summary.md").read_text()
 
 
+def test_precision_not_computed_is_a_dash_with_its_reason_never_a_number(tmp_path: Path) -> None:
+    note = ("precision and recall not computed: 200 samples against 200 real images, and they "
+            "mean something only from 10000 (see gan/metrics/manifold.py)")
+    job(tmp_path, 0, ["eval.n=200"], completed(fid=5.0, modes=1) | {
+        "precision": None, "recall": None, "manifold_note": note})
+    job(tmp_path, 1, ["eval.n=10000"], completed(fid=9.0, modes=10) | {
+        "precision": 0.85, "recall": 0.88, "manifold_note": None})
+    rows = summarise(tmp_path, "precision")
+    assert [row["job"] for row in rows] == [1, 0]  # no precision: after the one that has it
+    text = (tmp_path / "summary.md").read_text()
+    table = [line.split(" | ") for line in text.splitlines() if line.startswith("| ")]
+    columns = [table[0].index(name) for name in ("precision", "recall")]
+    assert [[line[i] for i in columns] for line in table[1:]] == [["0.85", "0.88"], ["—", "—"]]
+    assert text.endswith(f"\n\n—: {note}\n")
+    with open(tmp_path / "summary.csv", newline="") as file:
+        written = list(csv.DictReader(file))
+    assert [(row["precision"], row["recall"]) for row in written] == [("0.85", "0.88"), ("", "")]
+
+
 def test_no_sweep_directory_means_no_summary_and_no_error(tmp_path: Path) -> None:
     config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "never")}},
                                "eval": {"objective": "fid"}})
