@@ -108,7 +108,8 @@ def test_a_job_past_its_time_limit_is_requeued_and_ends_as_if_never_stopped(
     assert all(torch.equal(mine[name], theirs[name]) for name in mine)
 
 
-SWEEP = ("train.seed=0,1", "train.steps=2000", "train.checkpoint_every=100", "eval.every=0",
+STEPS = 1000  # some seconds: the second job is cancelled well before its end
+SWEEP = ("train.seed=0,1", f"train.steps={STEPS}", "train.checkpoint_every=100", "eval.every=0",
          "train.threads=1")
 
 
@@ -161,10 +162,11 @@ def test_a_cancelled_sweep_goes_on_where_it_stopped(data_root: Path, tmp_path: P
     after = mtimes(first)
     assert {k: v for k, v in after.items() if k in before and k != "train.log"} == {
         k: v for k, v in before.items() if k != "train.log"}
-    assert "not run again: this job has ended (completed after 2000 steps)" in "".join(
+    assert f"not run again: this job has ended (completed after {STEPS} steps)" in "".join(
         path.read_text() for path in sweep_dir.glob(".submitit/*/*_log.out"))
     # The cancelled one goes on from its checkpoint, once, to the same end as the run alone.
-    resumed = re.findall(r"resuming from step (\d+) of 2000", (second / "train.log").read_text())
+    log = (second / "train.log").read_text()
+    resumed = re.findall(rf"resuming from step (\d+) of {STEPS}", log)
     assert len(resumed) == 1 and int(resumed[0]) > 0, resumed
     assert [row["status"] for row in summary(sweep_dir)] == ["completed", "completed"]
     assert finals(sweep_dir)[1] == finals(tmp_path)[0]  # bit for bit
