@@ -273,6 +273,18 @@ def test_an_optuna_search_in_a_shared_storage_is_not_continued(tmp_path: Path) -
         continued_argv(["train.py", "-m", f"resume={tmp_path}"])
 
 
+def steps_lasting(seconds: float, settings: tuple[str, ...], data_root: Path,
+                  tmp_path: Path) -> int:
+    """How many steps of a run with these settings train for about that long at the speed
+    this machine shows now (measured over 500 steps; 4,000 at least)."""
+    calibration = tmp_path / "calibration" / "run"
+    measured = train("train.steps=500", *settings, f"hydra.run.dir={calibration}",
+                     data_root=data_root, cwd=tmp_path)
+    assert measured.returncode == 0, measured.stderr
+    speed = json.loads((calibration / "metrics.json").read_text())["steps_per_second"]
+    return max(4000, round(seconds * speed))
+
+
 @pytest.mark.slow
 def test_a_job_at_its_time_limit_checkpoints_is_requeued_and_resumes(data_root: Path,
                                                                      tmp_path: Path) -> None:
@@ -281,12 +293,7 @@ def test_a_job_at_its_time_limit_checkpoints_is_requeued_and_resumes(data_root: 
     # on an idle machine), so the warning comes before its end; it ends in as many parts as it
     # takes.
     settings = ("train.checkpoint_every=1000000", "eval.every=0", "train.threads=1")
-    calibration = tmp_path / "calibration" / "run"
-    measured = train("train.steps=500", *settings, f"hydra.run.dir={calibration}",
-                     data_root=data_root, cwd=tmp_path)
-    assert measured.returncode == 0, measured.stderr
-    speed = json.loads((calibration / "metrics.json").read_text())["steps_per_second"]
-    run = (f"train.steps={max(4000, round(75 * speed))}", *settings)
+    run = (f"train.steps={steps_lasting(75, settings, data_root, tmp_path)}", *settings)
     sweep_dir = tmp_path / "sweep"
     result = train("-m", "hydra/launcher=local", "hydra.launcher.timeout_min=1",
                    "hydra.launcher.max_num_timeout=10", *run,
