@@ -9,12 +9,6 @@ _previous = signal.getsignal(signal.SIGINT)
 if _previous is signal.default_int_handler:  # not where the caller ignores it (nohup, ...)
     signal.signal(signal.SIGINT, lambda *_: (sys.stderr.write("interrupted\n"), os._exit(130)))
 
-# OpenMP's threads spin while they wait; where another process wants a core, the spinning takes
-# its time and the step collapses (FC: 44 steps/s where one thread keeps 200). Waiting threads
-# that sleep cost next to nothing idle (bench/threads.py). Read once, as torch loads: set here,
-# before it does, unless the environment chose a policy; a sweep's workers inherit it.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 from gan.errors import require_torch  # noqa: E402
 
 require_torch()  # a broken torch or torchvision: one line naming it and the fix, no traceback

@@ -11,8 +11,10 @@ a fresh process per policy, so each sets its OpenMP environment before torch sta
 
 - `threads=1`: one thread, nothing to wait for;
 - `threads=N, active`: PyTorch's default count (one per physical core), OpenMP's default wait;
-- `threads=N, passive`: the same count, waiting threads sleep (OMP_WAIT_POLICY=passive); what
-  train.py sets unless the environment sets a policy itself (`gan.run.acceleration`).
+- `threads=N, passive`: the same count, waiting threads sleep (OMP_WAIT_POLICY=passive);
+- `threads=N, default` and `spin K`: OpenMP's own policy, and GNU OpenMP's spin count K;
+- `train.py's choice`: what a run takes where `train.threads=0`, the cores that other work
+  leaves free as it starts (`gan.run.acceleration.threads_for_now`), with OpenMP's defaults.
 
 each idle and beside one busy process (a pure-Python spin, one core's worth of other work), in
 alternating order over `rounds`, and prints the median steps/s of each, and each policy's ratio
@@ -30,21 +32,27 @@ from pathlib import Path
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 N_IMAGES, BATCH = 60_000, 128
-POLICIES = {"threads=1": (1, None), "threads=N, active": (0, "active"),
-            "threads=N, passive": (0, "passive")}
+CHOSEN = -1  # the count train.py's run chooses as it starts (gan.run.acceleration)
+POLICIES = {"train.py's choice": (CHOSEN, {}),
+            "threads=1": (1, {}), "threads=N, active": (0, {"OMP_WAIT_POLICY": "active"}),
+            "threads=N, passive": (0, {"OMP_WAIT_POLICY": "passive"}),
+            "threads=N, default": (0, {}),
+            **{f"threads=N, spin {count}": (0, {"GOMP_SPINCOUNT": str(count)})
+               for count in (1000, 10000, 100000)}}
 
 
-def worker(threads: int, wait_policy: str | None, overrides: list[str], seconds: float,
+def worker(threads: int, environment: dict[str, str], overrides: list[str], seconds: float,
            connection: Connection) -> None:
-    """Steps/s of the step for `seconds`, after a warm-up, under one thread policy (set before
-    torch is imported: OpenMP reads it once)."""
-    if wait_policy is not None:
-        os.environ["OMP_WAIT_POLICY"] = wait_policy
+    """Steps/s of the step for `seconds`, after a warm-up, under one thread policy (its OpenMP
+    environment set before torch is imported: OpenMP reads it once)."""
+    for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):  # only what the policy sets
+        os.environ.pop(name, None)
+    os.environ.update(environment)
     import torch
     from hydra import compose, initialize_config_dir
 
     from gan.core.noise import UniformNoise
-    from gan.run.acceleration import configure_process
+    from gan.run.acceleration import configure_process, threads_for_now
     from gan.run.build import build_step
     from gan.run.config import register_configs
     from gan.run.data import DeviceBatcher
@@ -52,7 +60,7 @@ def worker(threads: int, wait_policy: str | None, overrides: list[str], seconds:
     register_configs()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=overrides)
-    configure_process(threads)  # as train.py's run does
+    configure_process(threads_for_now() if threads == CHOSEN else threads)  # as train.py's
     cpu = torch.device("cpu")
     torch.manual_seed(0)
     step = build_step(cfg, cpu)
@@ -69,13 +77,13 @@ def worker(threads: int, wait_policy: str | None, overrides: list[str], seconds:
 
 def measure(policy: str, overrides: list[str], seconds: float, busy: bool) -> tuple[float, int]:
     """Steps/s and thread count of one policy, idle or beside one spinning process."""
-    threads, wait_policy = POLICIES[policy]
+    threads, environment = POLICIES[policy]
     spinner = (subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None)
     try:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         process = context.Process(target=worker,
-                                  args=(threads, wait_policy, overrides, seconds, child))
+                                  args=(threads, environment, overrides, seconds, child))
         process.start()
         result = parent.recv()
         process.join()
@@ -92,23 +100,24 @@ def main(argv: list[str]) -> None:
     seconds, rounds = float(options.pop("seconds", 6)), int(options.pop("rounds", 3))
     overrides = [f"{key}={value}" for key, value in options.items()] or ["discriminator=fc"]
     rates: dict[tuple[str, bool], list[float]] = {}
-    counts: dict[str, int] = {}
+    counts: dict[tuple[str, bool], int] = {}
     for round_ in range(rounds):
         order = list(POLICIES) if round_ % 2 == 0 else list(reversed(POLICIES))
         for busy in (False, True):
             for policy in order:
-                rate, counts[policy] = measure(policy, overrides, seconds, busy)
+                rate, counts[(policy, busy)] = measure(policy, overrides, seconds, busy)
                 rates.setdefault((policy, busy), []).append(rate)
     median = {key: statistics.median(values) for key, values in rates.items()}
     best_idle = max(median[(policy, False)] for policy in POLICIES)
     print(f"{' '.join(overrides)}, {os.cpu_count()} CPUs, median of {rounds} rounds of "
           f"{seconds:g} s")
-    print("| policy | threads | idle steps/s | / best idle | beside 1 busy process | "
+    print("| policy | threads idle / busy | idle steps/s | / best idle | beside 1 busy process | "
           "/ threads=1 there |")
     print("|---|---|---|---|---|---|")
     for policy in POLICIES:
         idle, busy = median[(policy, False)], median[(policy, True)]
-        print(f"| {policy} | {counts[policy]} | {idle:.0f} | {idle / best_idle:.2f} | "
+        print(f"| {policy} | {counts[(policy, False)]} / {counts[(policy, True)]} | {idle:.0f} | "
+              f"{idle / best_idle:.2f} | "
               f"{busy:.0f} | {busy / median[('threads=1', True)]:.2f} |")
 
 

@@ -187,13 +187,3 @@ def test_a_diverging_run_names_the_step_and_exits_non_zero(data_root: Path,
     record = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert record["status"] == "diverged" and record["reason"] in result.stderr
 
-
-def test_openmp_threads_sleep_while_they_wait_unless_the_environment_says_otherwise() -> None:
-    # Spinning OpenMP threads collapse the step beside another busy process (bench/threads.py).
-    env = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
-    said = subprocess.run([sys.executable, "-c", "import os, train, torch; "
-                           "print(os.environ['OMP_WAIT_POLICY'])"],
-                          cwd=REPO, env=env, capture_output=True, text=True, check=True)
-    assert said.stdout.split() == ["PASSIVE"]
-    source = (REPO / "train.py").read_text()  # set before anything imports torch
-    assert source.index('setdefault("OMP_WAIT_POLICY"') < source.index("\nrequire_torch()")

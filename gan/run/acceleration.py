@@ -9,7 +9,10 @@ convolutions (oneDNN) and a deliberate thread count are what pay there.
 import ctypes
 import inspect
 import logging
+import os
+import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -20,6 +23,7 @@ from gan.core.step import AdversarialStep
 
 log = logging.getLogger(__name__)
 WARMUP_STEPS = 3  # eager steps before capture: lazy initialisation, optimizer state, cuDNN
+DEFAULT_THREADS = torch.get_num_threads()  # PyTorch's own choice, before any run set another
 
 
 def fast_optimizer(make: Callable[..., torch.optim.Optimizer], parameters: Iterable[nn.Parameter],
@@ -55,6 +59,54 @@ def keep_freed_memory() -> bool:
         return False
     # M_MMAP_THRESHOLD (-3) at its 64-bit maximum; M_TRIM_THRESHOLD (-1) far above any step.
     return bool(mallopt(-3, 32 * 2**20)) and bool(mallopt(-1, 2**30))
+
+
+def free_cores(interval: float = 0.1) -> float | None:
+    """How many of this process's cores other processes left idle over `interval` seconds,
+    from the kernel's per-CPU time counters (/proc/stat); None where there are none (not
+    Linux). This process sleeps meanwhile, so what is busy is other work."""
+    allowed = getattr(os, "sched_getaffinity", lambda _: None)(0)
+    try:
+        before = _cpu_times(allowed)
+        time.sleep(interval)
+        after = _cpu_times(allowed)
+    except OSError:
+        return None
+    free = 0.0
+    for cpu, (total, idle) in after.items():
+        spent = total - before[cpu][0]
+        free += (idle - before[cpu][1]) / spent if spent > 0 else 1.0
+    return free if after else None
+
+
+def _cpu_times(allowed: set[int] | None) -> dict[int, tuple[int, int]]:
+    """Each allowed CPU's (total, idle) time so far, in clock ticks (idle counts I/O wait)."""
+    times = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *fields = line.split()
+        if name.startswith("cpu") and name[3:].isdigit():
+            cpu, ticks = int(name[3:]), [int(field) for field in fields]
+            if allowed is None or cpu in allowed:
+                times[cpu] = (sum(ticks[:8]), ticks[3] + ticks[4])  # to steal; idle + iowait
+    return times
+
+
+def threads_for_now() -> int:
+    """The CPU threads a run takes where `train.threads` is 0: PyTorch's default (one per
+    physical core) on idle cores, one fewer for each core other work keeps busy, at least 1.
+
+    A step's threads wait for each other at every operator; where another process holds one
+    of the cores, the thread that shares it makes the others spin, and the step collapses
+    (`python bench/threads.py`, FC on this 2-core CPU: 2 threads 352 steps/s idle but 50
+    beside one busy process, where 1 thread keeps 245). OpenMP's waiting policies trade one
+    case for the other (passive: 179 idle, 224 busy). Chosen once, as the run starts, and
+    saved in its config: the thread count changes the rounding, so a resume must keep it."""
+    default = DEFAULT_THREADS
+    free = free_cores()
+    if free is None:
+        return default
+    busy = round(len(os.sched_getaffinity(0)) - free)
+    return max(1, min(default, default - busy))
 
 
 def set_threads(threads: int) -> int:

@@ -10,7 +10,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from gan.metrics.evaluator import evaluation_noise, real_subset
-from gan.run.acceleration import configure_process
+from gan.run.acceleration import configure_process, threads_for_now
 from gan.run.build import build_evaluator, build_source, build_step
 from gan.run.checkpoint import CHECKPOINT_NAME, RESUME_KEYS, read_checkpoint
 from gan.run.config import EvalConfig, TrainConfig, absolute
@@ -48,13 +48,15 @@ def build_setup(cfg: DictConfig, device: torch.device, images: torch.Tensor | No
 
 
 def settle(cfg: DictConfig, run_dir: Path, threads: int) -> tuple[TrainConfig, EvalConfig]:
-    """The typed settings; the run directory made; a launcher's share of the cores (where
-    `train.threads` is 0) and the absolute data root written into cfg, as config.yaml keeps
-    them for `gan.evaluate` and resume."""
+    """The typed settings; the run directory made; where `train.threads` is 0, a launcher's
+    share of the cores or as many as other work leaves free (`threads_for_now`), and the
+    absolute data root, written into cfg, as config.yaml keeps them for `gan.evaluate` and
+    resume."""
     settings, evaluation_settings = train_settings(cfg), eval_settings(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if threads and not settings.threads:  # a launcher's share: saved, so a resume uses it too
-        cfg.train.threads = settings.threads = threads
+    if not settings.threads:  # saved, so a resume computes with as many (rounding)
+        # A launcher's share of the cores, else as many as other work leaves free now.
+        cfg.train.threads = settings.threads = threads or threads_for_now()
     # The data root the user meant, wherever the job runs (hydra.job.chdir).
     cfg.dataset.root = str(absolute(cfg.dataset.root))
     return settings, evaluation_settings

@@ -2,9 +2,11 @@
 one) as a replayed CUDA graph."""
 
 import math
+import os
 import sys
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,8 +15,18 @@ from torch import nn
 
 from gan.core.layers import SameConv2d
 from gan.core.step import AdversarialStep
-from gan.run.acceleration import CudaGraphStep, fast_optimizer, keep_freed_memory, set_threads
+from gan.run import acceleration
+from gan.run.acceleration import (
+    DEFAULT_THREADS,
+    CudaGraphStep,
+    fast_optimizer,
+    free_cores,
+    keep_freed_memory,
+    set_threads,
+    threads_for_now,
+)
 from gan.run.build import build_step
+from gan.run.compose import settle
 from gan.run.config import options
 
 CPU = torch.device("cpu")
@@ -108,6 +120,36 @@ def test_threads_setting() -> None:
         assert set_threads(0) == 1  # 0 leaves PyTorch's choice alone
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/stat is Linux's")
+def test_free_cores_are_read_from_the_kernels_counters() -> None:
+    free = free_cores(interval=0.05)
+    assert free is not None and 0.0 <= free <= len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize(("free", "expected"), [
+    (None, DEFAULT_THREADS), (float(DEFAULT_THREADS), DEFAULT_THREADS),
+    (DEFAULT_THREADS - 0.3, DEFAULT_THREADS),  # a little other work: all of them
+    (DEFAULT_THREADS - 1.0, max(1, DEFAULT_THREADS - 1)), (0.0, 1)])
+def test_a_run_takes_the_cores_other_work_leaves_free(monkeypatch: pytest.MonkeyPatch,
+                                                     free: float | None, expected: int) -> None:
+    # Issue 35: 2 threads beside one busy process fell to 44 steps/s, where 1 thread kept 200.
+    monkeypatch.setattr(acceleration, "free_cores", lambda: free)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(DEFAULT_THREADS)))
+    assert threads_for_now() == expected
+
+
+def test_the_thread_count_chosen_is_saved_so_a_resume_rounds_alike(
+        make_cfg: Callable[..., DictConfig], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    monkeypatch.setattr("gan.run.compose.threads_for_now", lambda: 1)
+    cfg = make_cfg()  # train.threads=0: chosen as the run starts
+    assert settle(cfg, tmp_path, threads=0)[0].threads == 1 and cfg.train.threads == 1
+    shared = make_cfg()
+    assert settle(shared, tmp_path, threads=3)[0].threads == 3  # a launcher's share first
+    chosen = make_cfg("train.threads=2")
+    assert settle(chosen, tmp_path, threads=3)[0].threads == 2  # the user's, always
 
 
 def test_a_cpu_step_is_not_wrapped_for_replay(make_cfg: Callable[..., DictConfig]) -> None:
