@@ -22,7 +22,7 @@ def standing_statistics(generator: Generator, batches: int = 16, batch_size: int
 
     Why: an average of weights is not the network whose activations the trained generator's
     statistics describe, and in eval mode a batch-norm layer normalises by its statistics, so
-    the average sampled with the trained one's is off its own scale (see the README's EMA)."""
+    the average sampled with the trained one's is off its own scale (see docs/remedies.md, EMA)."""
     if not has_batch_norm(generator):
         return
     device = next(generator.parameters()).device

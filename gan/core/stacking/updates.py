@@ -7,7 +7,7 @@ and what a stacked run's checkpoint reads):
   optimizer state is a single run's as it stands. K optimizer calls per update.
 - `OneOptimizer`: one `StackedAdam` / `StackedSGD` over the stacked parameters, each run's
   learning rate and betas as (K,) tensors (`gan.core.stacking.optim`): one foreach pass for all
-  runs, whatever K. On this CPU it measured slower (README, "Many runs in one process").
+  runs, whatever K. On this CPU it measured slower (docs/sweeps.md, "Many runs in one process").
 """
 
 from collections.abc import Sequence
