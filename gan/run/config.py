@@ -1,9 +1,7 @@
 """Typed schema of the composed config, registered in Hydra's ConfigStore."""
 
-import hashlib
 import math
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from gan.metrics.names import FINAL_LOSSES, MANIFOLD, OBJECTIVES, SCORE_NAMES
 from gan.run.checkpoint import CHECKPOINT_NAME
 from gan.run.data import DATA_ENV
 from gan.run.device import check_device_name
-from gan.run.directory import is_sweep, resume_command, run_files
+from gan.run.directory import is_sweep, job_dir_name, resume_command, run_files
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # the repository this package runs from
 CONF_DIR = CHECKOUT / "conf"  # train.py's config groups, one folder each
@@ -101,64 +99,6 @@ def continued_subdir(sweep_dir: str, number: int, fresh: str) -> str:
     (`<number>_...`), else `fresh`."""
     found = sorted(Path(sweep_dir).glob(f"{number}_*"))
     return found[0].name if len(found) == 1 and found[0].is_dir() else fresh
-
-
-JOB_NAME_BYTES = 100  # a job directory's name at most: readable, and far below the 255 allowed
-# A float literal standing alone in an override's value (`0.00012345678901234567`, `1e-4`,
-# `[0.5,2.5]`'s items), not a digit inside a key or a word.
-FLOAT = re.compile(r"(?<![\w.+-])[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][-+]?\d+)?(?![\w.])")
-OVERRIDE_START = re.compile(r",(?=[+~]?[\w./@-]+=)")  # a comma before `key=`: not one in a list
-LONG_FLOAT_DIGITS = 6  # a float with more significant digits was printed by a program
-
-
-def job_dir_name(number: int, overrides: str) -> str:
-    """hydra.sweep.subdir: `<number>_<overrides>` (Hydra's `hydra.job.override_dirname`), made
-    a valid, readable directory name. A float of more than LONG_FLOAT_DIGITS significant digits
-    (an Optuna trial's `optimizer.lr=0.00012345678901234567`) is written with 4
-    (`short_float`); a `/` becomes `_` (one name, not a path). A name still over
-    JOB_NAME_BYTES bytes (a sweep of five remedies and their settings: 259 characters, past
-    what file systems allow) shows, in their order, the whole overrides that fit, then `...`
-    and a hash of all of them (the same whenever the overrides are). Those with a sampled float
-    are taken first (they are what differs between a search's trials), then the others in
-    order, so the short ones a sweep varies (`train.seed=1`) fit past a long list. The job's
-    overrides stay whole in its `.hydra/overrides.yaml` and the summary; the number alone finds
-    the directory again when the sweep is continued (`continued_subdir`)."""
-    name = f"{number}_{_shown(overrides)}"
-    if len(name.encode()) <= JOB_NAME_BYTES:
-        return name
-    digest = hashlib.sha256(overrides.encode()).hexdigest()[:8]
-    room = JOB_NAME_BYTES - len(f"{number}_,...{digest}".encode())
-    pieces = OVERRIDE_START.split(overrides)  # one override each
-    items = [_shown(piece) for piece in pieces]
-    sampled = [item != piece.replace("/", "_") for item, piece in zip(items, pieces, strict=True)]
-    kept: set[int] = set()
-    for index in sorted(range(len(items)), key=lambda index: not sampled[index]):
-        if len(",".join(items[i] for i in sorted({*kept, index})).encode()) <= room:
-            kept.add(index)
-    shown = ",".join(items[i] for i in sorted(kept))
-    if not shown:  # not one whole override fits: the first, cut, never inside a character
-        shown = items[0].encode()[:room].decode(errors="ignore")
-    return f"{number}_{shown},...{digest}"
-
-
-def _shown(overrides: str) -> str:
-    """Overrides as a job directory's name shows them: long floats short, no `/`."""
-    return FLOAT.sub(lambda match: short_float(match.group()), overrides).replace("/", "_")
-
-
-def short_float(text: str) -> str:
-    """A float literal with more than LONG_FLOAT_DIGITS significant digits in 4, or as many
-    more as keep its power of ten (0.99995123 as 0.99995, not 1); any other as it is."""
-    digits = len(re.sub(r"[eE].*|[^0-9]", "", text).lstrip("0"))
-    value = float(text)
-    if digits <= LONG_FLOAT_DIGITS or not math.isfinite(value) or value == 0:
-        return text
-    power = math.floor(math.log10(abs(value)))
-    for kept in range(4, 18):
-        short = f"{value:.{kept}g}"
-        if math.floor(math.log10(abs(float(short)))) == power:
-            return short
-    return text
 
 
 def if_set(value: Any, then: Any, otherwise: Any) -> Any:
