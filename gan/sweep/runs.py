@@ -97,15 +97,19 @@ def listing(roots: list[Path] | None = None) -> str:
 
 
 def table(rows: list[dict[str, Any]], shared: set[str], each_machine: bool = False) -> list[str]:
-    """One line per run (rank, FID, steps, wall time, status, its overrides less the shared
-    ones, shortened to fit), its directory below it, then its alarms, what it computed on where
-    runs differ in that (`each_machine`) and, if it did not complete, the reason."""
+    """One line per run (rank, FID, the best evaluation where any run has one, steps, wall
+    time, status, its overrides less the shared ones, shortened to fit), its directory below
+    it, then its alarms, what it computed on where runs differ in that (`each_machine`) and, if
+    it did not complete, the reason."""
     cells = [[str(place), number(row[OBJECTIVE]), best_cell(row),
               "" if row["steps"] is None else str(row["steps"]), duration(row["wall_seconds"]),
               row["status"]] for place, row in enumerate(rows, 1)]
+    headings, right = list(HEADINGS), [True, True, True, True, True, False]  # numbers right
+    if not any(row["best"] is not None for row in rows):  # none evaluated: room for overrides
+        for columns in (headings, right, *cells):
+            del columns[2]
     widths = [max(len(heading), *(len(cell[i]) for cell in cells))
-              for i, heading in enumerate(HEADINGS[:-1])]
-    right = (True, True, True, True, True, False)  # numbers align right
+              for i, heading in enumerate(headings[:-1])]
 
     def line(values: list[str]) -> str:
         return "  ".join(value.rjust(width) if align else value.ljust(width)
@@ -113,7 +117,7 @@ def table(rows: list[dict[str, Any]], shared: set[str], each_machine: bool = Fal
 
     indent = " " * (widths[0] + 2)  # directory and reason sit under the FID
     room = max(30, WIDTH - len(line(cells[0])) - 2)
-    lines = [f"{line(list(HEADINGS[:-1]))}  {HEADINGS[-1]}"]
+    lines = [f"{line(headings[:-1])}  {headings[-1]}"]
     for row, values in zip(rows, cells, strict=True):
         overrides = [override for override in row["overrides"] if override not in shared]
         if row["resumes"]:
