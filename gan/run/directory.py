@@ -11,10 +11,11 @@ import shutil
 from pathlib import Path
 
 HYDRA_FILES = {"config.yaml", "hydra.yaml", "overrides.yaml"}  # what Hydra writes into .hydra/
-# What only a run that started writes: its resolved config, checkpoint, metrics, sample grids,
-# TensorBoard events (prefix) and log lines. Hydra's `.hydra/` is not among them: a command
-# writes it before its run starts.
-RUN_FILES = ("checkpoint.pt", "metrics.json", "config.yaml", "samples")
+# What a run writes once it trains: its checkpoint, metrics, sample grids and TensorBoard events
+# (prefix; the loop's first act). Not its config.yaml and log lines, which a run refused or
+# stopped before its first step leaves too (a stacked sweep's jobs before they run one by one),
+# nor Hydra's `.hydra/`, which a command writes before its run starts.
+RUN_FILES = ("checkpoint.pt", "metrics.json", "samples")
 EVENTS_PREFIX = "events.out.tfevents."
 LOG_NAME = "train.log"
 MULTIRUN_FILE = "multirun.yaml"  # what Hydra writes into a sweep directory before its jobs
@@ -26,19 +27,13 @@ def is_sweep(path: Path) -> bool:
 
 
 def run_files(directory: Path) -> list[str]:
-    """The names of the files in `directory` that a run wrote (`RUN_FILES`, TensorBoard events,
-    a train.log with lines in it); none for a directory that does not exist, is empty, or holds
-    only what Hydra makes as a job starts."""
+    """The names of the files in `directory` that a run wrote once it trained (`RUN_FILES`,
+    TensorBoard events); none for a directory that does not exist, is empty, or holds only what
+    a command writes before its first step."""
     if not directory.is_dir():
         return []
-    found = []
-    for path in sorted(directory.iterdir()):
-        if path.name == LOG_NAME:
-            if path.is_file() and path.stat().st_size > 0:
-                found.append(path.name)
-        elif path.name in RUN_FILES or path.name.startswith(EVENTS_PREFIX):
-            found.append(path.name)
-    return found
+    return [path.name for path in sorted(directory.iterdir())
+            if path.name in RUN_FILES or path.name.startswith(EVENTS_PREFIX)]
 
 
 def made_by_hydra_now(run_dir: Path) -> bool:

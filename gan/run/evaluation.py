@@ -38,6 +38,12 @@ class Evaluation:
         self.best: dict[str, Any] | None = None  # {"step", "objective", "value"} so far
         self.watch = CollapseWatch()
 
+    def fresh(self) -> "Evaluation":
+        """The same scoring (classifier, noise, real reference, interval, objective) with a
+        record of its own: another run's, sharing the set-up's cost (stacked runs)."""
+        return Evaluation(self.evaluator, self.z, self.real, self.every,
+                          objective=self.objective)
+
     def events(self, generator: Generator, monitor: Monitor,
                keep_best: Action | None = None) -> list[Periodic]:
         """Scoring at its interval (and after the last step); `keep_best(step, output)` saves
@@ -133,6 +139,10 @@ class NoEvaluation:
                keep_best: Action | None = None) -> list[Periodic]:
         """None."""
         return []
+
+    def fresh(self) -> "NoEvaluation":
+        """Still none."""
+        return self
 
     def state_dict(self) -> dict[str, Any]:
         """Nothing to save."""

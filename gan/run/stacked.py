@@ -157,10 +157,7 @@ def evaluation_of(cfg: DictConfig, settings: EvalConfig, setup: TrainingSetup,
     runs' evaluation settings are the same), with its own record of scores."""
     if shared is None:
         return build_evaluation(cfg, settings, setup)
-    if isinstance(shared, NoEvaluation):
-        return shared
-    return Evaluation(shared.evaluator, shared.z, shared.real, shared.every,
-                      objective=shared.objective)
+    return shared.fresh()
 
 
 def train_stacked(jobs: Sequence[StackedJob], threads: int = 0) -> list[dict[str, Any] | Exception]:

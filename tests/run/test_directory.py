@@ -98,11 +98,13 @@ def test_what_a_run_wrote_is_told_from_what_hydra_makes_as_a_job_starts(tmp_path
     (tmp_path / ".hydra").mkdir()
     (tmp_path / ".hydra" / "overrides.yaml").write_text("[]\n")
     (tmp_path / "train.log").write_text("")
-    assert run_files(tmp_path) == []  # a job just started here, or one refused before step 0
+    assert run_files(tmp_path) == []  # a job just started here
     refuse_used(tmp_path)
     (tmp_path / "train.log").write_text("Run directory: ...\n")
+    (tmp_path / "config.yaml").write_text("train: {}\n")
+    assert run_files(tmp_path) == []  # refused or stopped before its first step: trained nothing
     (tmp_path / "events.out.tfevents.1.host.2.0").write_bytes(b"")
-    assert run_files(tmp_path) == ["events.out.tfevents.1.host.2.0", "train.log"]
+    assert run_files(tmp_path) == ["events.out.tfevents.1.host.2.0"]
     with pytest.raises(UserError, match="no checkpoint to continue from: remove it"):
         refuse_used(tmp_path)  # a run killed before its first checkpoint
 
