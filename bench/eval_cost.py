@@ -22,10 +22,9 @@ from gan.core.noise import UniformNoise
 from gan.metrics.evaluator import Evaluator
 from gan.metrics.manifold import inside, knn_radii, precision_recall
 from gan.run.acceleration import configure_process
-from gan.run.compose import build_evaluation, build_setup, eval_settings, train_settings
 from gan.run.config import register_configs
 from gan.run.data import DeviceBatcher
-from gan.run.setup import TrainingSetup
+from gan.run.loop import TrainingSetup, build_evaluation, build_setup, eval_settings, train_settings
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 

@@ -1,11 +1,11 @@
 """`python -m gan.archive SWEEP_DIR ARCHIVE_DIR`: a sweep's finished runs kept small, for the
-repository; see `gan.sweep.archive`."""
+repository; see `gan.report.archive`."""
 
 import sys
 from pathlib import Path
 
 from gan.errors import UserError
-from gan.sweep.archive import archive
+from gan.report.archive import archive
 
 USAGE = """usage: python -m gan.archive SWEEP_DIR ARCHIVE_DIR
 

@@ -18,9 +18,8 @@ from omegaconf.errors import (
 )
 
 from gan.errors import UserError, first_line, message_lines
-from gan.run.config import options
+from gan.run.config import added_key_refusal, options, settings_not_value
 from gan.run.directory import hydra_quoted
-from gan.run.validate import added_key_refusal, settings_not_value
 
 Args = TypeVar("Args")
 

@@ -1,12 +1,12 @@
 """`python -m gan.runs [DIR ...]`: every run under the DIRs (default `outputs` and `multirun`)
-in one table, best first; see `gan.sweep.runs`."""
+in one table, best first; see `gan.report.runs`."""
 
 import os
 import sys
 from pathlib import Path
 
 from gan.errors import UserError
-from gan.sweep.runs import listing
+from gan.report.runs import listing
 
 USAGE = """usage: python -m gan.runs [DIR ...]
 

@@ -1,12 +1,12 @@
 """`python -m gan.study SWEEP_DIR OUT.md`: a sweep's runs as a results page (the answer first,
 set-ups pooled over seeds, verdicts against no remedy, curves, histograms and sample grids);
-see `gan.sweep.study_page`. The curves and histograms need the `plots` extra (matplotlib)."""
+see `gan.report.study_page`. The curves and histograms need the `plots` extra (matplotlib)."""
 
 import sys
 from pathlib import Path
 
 from gan.errors import UserError
-from gan.sweep.study_page import write
+from gan.report.study_page import write
 
 USAGE = "usage: python -m gan.study SWEEP_DIR OUT.md"
 

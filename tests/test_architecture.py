@@ -1,5 +1,6 @@
 """The package's layers: the import contract holds, the shared records import nothing else of
-the package, and a command that only samples loads neither the loop nor TensorBoard."""
+the package, a command that only samples loads neither the loop nor TensorBoard, the report
+commands load neither torch nor Hydra, and a single run never loads the sweep's code."""
 
 import ast
 import shutil
@@ -49,7 +50,7 @@ def test_no_module_of_the_package_hides_behind_type_checking() -> None:
 
 def test_sampling_loads_neither_the_loop_nor_tensorboard() -> None:
     probe = ("import sys, gan.sample, gan.evaluate; print(sorted(m for m in sys.modules if "
-             "m.startswith(('gan.run.loop', 'gan.run.compose', 'gan.run.monitor', 'tensorboard', "
+             "m.startswith(('gan.run.loop', 'gan.run.monitor', 'tensorboard', "
              "'torch.utils.tensorboard'))))")
     result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
                             text=True, timeout=120)
@@ -57,7 +58,32 @@ def test_sampling_loads_neither_the_loop_nor_tensorboard() -> None:
     assert result.stdout.strip() == "[]"
 
 
-def test_every_module_is_small() -> None:
-    sizes = {str(path.relative_to(REPO)): len(path.read_text().splitlines())
-             for path in PACKAGE.rglob("*.py")}
-    assert {path: lines for path, lines in sizes.items() if lines > 300} == {}
+REPORT_COMMANDS = ("gan.runs", "gan.study", "gan.archive")
+
+
+def test_the_report_commands_load_neither_torch_nor_hydra() -> None:
+    # Every module of gan.report and the commands on it, imported as `python -m gan.runs` does:
+    # what only reads run directories starts at once.
+    modules = [*REPORT_COMMANDS, *(f"gan.report.{path.stem}" for path in
+                                   (PACKAGE / "report").glob("*.py") if path.stem != "__init__")]
+    probe = (f"import sys, {', '.join(modules)}; print(sorted({{m.split('.')[0] for m in "
+             "sys.modules} & {'torch', 'hydra', 'omegaconf', 'tensorboard'}))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_single_run_never_loads_the_sweep_code(tmp_path, data_root) -> None:
+    # `python train.py` (no -m) from argv to its last step, then what it imported; Hydra's
+    # plugins and callbacks (hydra_plugins/gan_lab) hand sweeps to gan.sweep only when one runs.
+    probe = ("import sys, train\n"
+             f"sys.argv = ['train.py', 'train.steps=2', 'eval.every=0', 'dataset.root={data_root}',"
+             f" 'hydra.run.dir={tmp_path / 'run'}']\n"
+             "train.command_line()\n"
+             "print(sorted(m for m in sys.modules if m.startswith(('gan.sweep', 'optuna'))))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert (tmp_path / "run" / "metrics.json").is_file()

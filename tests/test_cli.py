@@ -7,7 +7,7 @@ from hydra.errors import HydraException
 
 from gan.cli import compose_message
 from gan.errors import ConfigError
-from gan.run.validate import check_config
+from gan.run.config import check_config
 from tests.conftest import CONF_DIR, compose_config
 
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from gan import evaluate, sample
 from gan.errors import UserError
-from gan.run.compose import run
+from gan.run.loop import run
 from tests.conftest import REPO, compose_config
 
 pytestmark = pytest.mark.usefixtures("data_root")

@@ -1,6 +1,6 @@
 """The one place where config becomes objects (every `hydra.utils.instantiate` call lives here).
 
-Nothing here trains: `gan.run.compose` joins these objects to the loop, and the commands
+Nothing here trains: `gan.run.loop` joins these objects to the loop, and the commands
 (`gan.sample`, `gan.evaluate`) build a saved run's generator with the same functions.
 """
 

@@ -14,7 +14,6 @@ from gan.run.acceleration import CudaGraphStep
 from gan.run.data import DeviceBatcher
 from gan.run.files import write_bytes_atomically
 
-CHECKPOINT_NAME = "checkpoint.pt"
 BEST_NAME = "best.pt"  # the generator where it scored its best (eval.objective), to sample from
 NETWORKS = ("generator", "discriminator", "g_optimizer", "d_optimizer")  # the step's state
 RESUME_KEYS = ("step", *NETWORKS, "fixed_z", "batcher", "rng",

@@ -1,24 +1,35 @@
 """What a run directory holds, before a command writes into it: whether a run is there already,
 what a refused command must take back, a sweep job's directory name, and the command that
-continues the run."""
+continues the run, and what a continued sweep does with a job. Torch-free and Hydra-free (but
+`jobs_in_sweep`, which parses a sweep's overrides): the report commands read run directories
+through it."""
 
 import contextlib
 import hashlib
+import json
 import math
 import re
 import shlex
 import shutil
 from pathlib import Path
+from typing import Any
 
 HYDRA_FILES = {"config.yaml", "hydra.yaml", "overrides.yaml"}  # what Hydra writes into .hydra/
 # What a run writes once it trains: its checkpoint, metrics, sample grids and TensorBoard events
 # (prefix; the loop's first act). Not its config.yaml and log lines, which a run refused or
 # stopped before its first step leaves too (a stacked sweep's jobs before they run one by one),
 # nor Hydra's `.hydra/`, which a command writes before its run starts.
-RUN_FILES = ("checkpoint.pt", "metrics.json", "samples")
+CHECKPOINT_NAME = "checkpoint.pt"
+RUN_FILES = (CHECKPOINT_NAME, "metrics.json", "samples")
 EVENTS_PREFIX = "events.out.tfevents."
 LOG_NAME = "train.log"
 MULTIRUN_FILE = "multirun.yaml"  # what Hydra writes into a sweep directory before its jobs
+STUDY_FILE = "optuna.db"  # an Optuna search's study in its sweep directory (gan.sweep.optuna_store)
+# What a resume may change (train.*, eval.*, where the data lies) but for what makes the run
+# what it is; anything else makes another run.
+RESUME_FIXED = ("train.seed", "train.batch_size", "train.n_samples")
+RESUME_FREE = ("train.", "eval.", "dataset.root", "dataset.download")
+FINAL = ("diverged", "bad_input")  # failures that would come back the same if run again
 
 
 def is_sweep(path: Path) -> bool:
@@ -144,3 +155,52 @@ def _escaped(match: re.Match[str]) -> str:
     """Backslashes before a quote or the end, doubled; the quote escaped."""
     backslashes, quote = match.group(1), match.group(2)
     return backslashes * 2 + ("\\'" if quote else "")
+
+
+def job_plan(run_dir: Path, steps: int) -> tuple[str, dict[str, Any] | None]:
+    """What a job of a continued sweep does, from what its directory holds: ("done", its
+    metrics) if it completed `steps` steps or failed in a way a rerun would repeat (its metrics
+    then hold no score: a failed trial), ("resume", None) if it has a checkpoint, else
+    ("start", None)."""
+    metrics_path = run_dir / "metrics.json"
+    if metrics_path.is_file():
+        try:
+            metrics = json.loads(metrics_path.read_text())
+        except ValueError:
+            metrics = {}
+        done = metrics.get("status") == "completed" and metrics.get("steps") == steps
+        if done or metrics.get("status") in FINAL:
+            return "done", metrics
+    if (run_dir / CHECKPOINT_NAME).is_file():
+        return "resume", None
+    return "start", None
+
+
+def jobs_in_sweep(sweep_dir: Path | None) -> int | None:
+    """The number of jobs Hydra's basic sweeper runs, from the multirun.yaml it writes into the
+    sweep directory before launching; None where it cannot tell (another sweeper: the Optuna
+    search caps the jobs at once by its own n_jobs)."""
+    # Hydra's own parser reads the sweep's overrides: imported here, not above, so that the
+    # report commands, which read run directories through this module, start at once.
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    path = None if sweep_dir is None else sweep_dir / "multirun.yaml"
+    if path is None or not path.is_file():
+        return None
+    try:
+        cfg = OmegaConf.load(path)
+        if not str(OmegaConf.select(cfg, "hydra.sweeper._target_")).endswith(".BasicSweeper"):
+            return None
+        params = OmegaConf.select(cfg, "hydra.sweeper.params", default=None) or {}
+        words = [*(f"{key}={value}" for key, value in params.items()),
+                 *OmegaConf.select(cfg, "hydra.overrides.task", default=[])]
+        parsed = OverridesParser.create().parse_overrides(words)
+        last = {override.get_key_element(): override for override in parsed}  # the command wins
+        count = 1
+        for override in last.values():
+            if override.is_sweep_override():
+                count *= len(list(override.sweep_string_iterator()))
+        return count
+    except Exception:  # another sweeper's settings, or an unreadable file: no cap
+        return None

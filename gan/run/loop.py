@@ -1,28 +1,157 @@
-"""The training loop: steps, the recorder's events at their intervals, the final results."""
+"""One training run, top to bottom: from its config to the objects it trains (`run`, with
+`gan.run.build`), the loop (`train`), what it leaves in its directory at its intervals while it
+trains (`Recorder`: scalars, console lines, sample grids, checkpoints, evaluations, with the
+divergence guard and the interrupt check, when `gan.run.schedule` says), and its final
+results (`finish`, `completed`).
+
+A run's directory is locked by its job (`gan.run.job`) before `run` reads it."""
+
+from __future__ import annotations
 
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from omegaconf import DictConfig, OmegaConf
 
-from gan.core.networks import generate
+from gan.core.networks import Generator, generate
 from gan.core.noise import UniformNoise, uniform_noise
-from gan.run.checkpoint import restore
+from gan.core.records import StepOutput
+from gan.core.step import AdversarialStep
+from gan.metrics.evaluator import evaluation_noise, real_subset
+from gan.run.acceleration import CudaGraphStep, configure_process, threads_for_now
+from gan.run.build import build_evaluator, build_source, build_step
+from gan.run.checkpoint import (
+    BEST_NAME,
+    RESUME_KEYS,
+    best_state,
+    checkpoint_state,
+    read_checkpoint,
+    restore,
+    save_checkpoint,
+)
 from gan.run.clock import Clock
-from gan.run.config import TrainConfig
-from gan.run.data import DeviceBatcher
+from gan.run.config import EvalConfig, TrainConfig, absolute
+from gan.run.data import DeviceBatcher, check_batch_size
+from gan.run.device import resolve_device
+from gan.run.directory import CHECKPOINT_NAME
+from gan.run.divergence import DivergenceGuard
 from gan.run.evaluation import Evaluation, NoEvaluation
 from gan.run.files import write_atomically
-from gan.run.hparams import HParam
-from gan.run.interrupts import InterruptWatch
+from gan.run.interrupts import Interrupted, InterruptWatch
 from gan.run.machine import computed_on, described
-from gan.run.monitor import Monitor
-from gan.run.pictures import save_digits
-from gan.run.recorder import Recorder, loss_line
-from gan.run.setup import TrainingSetup
+from gan.run.monitor import HParam, Monitor, hyperparameters
+from gan.run.pictures import save_digits, save_grid
+from gan.run.schedule import BeforeAny, Event, Periodic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingSetup:
+    """The adversarial step (both networks, their optimizers, the objective), the training
+    images and the generator samples come from."""
+
+    adversarial: AdversarialStep | CudaGraphStep
+    images: torch.Tensor  # (N, C, H, W) in [0, 1], on the training device
+    sampler: Generator | None = None  # a weight average (the ema remedy) to sample from
+
+    @property
+    def generator(self) -> Generator:
+        """The generator that samples and metrics come from: the average, else the trained."""
+        return self.sampler if self.sampler is not None else self.adversarial.generator
+
+    def before_sampling(self) -> None:
+        """Bring `generator` up to date before it is read (the ema remedy's batch-norm
+        statistics, measured for its averaged weights)."""
+        for remedy in self.adversarial.remedies:
+            remedy.before_sampling()
+
+    @property
+    def device(self) -> torch.device:
+        """Where the data and the networks live."""
+        return self.images.device
+
+
+def train_settings(cfg: DictConfig) -> TrainConfig:
+    """The typed loop settings; `TrainConfig.__post_init__` refuses impossible values."""
+    return OmegaConf.to_object(cfg.train)
+
+
+def eval_settings(cfg: DictConfig) -> EvalConfig:
+    """The typed evaluation settings, checked the same way."""
+    return OmegaConf.to_object(cfg.eval)
+
+
+def build_setup(cfg: DictConfig, device: torch.device, images: torch.Tensor | None = None,
+                cuda_graph: bool = True) -> TrainingSetup:
+    """The step (see `gan.run.build.build_step`) and the device-resident training images (those
+    given: stacked runs share one copy); `cuda_graph` false keeps the step eager."""
+    cuda_graph = cuda_graph and train_settings(cfg).cuda_graph
+    adversarial = build_step(cfg, device, cuda_graph=cuda_graph)
+    sampler = next((s for r in adversarial.remedies if (s := r.sampler()) is not None), None)
+    images = build_source(cfg.dataset).images(device) if images is None else images
+    return TrainingSetup(adversarial=adversarial, images=images, sampler=sampler)
+
+
+def settle(cfg: DictConfig, run_dir: Path, threads: int) -> tuple[TrainConfig, EvalConfig]:
+    """The typed settings; the run directory made; where `train.threads` is 0, a launcher's
+    share of the cores or as many as other work leaves free (`threads_for_now`), and the
+    absolute data root, written into cfg, as config.yaml keeps them for `gan.evaluate` and
+    resume."""
+    settings, evaluation_settings = train_settings(cfg), eval_settings(cfg)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.threads:  # saved, so a resume computes with as many (rounding)
+        # A launcher's share of the cores, else as many as other work leaves free now.
+        cfg.train.threads = settings.threads = threads or threads_for_now()
+    # The data root the user meant, wherever the job runs (hydra.job.chdir).
+    cfg.dataset.root = str(absolute(cfg.dataset.root))
+    return settings, evaluation_settings
+
+
+def build_evaluation(cfg: DictConfig, settings: EvalConfig,
+                     setup: TrainingSetup) -> Evaluation | NoEvaluation:
+    """Scoring during training, or none when `eval.every=0` turns it off (a search that needs
+    a score from every trial refuses that before its first: `EvalConfig.unreachable_objective`)."""
+    if settings.every == 0:
+        return NoEvaluation()
+    started = time.perf_counter()
+    device = setup.device
+    evaluator = build_evaluator(build_source(cfg.dataset), device, settings.batch_size,
+                                settings.seed)
+    z = evaluation_noise(settings.n, setup.generator.noise_dim, settings.seed, device)
+    real = evaluator.score(real_subset(setup.images, settings.n, settings.seed))
+    return Evaluation(evaluator, z, real, settings.every, time.perf_counter() - started,
+                      objective=settings.objective)
+
+
+def run(cfg: DictConfig, run_dir: Path, threads: int = 0,
+        hparams: dict[str, HParam] | None = None) -> dict[str, Any]:
+    """Settings, seed, objects, then the training loop into run_dir; returns the metrics.
+    `threads` applies where `train.threads` is 0 (a launcher's share of the cores); `hparams`
+    default to `hyperparameters(cfg)`. The caller holds run_dir's lock (`gan.run.job`): the
+    checkpoint read is the last writer's, complete."""
+    started = time.perf_counter()
+    settings, evaluation_settings = settle(cfg, run_dir, threads)
+    torch.manual_seed(settings.seed)
+    configure_process(settings.threads)  # process-wide: this process is the run
+    device = resolve_device(settings.device)
+    checkpoint = (None if cfg.get("resume") is None else  # continue it (gan.run.saved)
+                  read_checkpoint(Path(cfg.resume) / CHECKPOINT_NAME, device, RESUME_KEYS))
+    setup = build_setup(cfg, device)
+    check_batch_size(settings.batch_size * setup.adversarial.real_batches, len(setup.images))
+    log.info(f"Run directory: {run_dir}")  # once the data is found and the networks built
+    evaluation = build_evaluation(cfg, evaluation_settings, setup)
+    # The config with every interpolation (data root, ...) resolved, beside Hydra's raw copy,
+    # written once the run can start (a refused one leaves an existing run's as it was).
+    write_atomically(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    return train(setup, settings, run_dir, started, evaluation,
+                 hyperparameters(cfg) if hparams is None else hparams, checkpoint)
+
 
 log = logging.getLogger(__name__)
 
@@ -117,3 +246,93 @@ def completed(final: dict[str, float], settings: TrainConfig, clock: Clock, star
     write_atomically(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     logger.info(f"Done: {run_dir}")
     return metrics
+
+
+def loss_line(values: dict[str, float]) -> str:
+    """The seed's `Generator Loss:g Discriminator Loss:d` (adversarial), then `name:value` for
+    each term, from `StepOutput.scalars()` or `AdversarialStep.losses()` values."""
+    values = {tag.removeprefix("loss/"): value for tag, value in values.items()}
+    terms = " ".join(f"{name}:{value}" for name, value in values.items()
+                     if name not in ("generator", "discriminator") and "/" not in name)
+    line = f"Generator Loss:{values['generator']} Discriminator Loss:{values['discriminator']}"
+    return f"{line} {terms}" if terms else line
+
+
+class Recorder:
+    """The run directory's contents: scalars, console lines, sample grids, checkpoints."""
+
+    def __init__(self, setup: TrainingSetup, batcher: DeviceBatcher, monitor: Monitor,
+                 run_dir: Path, fixed_z: torch.Tensor, evaluation: Evaluation | NoEvaluation,
+                 interrupts: InterruptWatch, clock: Clock) -> None:
+        self.setup = setup
+        self.evaluation = evaluation
+        self.batcher = batcher
+        self.monitor = monitor
+        self.run_dir = run_dir
+        self.fixed_z = fixed_z  # (n_samples, noise_dim), drawn once so grids compare over time
+        adversarial = setup.adversarial
+        # D(x) from D's logits where the loss makes it a probability; None: D outputs a score.
+        self.probability = getattr(adversarial.objective.loss, "probability", None)
+        self.guard = DivergenceGuard(adversarial.generator, adversarial.discriminator)
+        self.interrupts = interrupts
+        self.clock = clock  # the run's time so far goes into each checkpoint
+
+    def log_scalars(self, step: int, output: StepOutput) -> None:
+        """Losses, the objective's terms and mean D outputs to TensorBoard (one device read)."""
+        values = output.scalars(self.probability)
+        self.monitor.scalars(step, values)
+        self.monitor.losses(values["loss/generator"], values["loss/discriminator"])
+
+    def print_losses(self, step: int, output: StepOutput) -> None:
+        """The seed's console line: the adversarial losses, then each term by its name."""
+        values = output.scalars()
+        self.monitor.print(f"Epoch:{step} {loss_line(values)}")
+
+    def sample(self, step: int, output: StepOutput) -> None:
+        """A grid from the fixed noise, as a PNG and in TensorBoard."""
+        images = generate(self.setup.generator, self.fixed_z)
+        picture = save_grid(images, self.run_dir / "samples" / f"step_{step:06d}.png")
+        self.monitor.image("samples", picture, step)
+
+    def checkpoint(self, step: int, output: StepOutput) -> None:
+        """Everything needed to sample from or continue the run after `step`."""
+        self.monitor.flush()  # the logged steps it covers are on disk before it is
+        state = checkpoint_state(self.setup.adversarial, self.setup.sampler, self.batcher,
+                                 self.fixed_z, steps=step + 1,
+                                 seconds=self.clock.whole() | self.evaluation.elapsed(),
+                                 evaluation=self.evaluation.state_dict())
+        save_checkpoint(state, self.run_dir / CHECKPOINT_NAME)
+
+    def keep_best(self, step: int, output: StepOutput) -> None:
+        """The generator after `step`, where it scored its best so far, as best.pt."""
+        state = best_state(self.setup.adversarial.generator, self.setup.sampler, step + 1,
+                           self.evaluation.best)
+        save_checkpoint(state, self.run_dir / BEST_NAME)
+
+    def stop_if_interrupted(self, step: int, output: StepOutput, last: bool) -> None:
+        """After a SIGINT or SIGTERM: checkpoint this step, then stop the run (unless this
+        was its last step: then it ends as usual)."""
+        if self.interrupts.received is not None and not last:
+            self.guard(step, output)
+            self.setup.before_sampling()
+            self.checkpoint(step, output)
+            raise Interrupted(step + 1, self.interrupts.received)
+
+    def events(self, settings: TrainConfig) -> list[Event]:
+        """The periodic actions at their configured intervals."""
+        reads = [  # the events that read the generator samples come from
+            Periodic(settings.sample_every, self.sample),
+            *self.evaluation.events(self.setup.generator, self.monitor, self.keep_best),
+            Periodic(settings.checkpoint_every, self.checkpoint),
+        ]
+        events = [Periodic(settings.log_every, self.log_scalars),
+                  Periodic(settings.print_every, self.print_losses), *reads]
+        # The guard goes first wherever anything reads or saves the networks: nothing is
+        # logged, scored or checkpointed from NaNs, and the last checkpoint stays a good one.
+        # Then, once a step, the sampled generator is brought up to date for the reads.
+        return [BeforeAny(events, self.guard), BeforeAny(reads, self.before_sampling), *events,
+                self.stop_if_interrupted]  # a flag read: no device work unless set
+
+    def before_sampling(self, step: int, output: StepOutput) -> None:
+        """`TrainingSetup.before_sampling`, as an event's action."""
+        self.setup.before_sampling()

@@ -16,21 +16,13 @@ from gan.core.networks import Generator
 from gan.core.remedies.ema import standing_statistics
 from gan.errors import UserError, first_line, message_lines
 from gan.run.build import build_generator
-from gan.run.checkpoint import (
-    BEST_NAME,
-    CHECKPOINT_NAME,
-    RESUME_KEYS,
-    generator_state,
-    read_checkpoint,
-    steps_done,
-)
+from gan.run.checkpoint import BEST_NAME, RESUME_KEYS, generator_state, read_checkpoint, steps_done
 from gan.run.config import Config
+from gan.run.directory import CHECKPOINT_NAME, RESUME_FIXED, RESUME_FREE
 
 CONFIG_NAME = "config.yaml"  # the run's config with every interpolation resolved
 # What a resumed run may change: when it stops, how it reports, where its data is. Not what
 # it computes.
-RESUME_FIXED = ("train.seed", "train.batch_size", "train.n_samples")
-RESUME_FREE = ("train.", "eval.", "dataset.root", "dataset.download")
 # Where classes named in the configs of runs written before the layered layout now live, and
 # the remedies that then had no class of their own (they wrote into the loss and networks).
 MOVED = {"gan.models.": "gan.core.networks.", "gan.losses.": "gan.core.losses.",

@@ -27,23 +27,29 @@ from gan.core.stacking.step import NotStackable, RunRandom, stack
 from gan.core.step import AdversarialStep
 from gan.run.acceleration import configure_process
 from gan.run.build import build_source
-from gan.run.checkpoint import CHECKPOINT_NAME, RESUME_KEYS, read_checkpoint
+from gan.run.checkpoint import RESUME_KEYS, read_checkpoint
 from gan.run.clock import Clock
-from gan.run.compose import build_evaluation, build_setup, settle
 from gan.run.config import EvalConfig, TrainConfig
 from gan.run.data import DeviceBatcher, check_batch_size
 from gan.run.device import resolve_device
+from gan.run.directory import CHECKPOINT_NAME
 from gan.run.divergence import Diverged
 from gan.run.evaluation import Evaluation, NoEvaluation
 from gan.run.files import write_atomically
-from gan.run.hparams import HParam
 from gan.run.interrupts import Interrupted, InterruptWatch
-from gan.run.loop import completed, continued, finish
+from gan.run.job import sole_writer
+from gan.run.loop import (
+    Recorder,
+    TrainingSetup,
+    build_evaluation,
+    build_setup,
+    completed,
+    continued,
+    finish,
+    settle,
+)
 from gan.run.machine import computed_on
-from gan.run.monitor import Monitor
-from gan.run.recorder import Recorder
-from gan.run.setup import TrainingSetup
-from gan.run.sole_writer import sole_writer
+from gan.run.monitor import HParam, Monitor
 
 FILE_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # Hydra's train.log lines
 # What may differ between the runs of one stack: each run's seed, and what the stacked
@@ -128,7 +134,7 @@ def run_logger(job: StackedJob) -> logging.Logger:
 
 def join(job: StackedJob, k: int, random: RunRandom, images: torch.Tensor, device: torch.device,
          threads: int, started: float, shared: Evaluation | NoEvaluation | None) -> Member:
-    """Build run k as its single run would (`gan.run.compose.run`, `gan.run.loop.train`), in
+    """Build run k as its single run would (`gan.run.loop.run`, `gan.run.loop.train`), in
     the same order of random draws, from its own stream."""
     settings, evaluation_settings = settle(job.cfg, job.run_dir, threads)
     logger, clock = run_logger(job), Clock(started)
@@ -171,7 +177,7 @@ def train_stacked(jobs: Sequence[StackedJob], threads: int = 0) -> list[dict[str
     images = build_source(jobs[0].cfg.dataset).images(device)
     random = RunRandom(len(jobs), device)
     members: list[Member] = []
-    with ExitStack() as writers:  # each run directory's only writer (gan.run.sole_writer)
+    with ExitStack() as writers:  # each run directory's only writer (gan.run.job)
         try:
             for k, job in enumerate(jobs):
                 writers.enter_context(sole_writer(job.run_dir))

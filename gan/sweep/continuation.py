@@ -4,7 +4,6 @@ from where it stopped (`job_plan`): done jobs are not trained again, stopped one
 their checkpoints, the rest start.
 """
 
-import json
 import shlex
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from gan.errors import UserError, first_line
-from gan.run.checkpoint import CHECKPOINT_NAME
 from gan.run.config import absolute
 from gan.run.directory import MULTIRUN_FILE, hydra_quoted, is_sweep, resume_command
 from gan.run.saved import RESUME_FIXED, RESUME_FREE
@@ -137,26 +135,6 @@ def _changed_keys(changes: list[str], sweep_dir: Path) -> list[str]:
     return [override.key_or_group for override in parsed]
 
 
-FINAL = ("diverged", "bad_input")  # failures that would come back the same if run again
-
-
-def job_plan(run_dir: Path, steps: int) -> tuple[str, dict[str, Any] | None]:
-    """What a job of a continued sweep does, from what its directory holds: ("done", its
-    metrics) if it completed `steps` steps or failed in a way a rerun would repeat (its metrics
-    then hold no score: a failed trial), ("resume", None) if it has a checkpoint, else
-    ("start", None)."""
-    metrics_path = run_dir / "metrics.json"
-    if metrics_path.is_file():
-        try:
-            metrics = json.loads(metrics_path.read_text())
-        except ValueError:
-            metrics = {}
-        done = metrics.get("status") == "completed" and metrics.get("steps") == steps
-        if done or metrics.get("status") in FINAL:
-            return "done", metrics
-    if (run_dir / CHECKPOINT_NAME).is_file():
-        return "resume", None
-    return "start", None
 
 
 def own_overrides(run_dir: Path, overrides: list[str]) -> list[str]:

@@ -1,83 +1,66 @@
-"""One Hydra job's side of a sweep: its share of the CPU, and how it ended when it failed."""
+"""One Hydra job's side of a sweep: how a sweep's job trains (`sweep_job`, through the run's own
+`gan.run.job.train_job`), what a continued sweep does with it, its share of the CPU, and its
+console lines labelled with its number."""
 
-import contextlib
-import json
 import logging
+import math
 import os
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from gan.errors import UserError, message_lines
-from gan.run.checkpoint import CHECKPOINT_NAME
 from gan.run.config import absolute
-from gan.run.directory import is_sweep
-from gan.run.divergence import Diverged
-from gan.run.files import write_atomically
-from gan.run.hparams import HParam, hyperparameters
+from gan.run.directory import is_sweep, job_plan, jobs_in_sweep
 from gan.run.interrupts import Interrupted
+from gan.run.job import prepared, train_job
+from gan.run.monitor import HParam
 from gan.run.saved import resumed_config
-from gan.run.sole_writer import Busy
-from gan.run.validate import check_config
-from gan.sweep.continuation import job_plan, own_overrides
+from gan.sweep.continuation import own_overrides, stopped
+from gan.sweep.summary import summarise_after_job
+from gan.sweep.workers import end_process, refuse_if_orphaned
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Failure:
-    """Why a job stopped: a status for the sweep summary and a one-line reason."""
-
-    status: str  # interrupted, diverged, out_of_memory, bad_input, busy or crashed
-    reason: str
-    expected: bool  # the reason says it all; no traceback is needed
-
-
-def classify(error: Exception) -> Failure:
-    """The status and reason of an exception that ended a job."""
-    text = " ".join(message_lines(error)) or type(error).__name__  # all of it, on one line
-    if isinstance(error, Interrupted):
-        return Failure("interrupted", text, expected=True)
-    if isinstance(error, Diverged):
-        return Failure("diverged", text, expected=True)
-    if _out_of_memory(error):
-        return Failure("out_of_memory", f"{text[:300]} (try a smaller train.batch_size or "
-                       "eval.batch_size)", expected=True)
-    if isinstance(error, Busy):  # before UserError: not this run's settings, not final
-        return Failure("busy", text, expected=True)
-    if isinstance(error, UserError):
-        return Failure("bad_input", text, expected=True)
-    return Failure("crashed", f"{type(error).__name__}: {text}", expected=False)
-
-
-def _out_of_memory(error: Exception) -> bool:
-    """Whether the device or the host ran out of memory (PyTorch reports the CPU's case as a
-    plain RuntimeError)."""
-    if isinstance(error, torch.cuda.OutOfMemoryError | MemoryError):
-        return True
-    text = str(error)
-    return isinstance(error, RuntimeError) and ("out of memory" in text
-                                                or "can't allocate memory" in text)
+def sweep_job(cfg: DictConfig, hydra_cfg: DictConfig, started: float) -> float | None:
+    """One job of `python train.py -m ...`: trained with its share of the cores, its console
+    lines labelled, the sweep's summary written after its record however it ended; returns the
+    metric named by `eval.objective` (None when evaluation is off and it is a score). A job that
+    fails (diverges, runs out of memory, raises) returns NaN, a failed trial, and the sweep goes
+    on; its metrics.json says why, and so does the sweep's summary. A signal stops the whole
+    sweep: the commands that continue it are printed and the process ends."""
+    run_dir, sweep_dir = Path(hydra_cfg.runtime.output_dir), absolute(hydra_cfg.sweep.dir)
+    threads = threads_per_job(OmegaConf.to_container(hydra_cfg.launcher),
+                              OmegaConf.to_container(hydra_cfg.sweeper), sweep_dir)
+    label_console(hydra_cfg.job.num)
+    refuse_if_orphaned()  # queued to a worker before the sweep was stopped: not now
+    objective = cfg.eval.objective  # the sweep's, as its command says
+    try:
+        cfg, metrics = train_job(cfg, hydra_cfg, run_dir, threads, started, in_sweep=True,
+                                 prepare=prepared_in_sweep,
+                                 after=lambda: summarise_after_job(sweep_dir, objective))
+    except Interrupted as stop:  # the sweep stops too: the signal was meant for all of it
+        print(stopped(stop, run_dir, sweep_dir), file=sys.stderr)
+        stop.hand_back()  # a scheduler's time-limit signal: submitit requeues the job now
+        end_process(stop.exit_code)  # a joblib worker too: it takes no more of the sweep's jobs
+    except Exception:  # in metrics.json and the job's log already (train_job)
+        return math.nan
+    return metrics.get(cfg.eval.objective)
 
 
-def prepared(cfg: DictConfig, hydra_cfg: DictConfig
-             ) -> tuple[DictConfig, dict[str, HParam], dict[str, Any] | None]:
-    """A job's config checked (one-line refusals), its hyper-parameters for TensorBoard, and,
-    for `resume=RUN_DIR`, the run's own saved config in its place. In a continued sweep
-    (`resume=SWEEP_DIR`) the job's directory decides (`job_plan`): a job that is done returns
-    its metrics as the third item (None for every job that trains)."""
-    check_config(cfg)
-    hparams = hyperparameters(cfg, hydra_cfg.runtime.choices, hydra_cfg.overrides.task)
-    if cfg.resume is None:
-        return cfg, hparams, None
-    resume = absolute(cfg.resume)
-    if not is_sweep(resume):  # the run's own config, as it was saved
-        return resumed_config(resume, hydra_cfg.overrides.task), hparams, None
+def prepared_in_sweep(cfg: DictConfig, hydra_cfg: DictConfig
+                      ) -> tuple[DictConfig, dict[str, HParam], dict[str, Any] | None]:
+    """`gan.run.job.prepared` for a sweep's job; in a continued sweep (`resume=SWEEP_DIR`) the
+    job's directory decides (`job_plan`): a job that is done returns its metrics as the third
+    item (None for every job that trains), one with a checkpoint resumes with this command's
+    changes, one that never began starts."""
+    if cfg.resume is None or not is_sweep(absolute(cfg.resume)):
+        return prepared(cfg, hydra_cfg)
+    cfg.resume = None  # the job's own directory, not the sweep's, is what it continues
+    cfg, hparams, _ = prepared(cfg, hydra_cfg)
     run_dir = Path(hydra_cfg.runtime.output_dir)
     plan, metrics = job_plan(run_dir, cfg.train.steps)
     if plan == "resume":
@@ -86,33 +69,7 @@ def prepared(cfg: DictConfig, hydra_cfg: DictConfig
     if plan == "done" and metrics is not None:  # said: a sweep with nothing left shows it
         steps = "" if metrics.get("steps") is None else f" after {metrics['steps']} steps"
         on_console(f"not run again: this job has ended ({metrics.get('status')}{steps})")
-    cfg.resume = None  # "start": a job that never began; "done": nothing to train
-    return cfg, hparams, metrics
-
-
-def record_failure(error: Exception, run_dir: Path, seconds: float, in_sweep: bool) -> Failure:
-    """Write the failure into the job's metrics.json (what the sweep summary reads) and, in a
-    sweep, into its log, where a crash keeps its traceback."""
-    failure = classify(error)
-    record = {"status": failure.status, "reason": failure.reason, "wall_seconds": seconds}
-    path = run_dir / "metrics.json"
-    existing = path.exists() or (run_dir / CHECKPOINT_NAME).exists()
-    if keeps_record(failure.status, in_sweep, existing):
-        with contextlib.suppress(OSError):  # an unwritable run directory may be the failure
-            write_atomically(path, json.dumps(record, indent=2) + "\n")
-    if in_sweep:
-        log.error(f"job {failure.status}: {failure.reason}", exc_info=not failure.expected)
-    return failure
-
-
-def keeps_record(status: str, in_sweep: bool, existing: bool) -> bool:
-    """Whether a failure goes into metrics.json. A refused single run leaves nothing (train.py
-    removes its traces); a refused sweep job keeps its record for the summary unless it would
-    overwrite a run's (a resume refused); a job refused because another process trains in its
-    directory writes nothing there: the files are that process's."""
-    if status == "busy":
-        return False
-    return status != "bad_input" or (in_sweep and not existing)
+    return cfg, hparams, metrics if plan == "done" else None
 
 
 def threads_per_job(launcher: Mapping[str, Any], sweeper: Mapping[str, Any] | None = None,
@@ -143,31 +100,6 @@ def _at_once(launcher: Mapping[str, Any], cores: int) -> int | None:
     if str(launcher.get("_target_", "")).endswith(".LocalLauncher"):  # submitit_local: a batch
         return cores  # at least; capped by the batch and the sweep below
     return None
-
-
-def jobs_in_sweep(sweep_dir: Path | None) -> int | None:
-    """The number of jobs Hydra's basic sweeper runs, from the multirun.yaml it writes into the
-    sweep directory before launching; None where it cannot tell (another sweeper: the Optuna
-    search caps the jobs at once by its own n_jobs)."""
-    path = None if sweep_dir is None else sweep_dir / "multirun.yaml"
-    if path is None or not path.is_file():
-        return None
-    try:
-        cfg = OmegaConf.load(path)
-        if not str(OmegaConf.select(cfg, "hydra.sweeper._target_")).endswith(".BasicSweeper"):
-            return None
-        params = OmegaConf.select(cfg, "hydra.sweeper.params", default=None) or {}
-        words = [*(f"{key}={value}" for key, value in params.items()),
-                 *OmegaConf.select(cfg, "hydra.overrides.task", default=[])]
-        parsed = OverridesParser.create().parse_overrides(words)
-        last = {override.get_key_element(): override for override in parsed}  # the command wins
-        count = 1
-        for override in last.values():
-            if override.is_sweep_override():
-                count *= len(list(override.sweep_string_iterator()))
-        return count
-    except Exception:  # another sweeper's settings, or an unreadable file: no cap
-        return None
 
 
 def on_console(message: str) -> None:

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 
 from hydra.errors import HydraException
 
+from gan.run.directory import STUDY_FILE
+
 if TYPE_CHECKING:  # Optuna is imported only where a search runs
     from types import ModuleType
 
     from optuna.samplers import BaseSampler
 
-STUDY_FILE = "optuna.db"
 SAMPLER_FILE = "optuna_sampler.pkl"
 
 

@@ -24,15 +24,13 @@ def sweep_of(run_dir: Path) -> Path:
     raise FileNotFoundError(f"{run_dir} is in no sweep directory (no multirun.yaml above it)")
 
 
-class Requeueing:
-    """Mixed into Hydra's submitit launchers (`hydra_plugins.gan_lab.requeue`): the job that
-    submitit resubmits at a time limit continues its run instead of starting it again."""
+def requeued(launcher: Any, sweep_overrides: list[str], *args: Any, **kwargs: Any) -> Any:
+    """What a submitit launcher's `checkpoint` returns at a time limit (the `Requeueing` mixin
+    of `hydra_plugins.gan_lab.requeue`): the same job, to be submitted again, with `resume=` its
+    sweep's directory."""
+    import submitit  # an optional extra: imported only where submitit runs the job
 
-    def checkpoint(self, sweep_overrides: list[str], *args: Any, **kwargs: Any) -> Any:
-        """The same job, to be submitted again, with `resume=` its sweep's directory."""
-        import submitit  # an optional extra: imported only where submitit runs the job
-
-        sweep_dir = sweep_of(Path(HydraConfig.get().runtime.output_dir))
-        overrides = [o for o in sweep_overrides if not o.startswith("resume=")]
-        return submitit.helpers.DelayedSubmission(self, [*overrides, f"resume={sweep_dir}"],
-                                                  *args, **kwargs)
+    sweep_dir = sweep_of(Path(HydraConfig.get().runtime.output_dir))
+    overrides = [o for o in sweep_overrides if not o.startswith("resume=")]
+    return submitit.helpers.DelayedSubmission(launcher, [*overrides, f"resume={sweep_dir}"],
+                                              *args, **kwargs)

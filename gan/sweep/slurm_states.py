@@ -25,8 +25,8 @@ from typing import NoReturn
 from submitit.core.utils import UncompletedJobError
 from submitit.slurm.slurm import SlurmInfoWatcher, SlurmJob
 
+from gan.report.summary import summarise
 from gan.sweep.continuation import stopped
-from gan.sweep.summary import summarise
 
 log = logging.getLogger(__name__)
 

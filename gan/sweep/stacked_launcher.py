@@ -23,11 +23,12 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
 
 from gan.core.stacking.step import NotStackable
+from gan.run.config import check_config
 from gan.run.interrupts import Interrupted
-from gan.run.sole_writer import sole_writer
+from gan.run.job import record_failure, sole_writer
 from gan.run.stacked import StackedJob, stack_key, train_stacked
 from gan.sweep.continuation import stopped
-from gan.sweep.job import prepared, record_failure
+from gan.sweep.job import prepared_in_sweep
 from gan.sweep.summary import summarise_after_job
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,9 @@ def enroll(cfg: DictConfig, writers: ExitStack) -> StackedJob | dict[str, Any]:
     its metrics instead. Raises Busy where another process holds the directory too long."""
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
+    check_config(cfg)  # a mistyped setting is refused at once, not after a wait
     writers.enter_context(sole_writer(run_dir))  # before job_plan reads the directory
-    cfg, hparams, done = prepared(cfg, hydra_cfg)
+    cfg, hparams, done = prepared_in_sweep(cfg, hydra_cfg)
     if done is not None:
         return done
     return StackedJob(cfg, run_dir, hparams, label=f"job {hydra_cfg.job.num}")

@@ -21,7 +21,7 @@ def check_trials(loader: ConfigLoader, config: DictConfig, batch: Sequence[Seque
     (`check_config`) and that it can return its objective (`unreachable_objective`): a search
     whose trials would be refused, or would return no value, is refused in one line instead of
     running them all. Raises HydraException."""
-    from gan.run.validate import check_config  # imports torch: not at Hydra's start-up
+    from gan.run.config import check_config  # imports torch: not at Hydra's start-up
 
     for overrides in batch:
         cfg = loader.load_sweep_config(config, list(overrides))

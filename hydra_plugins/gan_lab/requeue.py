@@ -7,7 +7,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from gan.run.config import absolute
-from gan.sweep.requeue import Requeueing
+
+
+class Requeueing:
+    """Mixed into Hydra's submitit launchers: the job that submitit resubmits at a time limit
+    continues its run instead of starting it again (`gan.sweep.requeue`, imported only there:
+    Hydra imports this module at every start-up, a single run's too)."""
+
+    def checkpoint(self, sweep_overrides: list[str], *args: Any, **kwargs: Any) -> Any:
+        """The same job, to be submitted again, with `resume=` its sweep's directory."""
+        from gan.sweep.requeue import requeued
+
+        return requeued(self, sweep_overrides, *args, **kwargs)
+
 
 try:
     from hydra_plugins.hydra_submitit_launcher import submitit_launcher

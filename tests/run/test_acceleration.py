@@ -26,8 +26,8 @@ from gan.run.acceleration import (
     threads_for_now,
 )
 from gan.run.build import build_step
-from gan.run.compose import settle
 from gan.run.config import options
+from gan.run.loop import settle
 
 CPU = torch.device("cpu")
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -143,7 +143,7 @@ def test_a_run_takes_the_cores_other_work_leaves_free(monkeypatch: pytest.Monkey
 def test_the_thread_count_chosen_is_saved_so_a_resume_rounds_alike(
         make_cfg: Callable[..., DictConfig], monkeypatch: pytest.MonkeyPatch,
         tmp_path: Path) -> None:
-    monkeypatch.setattr("gan.run.compose.threads_for_now", lambda: 1)
+    monkeypatch.setattr("gan.run.loop.threads_for_now", lambda: 1)
     cfg = make_cfg()  # train.threads=0: chosen as the run starts
     assert settle(cfg, tmp_path, threads=0)[0].threads == 1 and cfg.train.threads == 1
     shared = make_cfg()

@@ -11,9 +11,8 @@ from gan.core.losses import BCELoss
 from gan.core.networks import CNNDiscriminator, FCDiscriminator, FCGenerator
 from gan.core.step import AlternatingStep, SimultaneousStep
 from gan.errors import ConfigError
-from gan.run.compose import build_setup
 from gan.run.device import resolve_device
-from gan.run.setup import TrainingSetup
+from gan.run.loop import TrainingSetup, build_setup
 from tests.conftest import CONF_DIR
 from tests.fakes import use_fake_data
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gan.run.checkpoint import load_checkpoint, rng_states, save_checkpoint, set_rng_states
-from gan.run.compose import run
+from gan.run.loop import run
 from gan.run.saved import resumed_config
 from tests.conftest import compose_config
 from tests.fakes import use_fake_data

@@ -11,9 +11,9 @@ from omegaconf import OmegaConf, open_dict
 
 from gan.errors import ConfigError
 from gan.run.build import learning_rates
-from gan.run.compose import eval_settings, train_settings
 from gan.run.config import ClassifierConfig, EvalConfig, TrainConfig
 from gan.run.directory import JOB_NAME_BYTES, job_dir_name, short_float
+from gan.run.loop import eval_settings, train_settings
 from gan.sweep.continuation import continued_argv
 from tests.conftest import CONF_DIR, compose_config
 

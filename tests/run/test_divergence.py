@@ -9,8 +9,8 @@ from torch import nn
 
 from gan.core.records import StepOutput
 from gan.run.checkpoint import load_checkpoint
-from gan.run.compose import run
 from gan.run.divergence import Diverged, DivergenceGuard
+from gan.run.loop import run
 from tests.conftest import compose_config
 
 

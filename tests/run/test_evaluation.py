@@ -7,8 +7,8 @@ import torch
 
 from gan.core.records import StepOutput
 from gan.metrics.names import SCORE_NAMES
-from gan.run.compose import build_evaluation, eval_settings
 from gan.run.evaluation import Evaluation, NoEvaluation
+from gan.run.loop import build_evaluation, eval_settings
 from tests.conftest import compose_config
 
 

@@ -12,7 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from gan.metrics.names import MANIFOLD, SCORE_NAMES
 from gan.run.checkpoint import load_checkpoint
-from gan.run.compose import run
+from gan.run.loop import run
 from gan.run.machine import computed_on
 from tests.conftest import compose_config
 

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from gan import sample
 from gan.run.checkpoint import load_checkpoint, save_checkpoint
-from gan.run.compose import run
+from gan.run.loop import run
 from gan.run.saved import read_config, resumed_config
 from tests.conftest import compose_config
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gan.errors import UserError
-from gan.run.compose import run
+from gan.run.loop import run
 from gan.run.saved import resumed_config
 from tests.conftest import compose_config
 

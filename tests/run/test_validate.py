@@ -9,8 +9,7 @@ from omegaconf import DictConfig
 
 from gan.errors import ConfigError
 from gan.run.clock import Clock
-from gan.run.config import options
-from gan.run.validate import check_config
+from gan.run.config import check_config, options
 from tests.conftest import compose_config
 
 REFUSED = [  # the inputs and their kin -> the line that refuses them

@@ -15,9 +15,9 @@ import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from gan.errors import UserError
-from gan.run.directory import resume_command
+from gan.run.directory import job_plan, resume_command
 from gan.run.interrupts import Interrupted
-from gan.sweep.continuation import continued_argv, job_plan, stopped
+from gan.sweep.continuation import continued_argv, stopped
 from tests.conftest import REPO
 from tests.sweep.test_sweeps import summary
 from tests.test_train import train
@@ -113,7 +113,7 @@ def test_a_continued_sweep_may_go_on_for_longer(launcher: tuple[str, ...], data_
 HOLD_THEN_CHECKPOINT = """
 import os, shutil, sys, time
 from pathlib import Path
-from gan.run.sole_writer import sole_writer
+from gan.run.job import sole_writer
 jobs, saved = [Path(p) for p in sys.argv[1:-1]], Path(sys.argv[-1])
 held = [sole_writer(job) for job in jobs]
 for lock in held:

@@ -10,17 +10,10 @@ import torch
 from omegaconf import OmegaConf
 
 from gan.errors import ConfigError
-from gan.run.checkpoint import CHECKPOINT_NAME
+from gan.run.directory import CHECKPOINT_NAME, job_plan, jobs_in_sweep
 from gan.run.divergence import Diverged
-from gan.run.sole_writer import Busy
-from gan.sweep.continuation import job_plan
-from gan.sweep.job import (
-    classify,
-    jobs_in_sweep,
-    label_console,
-    record_failure,
-    threads_per_job,
-)
+from gan.run.job import Busy, classify, record_failure
+from gan.sweep.job import label_console, threads_per_job
 
 
 @pytest.mark.parametrize(("error", "status", "expected"), [

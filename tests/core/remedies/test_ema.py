@@ -14,7 +14,7 @@ from gan.core.noise import seeded_uniform_noise
 from gan.core.remedies import EMA
 from gan.core.remedies.ema import STATISTICS_SEED, standing_statistics
 from gan.run.checkpoint import load_checkpoint, save_checkpoint
-from gan.run.compose import run
+from gan.run.loop import run
 from gan.run.saved import load_run
 
 CPU = torch.device("cpu")

@@ -23,7 +23,7 @@ from gan.core.step import AdversarialStep
 from gan.errors import ConfigError
 from gan.run.build import build_step
 from gan.run.checkpoint import load_checkpoint
-from gan.run.compose import run
+from gan.run.loop import run
 from gan.run.saved import load_run
 from tests.conftest import CONF_DIR
 from tests.fakes import forward_of

@@ -1,6 +1,6 @@
 """A sweep's run directories as set-ups pooled over seeds, and their verdicts against no
 remedy: the numbers behind a results page such as `docs/results.md` (written by
-`gan.sweep.study_page`; the command is `python -m gan.study SWEEP_DIR OUT.md`).
+`gan.report.study_page`; the command is `python -m gan.study SWEEP_DIR OUT.md`).
 
 A set-up is what a run did apart from its seed. Its discriminator gives it a section of its
 own. Within a section, set-ups are told apart by their named set-up (`setup=wgan_gp`, one of
@@ -31,13 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
-
 from gan.errors import UserError
 from gan.metrics.names import FINAL_LOSSES, LABELS
-from gan.sweep.runs import find
-from gan.sweep.study_cost import StepCost
-from gan.sweep.summary import METRICS, key, read_job
+from gan.report.runs import find
+from gan.report.saved import read_yaml, select
+from gan.report.study_cost import StepCost
+from gan.report.summary import METRICS, key, read_job
 
 COLUMNS = ("modes_covered", "class_kl", "fid", "precision", "recall", "ms_per_step",
            *FINAL_LOSSES)  # the table's, in this order
@@ -81,14 +80,14 @@ class SetUp:
 def read_run(run_dir: Path, job: dict[str, Any]) -> dict[str, Any]:
     """One run: its overrides and final metrics (`job`, as the sweep summary reads a job) with
     its set-up from its config: discriminator, remedies, seed, steps."""
-    cfg = OmegaConf.load(run_dir / "config.yaml")
-    target = cfg.discriminator._target_
+    cfg = read_yaml(run_dir / "config.yaml")
+    target = cfg["discriminator"]["_target_"]
     named = [o.split("=", 1)[1] for o in job["overrides"] if key(o) == SETUP]
     remedies = named[-1:] or sorted((cfg.get("remedy") or {}).keys())
     speed = job["steps_per_second"]
     return job | {
-        "config": cfg, "run_dir": run_dir, "seed": int(cfg.train.seed),
-        "steps": int(cfg.train.steps), "eval_n": OmegaConf.select(cfg, "eval.n"),
+        "config": cfg, "run_dir": run_dir, "seed": int(cfg["train"]["seed"]),
+        "steps": int(cfg["train"]["steps"]), "eval_n": select(cfg, "eval.n"),
         "discriminator": DISCRIMINATORS.get(target.rsplit(".", 1)[-1], target),
         "remedies": " + ".join(remedies) or NONE,
         "ms_per_step": 1000 / speed if speed else None}
@@ -144,8 +143,8 @@ def setting(run: dict[str, Any], name: str) -> str:
     is one value (so `optimizer.lr=1e-4` and `optimizer.lr=0.0001` agree, and so does a run that
     left it at that default), else its override (`experiment=...`, a config group), else that
     it left it at its default."""
-    value = OmegaConf.select(run["config"], name, default=None)
-    if value is not None and not OmegaConf.is_config(value):
+    value = select(run["config"], name)
+    if value is not None and not isinstance(value, dict | list):
         return f"{name}={value}"
     given = [o for o in run["overrides"] if key(o) == name]
     return given[-1] if given else f"{name} by default"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from torch.utils.tensorboard import SummaryWriter
 
-from gan.sweep.history import eval_history
+from gan.report.history import eval_history
 
 
 def test_each_metric_comes_back_in_step_order(tmp_path: Path) -> None:

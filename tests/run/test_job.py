@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from gan.errors import UserError
-from gan.run import sole_writer as sole_writer_module
-from gan.run.sole_writer import LOCK_NAME, Busy, same_file, sole_writer
+from gan.run import job as sole_writer_module
+from gan.run.job import LOCK_NAME, Busy, same_file, sole_writer
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX"
 
 def holder(run_dir: Path, seconds: float) -> subprocess.Popen:
     """Another process holding run_dir's lock for `seconds`, once it says so."""
-    code = ("import sys, time; from pathlib import Path; from gan.run.sole_writer import "
+    code = ("import sys, time; from pathlib import Path; from gan.run.job import "
             f"sole_writer\nwith sole_writer(Path({str(run_dir)!r})):\n"
             f"    print('held', flush=True); time.sleep({seconds})")
     process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE,
@@ -78,7 +78,7 @@ def test_the_lock_is_the_processs_own_a_nested_block_goes_straight_in(tmp_path: 
     assert not (run_dir / LOCK_NAME).exists()
 
 
-WAIT_NONE = ("from pathlib import Path; from gan.run.sole_writer import sole_writer\n"
+WAIT_NONE = ("from pathlib import Path; from gan.run.job import sole_writer\n"
              "with sole_writer(Path({run_dir!r}), wait_s=0): pass")
 
 

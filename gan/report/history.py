@@ -6,8 +6,6 @@ import json
 import logging
 from pathlib import Path
 
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
 HISTORY_FILE = "eval_history.json"  # a kept run's evaluations: {name: [[step, value], ...]}
 EVENTS = "events.out.tfevents.*"  # TensorBoard's event files, as a glob
 PREFIX = "eval/"  # the evaluations' scalars in TensorBoard
@@ -40,6 +38,9 @@ def _from_file(path: Path) -> dict[str, list[tuple[int, float]]]:
 
 def _from_events(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
     """Every `eval/<name>` scalar in the run's event files, by name, in step order."""
+    # TensorBoard's reader here, not above: the report commands start at once.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})  # 0: keep them all
     quiet = logging.getLogger("tensorboard")
     level = quiet.level

@@ -12,10 +12,10 @@ from torchvision.utils import save_image
 
 from gan.archive import main
 from gan.errors import UserError
-from gan.sweep.archive import archive
-from gan.sweep.history import eval_history
-from gan.sweep.study_page import write
-from tests.sweep.test_study import study, study_run
+from gan.report.archive import archive
+from gan.report.history import eval_history
+from gan.report.study_page import write
+from tests.report.test_study import study, study_run
 from tests.test_train import train
 
 

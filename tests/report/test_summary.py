@@ -13,8 +13,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from gan.run.recorder import Recorder
-from gan.sweep.summary import LOCK_NAME, SweepSummary, summarise
+from gan.report.summary import LOCK_NAME, summarise
+from gan.run.loop import Recorder
+from gan.sweep.summary import SweepSummary
 from tests.conftest import compose_config
 
 

@@ -10,9 +10,9 @@ from omegaconf import OmegaConf
 from torchvision.utils import save_image
 
 from gan.errors import UserError
+from gan.report import study_plots
+from gan.report.study_page import write
 from gan.study import main
-from gan.sweep import study_plots
-from gan.sweep.study_page import write
 
 
 def fake_run(root: Path, name: str, discriminator: str, remedies: list[str], seed: int,

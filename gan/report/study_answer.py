@@ -1,13 +1,13 @@
 """The top of a study's results page: its title and how to read it, then the answer in plain
 sentences per discriminator (what no remedy reaches, the cure and its cost, the best on FID, the
 set-ups that cover every class, the report's six remedies with their verdicts), then every
-verdict by kind. Every number is read from the runs (`gan.sweep.study`)."""
+verdict by kind. Every number is read from the runs (`gan.report.study`)."""
 
 from collections import defaultdict
 from pathlib import Path
 
-from gan.sweep.study import NONE, SetUp, baseline, spread, verdict
-from gan.sweep.summary import key
+from gan.report.study import NONE, SetUp, baseline, spread, verdict
+from gan.report.summary import key
 
 # The six remedies the seed's report listed without trying them, by their names here.
 REPORT = ("feature_matching", "minibatch_discrimination", "label_smoothing",

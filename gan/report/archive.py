@@ -8,7 +8,7 @@ A run is kept once it is done as a continued sweep sees it (`job_plan`, with the
 input). Kept are its `metrics.json`, `config.yaml`, `train.log`, `.hydra/` (with the records of
 the resumes before it finished, not of a later sweep's that found it done), final digits
 (`samples/final/grid.png`) and evaluations over training, read from its event files into
-`eval_history.json` (which `gan.sweep.history` reads where there are no event files); beside the
+`eval_history.json` (which `gan.report.history` reads where there are no event files); beside the
 runs, the sweep's `multirun.yaml`, `step_cost.json` and Optuna study (`optuna.db`). A kept sweep
 copied back continues with `python train.py -m resume=DIR`: the kept runs are done, the others
 start; without their checkpoints, kept runs cannot go on to more steps. Keeping again replaces
@@ -20,18 +20,22 @@ import shutil
 from pathlib import Path
 
 import yaml
-from omegaconf import OmegaConf
 
 from gan.errors import UserError
-from gan.run.directory import MULTIRUN_FILE, is_sweep
+from gan.report.history import HISTORY_FILE, eval_history
+from gan.report.runs import find
+from gan.report.saved import read_yaml, select
+from gan.report.study_cost import COST_FILE
+from gan.report.summary import key
+from gan.run.directory import (
+    MULTIRUN_FILE,
+    RESUME_FIXED,
+    RESUME_FREE,
+    STUDY_FILE,
+    is_sweep,
+    job_plan,
+)
 from gan.run.files import write_atomically
-from gan.run.saved import RESUME_FIXED, RESUME_FREE
-from gan.sweep.continuation import job_plan
-from gan.sweep.history import HISTORY_FILE, eval_history
-from gan.sweep.optuna_store import STUDY_FILE
-from gan.sweep.runs import find
-from gan.sweep.study_cost import COST_FILE
-from gan.sweep.summary import key
 
 FILES = ("config.yaml", "train.log",
          "samples/final/grid.png")  # a run's own, as they are; the page shows the final grid
@@ -90,7 +94,7 @@ def task(multirun_file: Path) -> list[str]:
 def is_done(run_dir: Path) -> bool:
     """Whether a continued sweep would not train the run again, with its own train.steps."""
     config = run_dir / "config.yaml"
-    steps = OmegaConf.select(OmegaConf.load(config), "train.steps") if config.is_file() else None
+    steps = select(read_yaml(config), "train.steps") if config.is_file() else None
     return job_plan(run_dir, -1 if steps is None else int(steps))[0] == "done"
 
 

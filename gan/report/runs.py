@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from gan.errors import UserError
+from gan.report.summary import METRICS, best_cell, number, overrides_now, rank, read_job
 from gan.run.machine import COMPUTED_ON, described
-from gan.sweep.summary import METRICS, best_cell, number, overrides_now, rank, read_job
 
 DEFAULT_ROOTS = ("outputs", "multirun")  # where train.py puts runs, relative to where it ran
 OBJECTIVE = "fid"  # the ranking, lower is better

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from gan.report.runs import collect, listing
 from gan.runs import main
-from gan.sweep.runs import collect, listing
 from tests.conftest import REPO
 
 

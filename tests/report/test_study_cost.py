@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan.sweep.study_cost import read_costs
+from gan.report.study_cost import read_costs
 from tests.conftest import REPO
 
 

@@ -2,7 +2,7 @@
 sentences per discriminator, then per discriminator where its numbers came from, a table
 (mean ± std over seeds), verdicts against no remedy and pictures: FID and classes covered over
 training and the final class histograms (with the `plots` extra), and each set-up's final
-digits. Every number is read from the runs (`gan.sweep.study`); nothing is written by hand.
+digits. Every number is read from the runs (`gan.report.study`); nothing is written by hand.
 """
 
 import re
@@ -13,11 +13,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from gan.errors import UserError
-from gan.sweep import study_plots
-from gan.sweep.history import eval_history
-from gan.sweep.job import jobs_in_sweep
-from gan.sweep.runs import find
-from gan.sweep.study import (
+from gan.report import study_plots
+from gan.report.history import eval_history
+from gan.report.runs import find
+from gan.report.study import (
     COLUMNS,
     DIGITS,
     HEADINGS,
@@ -30,8 +29,9 @@ from gan.sweep.study import (
     spread,
     verdict,
 )
-from gan.sweep.study_answer import answer, headline
-from gan.sweep.study_cost import read_costs
+from gan.report.study_answer import answer, headline
+from gan.report.study_cost import read_costs
+from gan.run.directory import jobs_in_sweep
 
 PICTURES = "_pictures"  # page X.md keeps its pictures in X_pictures/ beside it
 CURVES = ("fid", "modes_covered")  # the metrics drawn against step
