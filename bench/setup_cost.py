@@ -22,10 +22,9 @@ from hydra import compose, initialize_config_dir
 from options_cost import call_of
 from timing import ms_per_call, paired_medians
 
-from gan.run.acceleration import configure_process
+from gan.run.acceleration import configure_process, resolve_device
 from gan.run.build import build_step
 from gan.run.config import register_configs
-from gan.run.device import resolve_device
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 SETUPS = sorted(path.stem for path in (CONF_DIR / "setup").glob("*.yaml"))

@@ -31,11 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/reference.py
 from reference import NaiveLoop  # noqa: E402
 
 from gan.core.noise import UniformNoise  # noqa: E402
-from gan.run.acceleration import configure_process  # noqa: E402
+from gan.run.acceleration import (
+    configure_process,  # noqa: E402
+    resolve_device,  # noqa: E402
+)
 from gan.run.build import build_step  # noqa: E402
 from gan.run.config import register_configs  # noqa: E402
 from gan.run.data import DeviceBatcher  # noqa: E402
-from gan.run.device import resolve_device  # noqa: E402
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 N_IMAGES, BATCH = 60_000, 128

@@ -21,11 +21,10 @@ from timing import ms_per_call, paired_medians
 
 from gan.core.noise import UniformNoise
 from gan.core.stacking.step import RunRandom, stack
-from gan.run.acceleration import configure_process
+from gan.run.acceleration import configure_process, resolve_device
 from gan.run.build import build_step
 from gan.run.config import register_configs
 from gan.run.data import DeviceBatcher
-from gan.run.device import resolve_device
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 BATCH, IMAGES = 128, 2048

@@ -23,10 +23,10 @@ from gan.errors import ConfigError, UserError
 from gan.metrics.chart import histogram_chart
 from gan.metrics.evaluator import evaluation_noise, real_subset
 from gan.metrics.names import SCORE_NAMES
+from gan.run.acceleration import resolve_device
 from gan.run.build import build_evaluator, build_source
 from gan.run.config import EvalConfig
 from gan.run.data import DATA_ENV
-from gan.run.device import resolve_device
 from gan.run.saved import SavedRun, load_run, rebuild
 
 USAGE = ("python -m gan.evaluate run_dir=DIR [checkpoint=last|best] [n=N] [seed=S] "

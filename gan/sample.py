@@ -17,7 +17,7 @@ from gan.cli import parse_args, run_command
 from gan.core.networks import Generator, generate
 from gan.errors import UserError
 from gan.metrics.evaluator import evaluation_noise
-from gan.run.device import resolve_device
+from gan.run.acceleration import resolve_device
 from gan.run.pictures import save_grid
 from gan.run.saved import load_run
 

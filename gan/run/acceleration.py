@@ -1,4 +1,5 @@
-"""The fast path: fused optimizers, channels-last networks, thread count, CUDA-graph replay.
+"""Where and how fast a run computes: the device (`auto`, `cpu`, `cuda`, `cuda:N`, checked once),
+and the fast path: fused optimizers, channels-last networks, thread count, CUDA-graph replay.
 
 On a GPU this model is bound by launches and Python, not arithmetic, so the whole step (both
 forwards, both backwards, both optimizer steps) is captured once as a CUDA graph and replayed.
@@ -10,6 +11,7 @@ import ctypes
 import inspect
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -20,6 +22,7 @@ from torch import nn
 
 from gan.core.records import StepOutput
 from gan.core.step import AdversarialStep
+from gan.errors import ConfigError
 
 log = logging.getLogger(__name__)
 WARMUP_STEPS = 3  # eager steps before capture: lazy initialisation, optimizer state, cuDNN
@@ -205,3 +208,25 @@ class CudaGraphStep:
     def invalidate(self) -> None:
         """Forget the graph; the next calls warm up and capture anew."""
         self.calls, self.graph, self.inputs, self.output = 0, None, None, None
+
+
+# The device.
+
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+def check_device_name(name: str, key: str = "device") -> None:
+    """Refuse a device name that is none of the four forms; `key` is the setting it came from."""
+    if not DEVICE_PATTERN.fullmatch(name):
+        raise ConfigError(f"{key} must be auto, cpu, cuda or cuda:N, got {name!r}")
+
+
+def resolve_device(name: str, key: str = "train.device") -> torch.device:
+    """`auto` is CUDA when available, else the CPU; asking for CUDA without it is refused."""
+    check_device_name(name, key)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"{key}={name} but CUDA is not available here; use {key}=cpu or auto")
+    return device

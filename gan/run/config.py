@@ -21,8 +21,8 @@ from omegaconf.errors import OmegaConfBaseException
 from gan.errors import ConfigError, UserError
 from gan.metrics.manifold import MIN_N
 from gan.metrics.names import FINAL_LOSSES, MANIFOLD, OBJECTIVES, SCORE_NAMES
+from gan.run.acceleration import check_device_name
 from gan.run.data import DATA_ENV
-from gan.run.device import check_device_name
 from gan.run.directory import CHECKPOINT_NAME, is_sweep, job_dir_name, resume_command, run_files
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # the repository this package runs from

@@ -23,7 +23,7 @@ from gan.core.noise import UniformNoise, uniform_noise
 from gan.core.records import StepOutput
 from gan.core.step import AdversarialStep
 from gan.metrics.evaluator import evaluation_noise, real_subset
-from gan.run.acceleration import CudaGraphStep, configure_process, threads_for_now
+from gan.run.acceleration import CudaGraphStep, configure_process, resolve_device, threads_for_now
 from gan.run.build import build_evaluator, build_source, build_step
 from gan.run.checkpoint import (
     BEST_NAME,
@@ -37,7 +37,6 @@ from gan.run.checkpoint import (
 from gan.run.clock import Clock
 from gan.run.config import EvalConfig, TrainConfig, absolute
 from gan.run.data import DeviceBatcher, check_batch_size
-from gan.run.device import resolve_device
 from gan.run.directory import CHECKPOINT_NAME
 from gan.run.divergence import DivergenceGuard
 from gan.run.evaluation import Evaluation, NoEvaluation

@@ -25,13 +25,12 @@ from gan.core.noise import UniformNoise
 from gan.core.records import StepOutput
 from gan.core.stacking.step import NotStackable, RunRandom, stack
 from gan.core.step import AdversarialStep
-from gan.run.acceleration import configure_process
+from gan.run.acceleration import configure_process, resolve_device
 from gan.run.build import build_source
 from gan.run.checkpoint import RESUME_KEYS, read_checkpoint
 from gan.run.clock import Clock
 from gan.run.config import EvalConfig, TrainConfig
 from gan.run.data import DeviceBatcher, check_batch_size
-from gan.run.device import resolve_device
 from gan.run.directory import CHECKPOINT_NAME
 from gan.run.divergence import Diverged
 from gan.run.evaluation import Evaluation, NoEvaluation

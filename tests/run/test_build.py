@@ -11,7 +11,7 @@ from gan.core.losses import BCELoss
 from gan.core.networks import CNNDiscriminator, FCDiscriminator, FCGenerator
 from gan.core.step import AlternatingStep, SimultaneousStep
 from gan.errors import ConfigError
-from gan.run.device import resolve_device
+from gan.run.acceleration import resolve_device
 from gan.run.loop import TrainingSetup, build_setup
 from tests.conftest import CONF_DIR
 from tests.fakes import use_fake_data
