@@ -52,8 +52,8 @@ from gan.run.machine import computed_on
 from gan.run.monitor import HParam, Monitor
 
 FILE_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # Hydra's train.log lines
-# What may differ between the runs of one stack: each run's seed, and what the stacked
-# optimizers take per run (`gan.core.stacking.optim`); `resume` (each its own directory) and
+# What may differ between the runs of one stack: each run's seed, and its optimizer's settings
+# (each run's own optimizer updates its slice); `resume` (each its own directory) and
 # `eval.objective` (what a job returns) change no computation; each remedy adds its own
 # (`Remedy.per_run`, see `per_run_settings`). Anything else must be equal.
 PER_RUN_SETTINGS = ("train.seed", "lr.generator", "lr.discriminator", "optimizer.lr",
@@ -200,32 +200,23 @@ def close_logs(members: list[Member]) -> None:
 
 
 def stacked_step(members: list[Member], random: RunRandom) -> AdversarialStep:
-    """The runs' steps as one; a resumed stack takes each run's optimizer state from its
-    checkpoint. Raises NotStackable where they cannot stack."""
+    """The runs' steps as one (a resumed run's own optimizer holds its saved state). Raises
+    NotStackable where they cannot stack."""
     if len({member.start for member in members}) > 1:
         raise NotStackable("stacked runs must resume from one step; these were at steps "
                            f"{sorted({member.start for member in members})}")
-    stacked = stack([member.setup.adversarial for member in members], random)
-    if members[0].resumed:  # the optimizers' saved moments, from each run's own optimizer
-        for name in ("g_optimizer", "d_optimizer"):
-            getattr(stacked, name).from_runs([getattr(m.setup.adversarial, name)
-                                              for m in members])
-    return stacked
+    return stack([member.setup.adversarial for member in members], random)
 
 
 class StackedRecorder(Recorder):
-    """A run's recorder in a stack: its checkpoint holds the run's own optimizer state and
-    random stream, so it is a single run's checkpoint."""
+    """A run's recorder in a stack: its checkpoint holds the run's own random stream (its
+    optimizer holds its own state already), so it is a single run's checkpoint."""
 
-    def __init__(self, *args: Any, stacked: AdversarialStep, k: int, random: RunRandom,
-                 **kwargs: Any) -> None:
+    def __init__(self, *args: Any, k: int, random: RunRandom, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.stacked, self.k, self.random = stacked, k, random
+        self.k, self.random = k, random
 
     def checkpoint(self, step: int, output: StepOutput) -> None:
-        run = self.setup.adversarial
-        self.stacked.g_optimizer.to_run(self.k, run.g_optimizer)
-        self.stacked.d_optimizer.to_run(self.k, run.d_optimizer)
         with self.random.run(self.k):  # the run's own random state goes into its checkpoint
             super().checkpoint(step, output)
 
@@ -250,7 +241,7 @@ def train_together(members: list[Member], stacked: AdversarialStep, random: RunR
             monitor.hyperparameters(member.job.hparams, new_session=not member.resumed)
             recorder = StackedRecorder(member.setup, member.batcher, monitor, member.job.run_dir,
                                        member.fixed_z, member.evaluation, interrupts,
-                                       member.clock, stacked=stacked, k=k, random=random)
+                                       member.clock, k=k, random=random)
             member.events = recorder.events(settings)
             member.clock.start_loop()
         for step in range(start, settings.steps):
