@@ -5,6 +5,10 @@ this process as one stacked model (`gan.run.stacked`); every other job runs as a
 Each job is still a Hydra job: its directory, its `.hydra` files and callbacks come from Hydra's
 `run_job`, its files from the run, and the sweeper gets one return per job (its
 `eval.objective`; NaN for a run that failed, as `train.py` returns in a sweep).
+
+An option, not a default: per run a stack measured no faster than a single run on this 2-core
+CPU (0.96-1.03x its time at K = 4, 16, 64: `bench/stacked.py`, docs/sweeps.md), so the study
+presets use Hydra's basic launcher; on a GPU it is unmeasured.
 """
 
 import logging
