@@ -13,7 +13,6 @@ presets use Hydra's basic launcher; on a GPU it is unmeasured.
 
 import logging
 import math
-import sys
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -27,12 +26,10 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
 
 from gan.core.stacking.step import NotStackable
-from gan.run.config import check_config
 from gan.run.interrupts import Interrupted
-from gan.run.job import record_failure, sole_writer
+from gan.run.job import claimed, record_failure
 from gan.run.stacked import StackedJob, stack_key, train_stacked
-from gan.sweep.continuation import stopped
-from gan.sweep.job import prepared_in_sweep
+from gan.sweep.job import prepared_in_sweep, stop_sweep
 from gan.sweep.summary import summarise_after_job
 
 log = logging.getLogger(__name__)
@@ -45,9 +42,7 @@ def enroll(cfg: DictConfig, writers: ExitStack) -> StackedJob | dict[str, Any]:
     its metrics instead. Raises Busy where another process holds the directory too long."""
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    check_config(cfg)  # a mistyped setting is refused at once, not after a wait
-    writers.enter_context(sole_writer(run_dir))  # before job_plan reads the directory
-    cfg, hparams, done = prepared_in_sweep(cfg, hydra_cfg)
+    cfg, hparams, done = claimed(cfg, hydra_cfg, run_dir, writers, prepared_in_sweep)
     if done is not None:
         return done
     return StackedJob(cfg, run_dir, hparams, label=f"job {hydra_cfg.job.num}")
@@ -155,9 +150,7 @@ class StackedLauncher(Launcher):
         except Interrupted as stop:  # the signal was meant for the whole sweep
             for job, job_return in zip(jobs, returns, strict=True):
                 _failed(job_return, stop, time.perf_counter() - started, job.run_dir)
-            sweep_dir = Path(str(self.config.hydra.sweep.dir)).resolve()
-            print(stopped(stop, None, sweep_dir), file=sys.stderr)
-            sys.exit(stop.exit_code)
+            stop_sweep(stop, None, Path(str(self.config.hydra.sweep.dir)).resolve())
         except Exception as error:  # noqa: BLE001 (every run of the stack ends with it)
             results = [error] * len(jobs)
         for job, job_return, result in zip(jobs, returns, results, strict=True):
