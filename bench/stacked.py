@@ -1,14 +1,12 @@
 """Per-run time of K runs trained as one stack against one run, in one process.
 
-    python bench/stacked.py [device=cpu] [ks=1,4,16,64] [updates=runs,one] [steps=20]
-                            [rounds=3] [threads=0] [overrides=discriminator=cnn]
+    python bench/stacked.py [device=cpu] [ks=1,4,16,64] [steps=20] [rounds=3] [threads=0]
+                            [overrides=discriminator=cnn]
 
 Each timed step is what the loop does per step: draw each run's batch and noise (from its own
 random stream for the stack) and one training step. The single run and each stack are timed in
 alternating blocks; prints ms per step, ms per run-step (the stack's over K) and its ratio to
-the single run's, the median over rounds, for each way of updating the stack
-(`gan.core.stacking.updates`: each run's own optimizer, or one stacked optimizer). Extra config
-overrides go in `overrides=` (commas).
+the single run's, the median over rounds. Extra config overrides go in `overrides=` (commas).
 """
 
 import sys
@@ -38,7 +36,7 @@ def single(cfg: object, images: torch.Tensor) -> Callable[[], object]:
     return lambda: step(batcher.next(), noise.next())
 
 
-def stacked(cfgs: list, images: torch.Tensor, updates: str) -> Callable[[], object]:
+def stacked(cfgs: list, images: torch.Tensor) -> Callable[[], object]:
     """K runs' step as `gan.run.stacked` drives it: each run's draws, then one stacked step."""
     random = RunRandom(len(cfgs), images.device)
     runs, batchers, noises = [], [], []
@@ -48,7 +46,7 @@ def stacked(cfgs: list, images: torch.Tensor, updates: str) -> Callable[[], obje
             runs.append(build_step(cfg, images.device, cuda_graph=False))
             batchers.append(DeviceBatcher(images, BATCH))
             noises.append(UniformNoise(BATCH, 100, images.device))
-    step = stack(runs, random, updates)
+    step = stack(runs, random)
 
     def call() -> object:
         reals, zs = [], []
@@ -66,7 +64,6 @@ def main(argv: list[str]) -> None:
     device = resolve_device(options.get("device", "cpu"))
     steps, rounds = int(options.get("steps", 20)), int(options.get("rounds", 3))
     ks = [int(k) for k in options.get("ks", "1,4,16,64").split(",")]
-    kinds = options.get("updates", "runs,one").split(",")
     overrides = [o for o in options.get("overrides", "").split(",") if o]
     register_configs()
     configure_process(int(options.get("threads", 0)))
@@ -75,18 +72,16 @@ def main(argv: list[str]) -> None:
         cfgs = [compose("config", overrides=[*overrides, f"train.seed={k}"])
                 for k in range(max(ks))]
     one = single(cfgs[0], images)
-    stacks = {(k, kind): stacked(cfgs[:k], images, kind) for k in ks for kind in kinds}
+    stacks = {k: stacked(cfgs[:k], images) for k in ks}
     for call in (one, *stacks.values()):
         ms_per_call(call, 3, device)  # warm-up: allocations, lazy initialisation, capture
     print(f"{device.type}, {torch.get_num_threads()} threads, batch {BATCH}, "
           f"{' '.join(overrides) or 'the default set-up'}, median of {rounds}")
-    print("| K | updates | stack ms/step | ms per run-step | single run ms/step | "
-          "per run vs single |")
-    print("|---|---|---|---|---|---|")
-    for (k, kind), call in stacks.items():
+    print("| K | stack ms/step | ms per run-step | single run ms/step | per run vs single |")
+    print("|---|---|---|---|---|")
+    for k, call in stacks.items():
         mine, base = paired_medians(call, one, steps, rounds, device)
-        print(f"| {k} | {kind} | {mine:.2f} | {mine / k:.2f} | {base:.2f} | "
-              f"{mine / k / base:.2f}x |")
+        print(f"| {k} | {mine:.2f} | {mine / k:.2f} | {base:.2f} | {mine / k / base:.2f}x |")
 
 
 if __name__ == "__main__":

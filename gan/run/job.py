@@ -89,9 +89,7 @@ def train_job(cfg: DictConfig, hydra_cfg: DictConfig, run_dir: Path, threads: in
     by a signal)."""
     with ExitStack() as held:
         try:
-            check_config(cfg)
-            held.enter_context(sole_writer(run_dir))
-            cfg, hparams, done = (prepare or prepared)(cfg, hydra_cfg)
+            cfg, hparams, done = claimed(cfg, hydra_cfg, run_dir, held, prepare)
             return cfg, done or run(cfg, run_dir, threads, hparams)  # done: nothing to train
         except Exception as error:
             record_failure(error, run_dir, time.perf_counter() - started, in_sweep)
@@ -99,6 +97,19 @@ def train_job(cfg: DictConfig, hydra_cfg: DictConfig, run_dir: Path, threads: in
         finally:
             if after is not None:
                 after()
+
+
+def claimed(cfg: DictConfig, hydra_cfg: DictConfig, run_dir: Path, held: ExitStack,
+            prepare: Prepare | None = None
+            ) -> tuple[DictConfig, dict[str, HParam], dict[str, Any] | None]:
+    """A job before it trains (`train_job`'s, and each job of a stack's: `gan.sweep.
+    stacked_launcher`): its config checked, its directory locked into `held` (let go when
+    `held` closes), then prepared (`prepare`, default `prepared`: its config, hyper-parameters,
+    and the metrics of a job that is done already). Raises UserError for a mistyped setting,
+    Busy where another process holds the directory too long."""
+    check_config(cfg)  # a mistyped setting is refused at once, not after a wait
+    held.enter_context(sole_writer(run_dir))  # before `prepare` reads the directory
+    return (prepare or prepared)(cfg, hydra_cfg)
 
 
 def prepared(cfg: DictConfig, hydra_cfg: DictConfig

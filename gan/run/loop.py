@@ -1,5 +1,6 @@
 """One training run, top to bottom: from its config to the objects it trains (`run`, with
-`gan.run.build`), the loop (`train`), what it leaves in its directory at its intervals while it
+`gan.run.build`), the loop (`train`; `train_runs`, the one loop, trains a stack of runs
+too: `gan.run.stacked`), what it leaves in its directory at its intervals while it
 trains (`Recorder`: scalars, console lines, sample grids, checkpoints, evaluations, with the
 divergence guard and the interrupt check, when `gan.run.schedule` says), and its final
 results (`finish`, `completed`).
@@ -11,7 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +41,7 @@ from gan.run.clock import Clock
 from gan.run.config import EvalConfig, TrainConfig, absolute
 from gan.run.data import DeviceBatcher, check_batch_size
 from gan.run.directory import CHECKPOINT_NAME
-from gan.run.divergence import DivergenceGuard
+from gan.run.divergence import Diverged, DivergenceGuard
 from gan.run.evaluation import Evaluation, NoEvaluation
 from gan.run.files import write_atomically
 from gan.run.interrupts import Interrupted, InterruptWatch
@@ -139,17 +142,32 @@ def run(cfg: DictConfig, run_dir: Path, threads: int = 0,
     torch.manual_seed(settings.seed)
     configure_process(settings.threads)  # process-wide: this process is the run
     device = resolve_device(settings.device)
+    setup, evaluation, checkpoint = prepare(cfg, run_dir, settings, evaluation_settings, device)
+    return train(setup, settings, run_dir, started, evaluation,
+                 hyperparameters(cfg) if hparams is None else hparams, checkpoint)
+
+
+def prepare(cfg: DictConfig, run_dir: Path, settings: TrainConfig,
+            evaluation_settings: EvalConfig, device: torch.device,
+            images: torch.Tensor | None = None, cuda_graph: bool = True,
+            shared: Evaluation | NoEvaluation | None = None, logger: logging.Logger = log
+            ) -> tuple[TrainingSetup, Evaluation | NoEvaluation, dict[str, Any] | None]:
+    """A settled run's objects, in the order of its random draws: the checkpoint it continues
+    (`resume`, else None), its set-up (`build_setup`: `images` and `cuda_graph` as there), its
+    evaluation (`shared`'s classifier and references with a record of its own, where a stack's
+    first run built them; else `build_evaluation`); then its config.yaml. Raises UserError for a
+    batch larger than the data."""
     checkpoint = (None if cfg.get("resume") is None else  # continue it (gan.run.saved)
                   read_checkpoint(Path(cfg.resume) / CHECKPOINT_NAME, device, RESUME_KEYS))
-    setup = build_setup(cfg, device)
+    setup = build_setup(cfg, device, images, cuda_graph)
     check_batch_size(settings.batch_size * setup.adversarial.real_batches, len(setup.images))
-    log.info(f"Run directory: {run_dir}")  # once the data is found and the networks built
-    evaluation = build_evaluation(cfg, evaluation_settings, setup)
+    logger.info(f"Run directory: {run_dir}")  # once the data is found and the networks built
+    evaluation = (build_evaluation(cfg, evaluation_settings, setup) if shared is None
+                  else shared.fresh())
     # The config with every interpolation (data root, ...) resolved, beside Hydra's raw copy,
     # written once the run can start (a refused one leaves an existing run's as it was).
     write_atomically(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    return train(setup, settings, run_dir, started, evaluation,
-                 hyperparameters(cfg) if hparams is None else hparams, checkpoint)
+    return setup, evaluation, checkpoint
 
 
 log = logging.getLogger(__name__)
@@ -196,6 +214,57 @@ def continued(setup: TrainingSetup, batcher: DeviceBatcher, checkpoint: dict[str
     return start, fixed_z
 
 
+@dataclass
+class Running:
+    """A run while it trains: its set-up, settings and directory, what feeds it (batches and
+    noise), its clock and evaluation, the step it starts from, its grids' fixed noise, and, once
+    the loop opens them, its monitor and events. A single run trains one; a stack
+    (`gan.run.stacked`) several, through the same loop (`train_runs`)."""
+
+    setup: TrainingSetup
+    settings: TrainConfig
+    run_dir: Path
+    batcher: DeviceBatcher
+    noise: UniformNoise
+    clock: Clock
+    evaluation: Evaluation | NoEvaluation
+    start: int
+    fixed_z: torch.Tensor  # (n_samples, noise_dim)
+    resumed: bool
+    hyperparameters: dict[str, HParam] = field(default_factory=dict)
+    # A stacked run's own logger (its train.log, its label, no progress bar); None: this
+    # module's, with a progress bar on a terminal.
+    logger: logging.Logger | None = None
+    monitor: Monitor | None = None
+    events: list[Event] = field(default_factory=list)
+    failure: Exception | None = None  # a stacked run that diverged; the others go on
+
+    @property
+    def log(self) -> logging.Logger:
+        """Where its lines go."""
+        return self.logger or log
+
+    def draw(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Its next batch (B, C, H, W) and noise (B, noise_dim)."""
+        return self.batcher.next(), self.noise.next()
+
+
+def begin(setup: TrainingSetup, settings: TrainConfig, run_dir: Path, started: float,
+          evaluation: Evaluation | NoEvaluation, hyperparameters: dict[str, HParam],
+          checkpoint: dict[str, Any] | None, logger: logging.Logger | None = None) -> Running:
+    """The run about to train: its clock from `started` (`time.perf_counter()`), its batches
+    and noise, and where it starts (`continued`: step 0, or `checkpoint` put back)."""
+    clock = Clock(started)
+    adversarial = setup.adversarial  # a call may take several batches (the balance remedy)
+    batcher = DeviceBatcher(setup.images, settings.batch_size * adversarial.real_batches)
+    noise = UniformNoise(settings.batch_size * adversarial.noise_batches,
+                         setup.generator.noise_dim, setup.device)
+    start, fixed_z = continued(setup, batcher, checkpoint, settings, clock, evaluation,
+                               logger or log)
+    return Running(setup, settings, run_dir, batcher, noise, clock, evaluation, start, fixed_z,
+                   checkpoint is not None, hyperparameters, logger)
+
+
 def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
           started: float | None = None, evaluation: Evaluation | NoEvaluation | None = None,
           hyperparameters: dict[str, HParam] | None = None,
@@ -207,29 +276,85 @@ def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
     `hyperparameters` are recorded for TensorBoard's HParams dashboard.
     `checkpoint`, a run's saved state, continues that run exactly where it was written.
     """
-    clock = Clock(time.perf_counter() if started is None else started)
-    evaluation = evaluation or NoEvaluation()
-    noise_dim, device = setup.generator.noise_dim, setup.device
-    adversarial = setup.adversarial  # a call may take several batches (the balance remedy)
-    batcher = DeviceBatcher(setup.images, settings.batch_size * adversarial.real_batches)
-    noise = UniformNoise(settings.batch_size * adversarial.noise_batches, noise_dim, device)
-    start, fixed_z = continued(setup, batcher, checkpoint, settings, clock, evaluation)
-    with Monitor(run_dir, settings.steps, start) as monitor, InterruptWatch() as interrupts:
-        monitor.hyperparameters(hyperparameters or {}, new_session=checkpoint is None)
-        recorder = Recorder(setup, batcher, monitor, run_dir, fixed_z, evaluation, interrupts,
-                            clock)
-        events = recorder.events(settings)
-        clock.start_loop()
+    running = begin(setup, settings, run_dir,
+                    time.perf_counter() if started is None else started,
+                    evaluation or NoEvaluation(), hyperparameters or {}, checkpoint)
+    real, z = train_runs([running], setup.adversarial, running.draw)
+    return ended(running, real, z)
+
+
+def recorder_of(running: Running, interrupts: InterruptWatch, k: int) -> Recorder:
+    """A single run's recorder (`k`, its place in a stack, unused)."""
+    return Recorder(running.setup, running.batcher, running.monitor, running.run_dir,
+                    running.fixed_z, running.evaluation, interrupts, running.clock)
+
+
+def train_runs(runs: Sequence[Running], adversarial: AdversarialStep | CudaGraphStep,
+               draw: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+               recorder: Callable[[Running, InterruptWatch, int], Recorder] = recorder_of,
+               part: Callable[[StepOutput, int], StepOutput] = lambda output, k: output,
+               stop_run: Callable[[int], None] | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The loop, for one run or a stack of them (all from one step to one step): each step
+    draws (`draw`: the batch and noise), trains every run in one call of `adversarial`, then
+    gives each run its part of the output (`part(output, k)`) for its events (`recorder`'s, at
+    its intervals). Returns the last batch and noise, the final losses' inputs.
+
+    A run that diverges raises Diverged, unless `stop_run` is given (a stack: run k updates no
+    more, its failure is kept in `Running.failure`, the others go on). A signal raises
+    Interrupted once every run has checkpointed."""
+    settings, start = runs[0].settings, runs[0].start
+    with ExitStack() as context:
+        for running in runs:
+            running.monitor = context.enter_context(
+                Monitor(running.run_dir, settings.steps, running.start, logger=running.logger))
+        interrupts = context.enter_context(InterruptWatch())
+        for k, running in enumerate(runs):
+            running.monitor.hyperparameters(running.hyperparameters,
+                                            new_session=not running.resumed)
+            running.events = recorder(running, interrupts, k).events(settings)
+        for running in runs:
+            running.clock.start_loop()
         for step in range(start, settings.steps):
-            real, z = batcher.next(), noise.next()  # (B, C, H, W), (B, noise_dim)
+            real, z = draw()  # (B, C, H, W), (B, noise_dim); a stack's (K, B, ...)
             output = adversarial(real, z)
-            monitor.advance()
-            for event in events:
-                event(step, output, last=step == settings.steps - 1)
-    clock.stop_loop()
-    final = finish(setup, real, z, run_dir)
-    return completed(final, settings, clock, start, evaluation, run_dir,
-                     **computed_on(device))
+            last = step == settings.steps - 1
+            stops = [after_step(running, k, step, part(output, k), last, stop_run)
+                     for k, running in enumerate(runs) if running.failure is None]
+            stop = next((stop for stop in stops if stop is not None), None)
+            if stop is not None:
+                raise stop
+    for running in runs:
+        running.clock.stop_loop()
+    return real, z
+
+
+def after_step(running: Running, k: int, step: int, output: StepOutput, last: bool,
+               stop_run: Callable[[int], None] | None) -> Interrupted | None:
+    """Run k's events after `step` on its output; returns the Interrupted of a signal (the run
+    has checkpointed). A divergence is raised, or, with `stop_run`, ends run k alone."""
+    running.monitor.advance()
+    try:
+        for event in running.events:
+            event(step, output, last=last)
+    except Diverged as error:
+        if stop_run is None:
+            raise
+        running.failure = error
+        running.log.error(f"run diverged: {error}")
+        stop_run(k)
+    except Interrupted as stop:
+        return stop
+    return None
+
+
+def ended(running: Running, real: torch.Tensor, z: torch.Tensor,
+          **extra: Any) -> dict[str, Any]:
+    """The run's final losses on its last batch and noise, its digits, and its metrics.json
+    (with `extra`)."""
+    final = finish(running.setup, real, z, running.run_dir, running.log)
+    return completed(final, running.settings, running.clock, running.start, running.evaluation,
+                     running.run_dir, running.log, **computed_on(running.setup.device), **extra)
 
 
 def completed(final: dict[str, float], settings: TrainConfig, clock: Clock, start: int,

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -43,12 +43,19 @@ def sweep_job(cfg: DictConfig, hydra_cfg: DictConfig, started: float) -> float |
                                  prepare=prepared_in_sweep,
                                  after=lambda: summarise_after_job(sweep_dir, objective))
     except Interrupted as stop:  # the sweep stops too: the signal was meant for all of it
-        print(stopped(stop, run_dir, sweep_dir), file=sys.stderr)
-        stop.hand_back()  # a scheduler's time-limit signal: submitit requeues the job now
-        end_process(stop.exit_code)  # a joblib worker too: it takes no more of the sweep's jobs
+        stop_sweep(stop, run_dir, sweep_dir)
     except Exception:  # in metrics.json and the job's log already (train_job)
         return math.nan
     return metrics.get(cfg.eval.objective)
+
+
+def stop_sweep(stop: Interrupted, run_dir: Path | None, sweep_dir: Path) -> NoReturn:
+    """End the sweep after a signal stopped its job (`run_dir`; None: a stack's jobs, each
+    recorded): the commands that continue it are printed, and the process ends with the
+    signal's exit code."""
+    print(stopped(stop, run_dir, sweep_dir), file=sys.stderr)
+    stop.hand_back()  # a scheduler's time-limit signal: submitit requeues the job now
+    end_process(stop.exit_code)  # a joblib worker too: it takes no more of the sweep's jobs
 
 
 def prepared_in_sweep(cfg: DictConfig, hydra_cfg: DictConfig

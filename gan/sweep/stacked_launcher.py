@@ -5,11 +5,14 @@ this process as one stacked model (`gan.run.stacked`); every other job runs as a
 Each job is still a Hydra job: its directory, its `.hydra` files and callbacks come from Hydra's
 `run_job`, its files from the run, and the sweeper gets one return per job (its
 `eval.objective`; NaN for a run that failed, as `train.py` returns in a sweep).
+
+An option, not a default: per run a stack measured no faster than a single run on this 2-core
+CPU (0.96-1.03x its time at K = 4, 16, 64: `bench/stacked.py`, docs/sweeps.md), so the study
+presets use Hydra's basic launcher; on a GPU it is unmeasured.
 """
 
 import logging
 import math
-import sys
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -23,12 +26,10 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
 
 from gan.core.stacking.step import NotStackable
-from gan.run.config import check_config
 from gan.run.interrupts import Interrupted
-from gan.run.job import record_failure, sole_writer
+from gan.run.job import claimed, record_failure
 from gan.run.stacked import StackedJob, stack_key, train_stacked
-from gan.sweep.continuation import stopped
-from gan.sweep.job import prepared_in_sweep
+from gan.sweep.job import prepared_in_sweep, stop_sweep
 from gan.sweep.summary import summarise_after_job
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,7 @@ def enroll(cfg: DictConfig, writers: ExitStack) -> StackedJob | dict[str, Any]:
     its metrics instead. Raises Busy where another process holds the directory too long."""
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    check_config(cfg)  # a mistyped setting is refused at once, not after a wait
-    writers.enter_context(sole_writer(run_dir))  # before job_plan reads the directory
-    cfg, hparams, done = prepared_in_sweep(cfg, hydra_cfg)
+    cfg, hparams, done = claimed(cfg, hydra_cfg, run_dir, writers, prepared_in_sweep)
     if done is not None:
         return done
     return StackedJob(cfg, run_dir, hparams, label=f"job {hydra_cfg.job.num}")
@@ -151,9 +150,7 @@ class StackedLauncher(Launcher):
         except Interrupted as stop:  # the signal was meant for the whole sweep
             for job, job_return in zip(jobs, returns, strict=True):
                 _failed(job_return, stop, time.perf_counter() - started, job.run_dir)
-            sweep_dir = Path(str(self.config.hydra.sweep.dir)).resolve()
-            print(stopped(stop, None, sweep_dir), file=sys.stderr)
-            sys.exit(stop.exit_code)
+            stop_sweep(stop, None, Path(str(self.config.hydra.sweep.dir)).resolve())
         except Exception as error:  # noqa: BLE001 (every run of the stack ends with it)
             results = [error] * len(jobs)
         for job, job_return, result in zip(jobs, returns, results, strict=True):

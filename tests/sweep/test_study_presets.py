@@ -19,7 +19,7 @@ def test_each_study_sweeps_every_set_up_over_three_seeds(study: str) -> None:
     assert sorted(params.setup.split(",")) == SETUPS and len(SETUPS) == 19
     assert params["train.seed"] == "0,1,2"
     assert cfg.hydra.sweep.dir == f"multirun/study/{study}"
-    assert cfg.hydra.launcher._target_.endswith("StackedLauncher")
+    assert cfg.hydra.launcher._target_.endswith(".BasicLauncher")  # stacking measured no faster
     discriminator, steps = STUDIES[study]
     assert cfg.discriminator._target_.lower().endswith(f".{discriminator}discriminator")
     assert cfg.train.steps == steps

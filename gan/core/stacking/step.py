@@ -1,5 +1,6 @@
 """K runs of one set-up trained as one step: each parameter stacked (K, *shape), every phase of
-the step's losses computed for all runs at once by `torch.func.vmap`, one update for all.
+the step's losses computed for all runs at once by `torch.func.vmap`, one backward for all,
+then each run's own optimizer on its slice (`RunOptimizers`).
 
 The runs are built first as ordinary steps (each from its own seed, so each starts where its
 single run would), then stacked: each run's parameters become views of its slice of the
@@ -19,8 +20,6 @@ from torch import nn
 from torch.nn.utils.stateless import _reparametrize_module
 
 from gan.core.objective import Terms
-from gan.core.stacking.optim import StackedAdam, StackedSGD
-from gan.core.stacking.updates import OneOptimizer, RunOptimizers, Updates
 from gan.core.step import AdversarialStep
 
 
@@ -96,38 +95,34 @@ def stack_parameters(networks: Sequence[nn.Module]) -> dict[str, nn.Parameter]:
     return stacked
 
 
-def stacked_optimizer(optimizers: Sequence[torch.optim.Optimizer],
-                      parameters: list[nn.Parameter]) -> StackedAdam | StackedSGD:
-    """An Adam or SGD over stacked parameters with each run's own settings (learning rate,
-    betas, momentum, ...), read from each run's optimizer; raises ValueError for another kind."""
-    groups = [optimizer.param_groups[0] for optimizer in optimizers]
-    kind = type(optimizers[0])
-    if any(type(optimizer) is not kind for optimizer in optimizers):
-        raise ValueError("stacked runs need one kind of optimizer")
+class RunOptimizers:
+    """How a stack's parameters are updated: each run's own optimizer (torch's Adam or SGD,
+    fused where the run made it so) steps that run's parameters, which are views of its slice
+    of the stack, on its slice of the stacked gradients. Each run's update is exactly its
+    single run's, and its optimizer state is a single run's as it stands (what its checkpoint
+    saves). K optimizer calls per update. (One stacked Adam for all runs, a single `foreach`
+    pass with per-run learning rates, measured slower on this CPU and was removed.)"""
 
-    def per_run(key: str) -> list[float]:
-        return [float(group[key]) for group in groups]
+    def __init__(self, stacked: Sequence[torch.Tensor], optimizers: Sequence[torch.optim.Optimizer],
+                 parameters: Sequence[Sequence[torch.Tensor]]) -> None:
+        self.stacked, self.optimizers, self.parameters = list(stacked), list(optimizers), parameters
 
-    if kind is torch.optim.Adam:
-        betas = ([g["betas"][0] for g in groups], [g["betas"][1] for g in groups])
-        return StackedAdam(parameters, lr=per_run("lr"), betas=betas, eps=per_run("eps"),
-                           weight_decay=per_run("weight_decay"))
-    if kind is torch.optim.SGD:
-        return StackedSGD(parameters, lr=per_run("lr"), momentum=per_run("momentum"),
-                          weight_decay=per_run("weight_decay"),
-                          nesterov=bool(groups[0]["nesterov"]))
-    raise ValueError(f"stacked runs have no stacked {kind.__name__} (Adam and SGD only)")
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop the stacked gradients (the runs' are views of them)."""
+        for parameter in self.stacked:
+            parameter.grad = None
 
+    def step(self) -> None:
+        """Each run's optimizer steps, its parameters given their slice of the gradients."""
+        for k, (optimizer, own) in enumerate(zip(self.optimizers, self.parameters, strict=True)):
+            for mine, stacked in zip(own, self.stacked, strict=True):
+                mine.grad = None if stacked.grad is None else stacked.grad[k]
+            optimizer.step()
 
-def _updates(kind: str, stacked: dict[str, nn.Parameter],
-             optimizers: list[torch.optim.Optimizer],
-             parameters: list[list[nn.Parameter]]) -> Updates:
-    """The stack's updates of one network, the chosen way; ValueError for another."""
-    if kind == "runs":
-        return RunOptimizers(list(stacked.values()), optimizers, parameters)
-    if kind == "one":
-        return OneOptimizer(stacked_optimizer(optimizers, list(stacked.values())))
-    raise ValueError(f"updates must be 'runs' or 'one', got {kind!r}")
+    def stop_run(self, k: int) -> None:
+        """Run k updates no more (it diverged): its learning rate goes to 0."""
+        for group in self.optimizers[k].param_groups:
+            group["lr"] = 0.0
 
 
 class Stacked(AdversarialStep):
@@ -140,20 +135,19 @@ class Stacked(AdversarialStep):
 
     batch_dim = 1  # (K, B, ...): the runs first
 
-    def setup(self, runs: Sequence[AdversarialStep], random: RunRandom,
-              updates: str = "runs") -> None:
-        """Stack the runs' networks (K = len(runs)); `updates` "runs" (each run's own
-        optimizer on its slice) or "one" (one stacked optimizer): `gan.core.stacking.updates`."""
+    def setup(self, runs: Sequence[AdversarialStep], random: RunRandom) -> None:
+        """Stack the runs' networks (K = len(runs)); each run's own optimizer updates its slice
+        (`RunOptimizers`)."""
         template = runs[0]
         self.runs, self.random = list(runs), random
         self.g_stacked = stack_parameters([run.generator for run in runs])
         self.d_stacked = stack_parameters([run.discriminator for run in runs])
         AdversarialStep.__init__(
             self, template.generator, template.discriminator,
-            _updates(updates, self.g_stacked, [run.g_optimizer for run in runs],
-                     [list(run.generator.parameters()) for run in runs]),
-            _updates(updates, self.d_stacked, [run.d_optimizer for run in runs],
-                     [list(run.discriminator.parameters()) for run in runs]),
+            RunOptimizers(list(self.g_stacked.values()), [run.g_optimizer for run in runs],
+                          [list(run.generator.parameters()) for run in runs]),
+            RunOptimizers(list(self.d_stacked.values()), [run.d_optimizer for run in runs],
+                          [list(run.discriminator.parameters()) for run in runs]),
             template.objective, [remedy for run in runs for remedy in run.remedies],
             template.d_steps, template.g_steps)
         self.g_parameters = list(self.g_stacked.values())
@@ -211,8 +205,7 @@ def _settings(terms: Sequence[Any], settings: dict[tuple[int, str], torch.Tensor
             setattr(terms[index], name, value)
 
 
-def stack(runs: Sequence[AdversarialStep], random: RunRandom,
-          updates: str = "runs") -> AdversarialStep:
+def stack(runs: Sequence[AdversarialStep], random: RunRandom) -> AdversarialStep:
     """One step that trains the K runs together; raises NotStackable (one line, the reason)
     where their set-ups cannot stack: different step kinds, or a part that says it cannot."""
     kinds = {type(run) for run in runs}
@@ -225,5 +218,5 @@ def stack(runs: Sequence[AdversarialStep], random: RunRandom,
     kind = kinds.pop()
     stacked_kind = type(f"Stacked{kind.__name__}", (Stacked, kind), {})
     step = stacked_kind.__new__(stacked_kind)
-    step.setup(runs, random, updates)
+    step.setup(runs, random)
     return step
