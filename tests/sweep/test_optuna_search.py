@@ -123,7 +123,7 @@ def test_hydra_finds_the_sweeper_under_hydra_plugins() -> None:
     # Hydra instantiates only plugin classes it registered from the hydra_plugins package.
     found = {f"{c.__module__}.{c.__name__}": c for c in Plugins.instance().discover(Sweeper)}
     plugin = found["hydra_plugins.gan_lab.optuna_search.OptunaSearch"]
-    assert issubclass(plugin, OptunaSearch)
+    assert isinstance(plugin(direction="maximize").search, OptunaSearch)  # the search, made
 
 
 def test_jobs_share_the_cores_by_the_sweepers_n_jobs() -> None:
