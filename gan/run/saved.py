@@ -31,13 +31,61 @@ CONFIG_NAME = "config.yaml"  # the run's config with every interpolation resolve
 # it computes.
 RESUME_FIXED = ("train.seed", "train.batch_size", "train.n_samples")
 RESUME_FREE = ("train.", "eval.", "dataset.root", "dataset.download")
-# Where classes named in the configs of runs written before the layered layout now live, and
-# the remedies that then had no class of their own (they wrote into the loss and networks).
+# Where classes named in the configs of runs written before the layered layout now live.
+# (Runs from before label smoothing and batch norm were classes wrote them into the loss and
+# networks, as the presets do now: their configs read as they are.)
 MOVED = {"gan.models.": "gan.core.networks.", "gan.losses.": "gan.core.losses.",
          "gan.step.": "gan.core.step.", "gan.remedies.": "gan.core.remedies.",
          "gan.data.": "gan.run.data."}
-CLASSLESS_REMEDIES = {"label_smoothing": "gan.core.remedies.LabelSmoothing",
-                      "batch_norm": "gan.core.remedies.BatchNorm"}
+
+
+def _label_smoothing(cfg: DictConfig, node: DictConfig) -> None:
+    """The loss's real_target."""
+    cfg.loss.real_target = node.get("real_target", 0.9)
+
+
+def _balance(cfg: DictConfig, node: DictConfig) -> None:
+    """The step's D and G updates per call."""
+    cfg.step.d_steps, cfg.step.g_steps = node.get("d_steps", 1), node.get("g_steps", 1)
+
+
+def _batch_norm(cfg: DictConfig, node: DictConfig) -> None:
+    """batch_norm for each network it was on for."""
+    for network in ("generator", "discriminator"):
+        if node.get(network, True):
+            cfg[network].batch_norm = True
+
+
+def _packing(cfg: DictConfig, node: DictConfig) -> None:
+    """D's packing."""
+    cfg.discriminator.packing = node.get("samples", 2)
+
+
+def _diff_augment(cfg: DictConfig, node: DictConfig) -> None:
+    """D's augmentation."""
+    cfg.discriminator.augment = {"_target_": "gan.core.remedies.DiffAugmentLayer",
+                                 "translation": node.get("translation", 0.125),
+                                 "cutout": node.get("cutout", 0.5)}
+
+
+def _minibatch_discrimination(cfg: DictConfig, node: DictConfig) -> None:
+    """D's minibatch layer."""
+    cfg.discriminator.batch_layer = {"_target_": "gan.core.remedies.minibatch_layer",
+                                     "_partial_": True, "kind": node.get("kind", "learned"),
+                                     "kernels": node.get("kernels", 50),
+                                     "dims": node.get("dims", 5)}
+
+
+# The remedy classes that only set an option of another part, now presets: each class with
+# what its preset sets (runs written while they were classes name them as `_target_`).
+RETIRED_CLASSES: dict[str, Callable[[DictConfig, DictConfig], None]] = {
+    "gan.core.remedies.LabelSmoothing": _label_smoothing,
+    "gan.core.remedies.Balance": _balance,
+    "gan.core.remedies.BatchNorm": _batch_norm,
+    "gan.core.remedies.Packing": _packing,
+    "gan.core.remedies.DiffAugment": _diff_augment,
+    "gan.core.remedies.MinibatchDiscrimination": _minibatch_discrimination,
+}
 
 
 @dataclass
@@ -95,15 +143,18 @@ def read_config(run_dir: Path) -> DictConfig:
 
 def upgraded(cfg: DictConfig) -> DictConfig:
     """A run config written by an earlier gan-lab in today's terms, in place: classes at their
-    new module paths, and a class for each remedy that had none."""
+    new module paths, and each retired remedy class's settings where its preset puts them (the
+    remedy's node keeps its settings, without a class, as a preset's does)."""
     for node in _nodes(cfg):
         target = node.get("_target_")
         for old, new in MOVED.items():
             if isinstance(target, str) and target.startswith(old):
                 node._target_ = new + target[len(old):]
-    for name, node in (cfg.get("remedy") or {}).items():
-        if name in CLASSLESS_REMEDIES and "_target_" not in node:
-            node._target_ = CLASSLESS_REMEDIES[name]
+    for node in (cfg.get("remedy") or {}).values():
+        retired = RETIRED_CLASSES.get(node.get("_target_"))
+        if retired is not None:
+            retired(cfg, node)
+            del node["_target_"]
     return cfg
 
 

@@ -24,11 +24,16 @@ from gan.run.config import (
 TYPED = {"train": TrainConfig, "eval": EvalConfig, "lr": LearningRates}
 SPECIAL = ("_target_", "_partial_", "_recursive_", "_convert_", "_args_")  # Hydra's own keys
 GROUPS = ("generator", "discriminator", "optimizer", "dataset", "loss", "step")  # one class each
+_ABSENT = object()  # OmegaConf.select's default where a key is not there
 
 
 def check_config(cfg: DictConfig) -> None:
     """Refuse, in one line, a key that no schema or constructor declares (naming the closest
-    valid key) and a typed value of the wrong type or range (naming the key the user set)."""
+    valid key, or the remedy that set it), a remedy preset's setting that the config sets
+    otherwise, and a typed value of the wrong type or range (naming the key the user set)."""
+    conflict = preset_conflict(cfg)
+    if conflict is not None:
+        raise ConfigError(conflict)
     valid = valid_keys(cfg)
     for key in sorted(all_keys(cfg)):
         if key not in valid:
@@ -40,7 +45,8 @@ def check_config(cfg: DictConfig) -> None:
 def unread_key(cfg: DictConfig, key: str, valid: set[str]) -> str:
     """Why nothing reads `key` in cfg, in one line: its remedy is not selected, it is a setting
     of other options of its group, or it is no setting at all (naming the closest valid key)."""
-    reason = _unselected_remedy(cfg, key) or _of_other_options(cfg, key)
+    reason = (_missing_option(cfg, key) or _unselected_remedy(cfg, key)
+              or _of_other_options(cfg, key))
     if reason is not None:
         return reason
     close = closest(key, valid)
@@ -87,9 +93,101 @@ def _unselected_remedy(cfg: DictConfig, key: str) -> str | None:
     group, _, rest = key.partition(".")
     name = rest.split(".")[0]
     node = OmegaConf.select(cfg, f"remedy.{name}", throw_on_resolution_failure=False)
-    if group == "remedy" and name in options("remedy") and "_target_" not in (node or {}):
+    if (group == "remedy" and name in options("remedy") and "_target_" not in (node or {})
+            and not preset_selected(cfg, name)):
         return (f"{key}: remedy {name} is not selected; add it with remedy=[...,{name}] (its "
                 f"settings are then remedy.{name}.*)")
+    return None
+
+
+def _missing_option(cfg: DictConfig, key: str) -> str | None:
+    """The refusal of a part's option that a remedy preset sets (loss.real_target, set by
+    remedy=label_smoothing) where the part's class does not take it; None for any other key."""
+    part, _, option = key.partition(".")
+    node = cfg.get(part) if part in GROUPS else None
+    if not isinstance(node, DictConfig) or "." in option or option not in node:
+        return None
+    remedy = remedy_followed(node, option)
+    if remedy is None:
+        return None
+    return missing_option(remedy, part, option, node.get("_target_"))
+
+
+def missing_option(remedy: str, part: str, option: str, target: str) -> str:
+    """The one line that refuses a remedy whose part lacks the option it sets."""
+    return (f"remedy={remedy} needs the {part}'s {option} option, which {part} {target} does "
+            "not have")
+
+
+def remedy_followed(node: DictConfig, key: str) -> str | None:
+    """The remedy whose setting node[key], or the first value below it, follows
+    (`label_smoothing` for `real_target: ${remedy.label_smoothing.real_target}`, as a preset
+    writes it); None where none does (a value set directly, or a saved config, whose values
+    are resolved)."""
+    return next(iter(remedies_followed(node, key)), None)
+
+
+def remedies_followed(node: DictConfig, key: str) -> list[str]:
+    """Every remedy whose settings node[key] or the values below it follow, in order."""
+    source = _source(node, key)
+    if source is not None and source.startswith("remedy."):
+        return [source.split(".")[1]]
+    child = node._get_node(key)
+    if not isinstance(child, DictConfig) or child._is_none():
+        return []
+    return [name for sub in child for name in remedies_followed(child, sub)]
+
+
+def preset_file(name: str) -> DictConfig | None:
+    """conf/remedy/<name>.yaml where it is a preset (it sets other parts: `_global_`), else
+    None (a remedy class, or a preset from another config folder)."""
+    path = CONF_DIR / "remedy" / f"{name}.yaml"
+    if not path.is_file():
+        return None
+    preset = OmegaConf.load(path)
+    return preset if "remedy" in preset else None
+
+
+def preset_settings(preset: DictConfig) -> dict[str, Any]:
+    """Each value a preset sets outside `remedy`, by key (`loss.real_target`), as written
+    (`${remedy.label_smoothing.real_target}`)."""
+    settings = {}
+    for key in all_keys(preset):
+        if key.split(".")[0] in ("remedy", "defaults"):
+            continue
+        parent, _, leaf = key.rpartition(".")
+        node = OmegaConf.select(preset, parent) if parent else preset
+        if not isinstance(node._get_node(leaf), DictConfig):
+            settings[key] = node._get_node(leaf)._value()
+    return settings
+
+
+def preset_selected(cfg: DictConfig, name: str) -> bool:
+    """Whether the remedy preset `name` is part of cfg: a value of another part follows one of
+    its settings, or (a shipped preset) every key it sets is there."""
+    if any(name in remedies_followed(cfg, part) for part in GROUPS if part in cfg):
+        return True
+    preset = preset_file(name)
+    return preset is not None and all(
+        OmegaConf.select(cfg, key, default=_ABSENT, throw_on_resolution_failure=False)
+        is not _ABSENT for key in preset_settings(preset))
+
+
+def preset_conflict(cfg: DictConfig) -> str | None:
+    """The refusal of a value that the config sets otherwise than a selected remedy preset
+    does (`loss.real_target=0.8` with remedy=label_smoothing, which sets 0.9): the preset's
+    setting would be silently unused. None where there is none."""
+    for name, node in (cfg.get("remedy") or {}).items():
+        preset = preset_file(name)
+        if preset is None or "_target_" in node or not preset_selected(cfg, name):
+            continue
+        for key, written in preset_settings(preset).items():
+            source = str(written)[2:-1] if str(written).startswith("${") else None
+            wanted = written if source is None else OmegaConf.select(cfg, source, default=None)
+            actual = OmegaConf.select(cfg, key, default=None)
+            if actual != wanted:
+                return (f"remedy={name} sets {key}={wanted!r}, but the config sets "
+                        f"{key}={actual!r}; drop one of them")
     return None
 
 
@@ -152,6 +250,8 @@ def valid_keys(cfg: DictConfig) -> set[str]:
         valid |= _class_keys(cfg, group)
     for name in (cfg.get("remedy") or {}):
         valid |= {f"remedy.{name}"} | _class_keys(cfg, f"remedy.{name}")
+        if "_target_" not in cfg.remedy[name] and preset_selected(cfg, name):
+            valid |= all_keys(cfg.remedy[name], f"remedy.{name}.")  # read by the parts
     return valid
 
 
