@@ -25,7 +25,7 @@ from gan.metrics.evaluator import Evaluator
 from gan.run.acceleration import CudaGraphStep, fast_layout, fast_optimizer
 from gan.run.config import LearningRates
 from gan.run.data import ImageSource
-from gan.run.validate import missing_option, remedy_followed
+from gan.run.presets import missing_option, remedy_followed
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,17 @@ from gan.run.config import (
     TrainConfig,
     options,
 )
+from gan.run.presets import (
+    GROUPS,
+    interpolation_source,
+    missing_option,
+    preset_conflict,
+    preset_selected,
+    remedy_followed,
+)
 
 TYPED = {"train": TrainConfig, "eval": EvalConfig, "lr": LearningRates}
 SPECIAL = ("_target_", "_partial_", "_recursive_", "_convert_", "_args_")  # Hydra's own keys
-GROUPS = ("generator", "discriminator", "optimizer", "dataset", "loss", "step")  # one class each
-_ABSENT = object()  # OmegaConf.select's default where a key is not there
 
 
 def check_config(cfg: DictConfig) -> None:
@@ -111,84 +117,6 @@ def _missing_option(cfg: DictConfig, key: str) -> str | None:
     if remedy is None:
         return None
     return missing_option(remedy, part, option, node.get("_target_"))
-
-
-def missing_option(remedy: str, part: str, option: str, target: str) -> str:
-    """The one line that refuses a remedy whose part lacks the option it sets."""
-    return (f"remedy={remedy} needs the {part}'s {option} option, which {part} {target} does "
-            "not have")
-
-
-def remedy_followed(node: DictConfig, key: str) -> str | None:
-    """The remedy whose setting node[key], or the first value below it, follows
-    (`label_smoothing` for `real_target: ${remedy.label_smoothing.real_target}`, as a preset
-    writes it); None where none does (a value set directly, or a saved config, whose values
-    are resolved)."""
-    return next(iter(remedies_followed(node, key)), None)
-
-
-def remedies_followed(node: DictConfig, key: str) -> list[str]:
-    """Every remedy whose settings node[key] or the values below it follow, in order."""
-    source = _source(node, key)
-    if source is not None and source.startswith("remedy."):
-        return [source.split(".")[1]]
-    child = node._get_node(key)
-    if not isinstance(child, DictConfig) or child._is_none():
-        return []
-    return [name for sub in child for name in remedies_followed(child, sub)]
-
-
-def preset_file(name: str) -> DictConfig | None:
-    """conf/remedy/<name>.yaml where it is a preset (it sets other parts: `_global_`), else
-    None (a remedy class, or a preset from another config folder)."""
-    path = CONF_DIR / "remedy" / f"{name}.yaml"
-    if not path.is_file():
-        return None
-    preset = OmegaConf.load(path)
-    return preset if "remedy" in preset else None
-
-
-def preset_settings(preset: DictConfig) -> dict[str, Any]:
-    """Each value a preset sets outside `remedy`, by key (`loss.real_target`), as written
-    (`${remedy.label_smoothing.real_target}`)."""
-    settings = {}
-    for key in all_keys(preset):
-        if key.split(".")[0] in ("remedy", "defaults"):
-            continue
-        parent, _, leaf = key.rpartition(".")
-        node = OmegaConf.select(preset, parent) if parent else preset
-        if not isinstance(node._get_node(leaf), DictConfig):
-            settings[key] = node._get_node(leaf)._value()
-    return settings
-
-
-def preset_selected(cfg: DictConfig, name: str) -> bool:
-    """Whether the remedy preset `name` is part of cfg: a value of another part follows one of
-    its settings, or (a shipped preset) every key it sets is there."""
-    if any(name in remedies_followed(cfg, part) for part in GROUPS if part in cfg):
-        return True
-    preset = preset_file(name)
-    return preset is not None and all(
-        OmegaConf.select(cfg, key, default=_ABSENT, throw_on_resolution_failure=False)
-        is not _ABSENT for key in preset_settings(preset))
-
-
-def preset_conflict(cfg: DictConfig) -> str | None:
-    """The refusal of a value that the config sets otherwise than a selected remedy preset
-    does (`loss.real_target=0.8` with remedy=label_smoothing, which sets 0.9): the preset's
-    setting would be silently unused. None where there is none."""
-    for name, node in (cfg.get("remedy") or {}).items():
-        preset = preset_file(name)
-        if preset is None or "_target_" in node or not preset_selected(cfg, name):
-            continue
-        for key, written in preset_settings(preset).items():
-            source = str(written)[2:-1] if str(written).startswith("${") else None
-            wanted = written if source is None else OmegaConf.select(cfg, source, default=None)
-            actual = OmegaConf.select(cfg, key, default=None)
-            if actual != wanted:
-                return (f"remedy={name} sets {key}={wanted!r}, but the config sets "
-                        f"{key}={actual!r}; drop one of them")
-    return None
 
 
 def _of_other_options(cfg: DictConfig, key: str) -> str | None:
@@ -288,7 +216,7 @@ def _check_typed(cfg: DictConfig, group: str, schema: type) -> object:
     an interpolation (lr.generator: ${optimizer.lr}) points at where there is one."""
     node = cfg[group]
     for item in fields(schema):
-        source = _source(node, item.name) or f"{group}.{item.name}"
+        source = interpolation_source(node, item.name) or f"{group}.{item.name}"
         follows = "" if source == f"{group}.{item.name}" else (
             f" ({group}.{item.name} follows it unless set)")
         try:
@@ -300,14 +228,6 @@ def _check_typed(cfg: DictConfig, group: str, schema: type) -> object:
         if follows and group == "lr" and not 0 < value < float("inf"):
             raise ConfigError(f"{source} must be positive and finite, got {value}{follows}")
     return OmegaConf.to_object(node)
-
-
-def _source(node: DictConfig, key: str) -> str | None:
-    """The key an interpolation `${a.b}` at node[key] refers to, if it is one."""
-    if not OmegaConf.is_interpolation(node, key):
-        return None
-    text = str(node._get_node(key)._value())
-    return text[2:-1] if text.startswith("${") and text.endswith("}") else None
 
 
 def _type_name(kind: Any) -> str:

@@ -17,7 +17,8 @@ from omegaconf import DictConfig, OmegaConf
 from gan.core.losses import BCELoss
 from gan.errors import ConfigError
 from gan.run.build import build_generator, build_step
-from gan.run.validate import check_config, remedies_followed
+from gan.run.presets import remedies_followed
+from gan.run.validate import check_config
 from tests.conftest import CONF_DIR, REPO
 
 CPU = torch.device("cpu")
