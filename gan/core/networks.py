@@ -137,8 +137,7 @@ class Discriminator(nn.Module):
                  augment: nn.Module | None = None, batch_layer: BatchLayer | None = None) -> None:
         super().__init__()
         if packing < 1:
-            raise ConfigError(f"discriminator.packing (remedy.packing.samples) must be >= 1, got "
-                              f"{packing}")
+            raise ConfigError(f"discriminator.packing must be >= 1, got {packing}")
         self.augment: nn.Module = augment if augment is not None else nn.Identity()
         self.body = body
         self.feature_dim = feature_dim

@@ -41,8 +41,8 @@ class AdversarialStep(ABC):
         self.objective = objective
         self.remedies = list(remedies)
         if d_steps < 1 or g_steps < 1:
-            raise ConfigError(f"step.d_steps and step.g_steps (remedy.balance's) must be >= 1, "
-                              f"got {d_steps} and {g_steps}")
+            raise ConfigError(f"step.d_steps and step.g_steps must be >= 1, got {d_steps} and "
+                              f"{g_steps}")
         self.d_steps, self.g_steps = d_steps, g_steps
         self.g_parameters = list(generator.parameters())
         self.d_parameters = list(discriminator.parameters())

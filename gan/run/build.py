@@ -25,7 +25,7 @@ from gan.metrics.evaluator import Evaluator
 from gan.run.acceleration import CudaGraphStep, fast_layout, fast_optimizer
 from gan.run.config import LearningRates
 from gan.run.data import ImageSource
-from gan.run.presets import missing_option, remedy_followed
+from gan.run.presets import RETIRED_CLASSES, missing_option, remedy_followed
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,11 @@ def build_remedies(cfg: DictConfig) -> dict[str, Remedy]:
     for name, node in (OmegaConf.select(cfg, "remedy", default=None) or {}).items():
         if not isinstance(node, DictConfig) or "_target_" not in node:
             continue
+        if node._target_ in RETIRED_CLASSES:  # a config written by hand before they went
+            preset = RETIRED_CLASSES[node._target_][0]
+            raise ConfigError(f"remedy.{name}: {node._target_} is no class any more; select "
+                              f"the preset remedy=[...,{preset}] (conf/remedy/{preset}.yaml), "
+                              "whose settings are the same")
         remedies[name] = _instantiate(node)
         if not isinstance(remedies[name], Remedy):
             raise ConfigError(f"remedy.{name}: {node._target_} is not a "

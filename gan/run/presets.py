@@ -3,6 +3,7 @@ another part (the loss's `real_target`, D's `packing`, the step's `d_steps`) to 
 settings, `remedy.<name>.*`. What the checks and the builder ask of them: which remedy a
 part's value follows, whether a preset is selected, and what the config sets otherwise."""
 
+from collections.abc import Callable
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -11,6 +12,14 @@ from gan.run.config import CONF_DIR
 
 GROUPS = ("generator", "discriminator", "optimizer", "dataset", "loss", "step")  # one class each
 _ABSENT = object()  # OmegaConf.select's default where a key is not there
+# The shipped presets' settings that have a range narrower than their part's option: the
+# loss takes any real target, a smoothed one is below 1; D takes packing 1, which packs nothing.
+RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "remedy.label_smoothing.real_target": (lambda value: 0.0 < value <= 1.0, "in (0, 1]"),
+    "remedy.packing.samples": (lambda value: value >= 2, ">= 2"),
+    "remedy.balance.d_steps": (lambda value: value >= 1, ">= 1"),
+    "remedy.balance.g_steps": (lambda value: value >= 1, ">= 1"),
+}
 
 
 def missing_option(remedy: str, part: str, option: str, target: str) -> str:
@@ -88,6 +97,21 @@ def preset_conflict(cfg: DictConfig) -> str | None:
     return None
 
 
+def out_of_range(cfg: DictConfig) -> str | None:
+    """The refusal of a selected preset's setting outside its range (`RANGES`), naming the
+    setting; None where every one is in range."""
+    for key, (allowed, rule) in RANGES.items():
+        name = key.split(".")[1]
+        value = OmegaConf.select(cfg, key, default=None)
+        if value is None or not preset_selected(cfg, name):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{key} must be a number {rule}, got {value!r}"
+        if not allowed(value):
+            return f"{key} must be {rule}, got {value}"
+    return None
+
+
 def interpolation_source(node: DictConfig, key: str) -> str | None:
     """The key an interpolation `${a.b}` at node[key] refers to, if it is one."""
     if not OmegaConf.is_interpolation(node, key):
@@ -106,3 +130,54 @@ def _leaves(cfg: DictConfig, prefix: str = "") -> list[str]:
         else:
             keys.append(f"{prefix}{key}")
     return keys
+
+
+def _label_smoothing(cfg: DictConfig, node: DictConfig) -> None:
+    """The loss's real_target."""
+    cfg.loss.real_target = node.get("real_target", 0.9)
+
+
+def _balance(cfg: DictConfig, node: DictConfig) -> None:
+    """The step's D and G updates per call."""
+    cfg.step.d_steps, cfg.step.g_steps = node.get("d_steps", 1), node.get("g_steps", 1)
+
+
+def _batch_norm(cfg: DictConfig, node: DictConfig) -> None:
+    """batch_norm for each network it was on for."""
+    for network in ("generator", "discriminator"):
+        if node.get(network, True):
+            cfg[network].batch_norm = True
+
+
+def _packing(cfg: DictConfig, node: DictConfig) -> None:
+    """D's packing."""
+    cfg.discriminator.packing = node.get("samples", 2)
+
+
+def _diff_augment(cfg: DictConfig, node: DictConfig) -> None:
+    """D's augmentation."""
+    cfg.discriminator.augment = {"_target_": "gan.core.remedies.DiffAugmentLayer",
+                                 "translation": node.get("translation", 0.125),
+                                 "cutout": node.get("cutout", 0.5)}
+
+
+def _minibatch_discrimination(cfg: DictConfig, node: DictConfig) -> None:
+    """D's minibatch layer."""
+    cfg.discriminator.batch_layer = {"_target_": "gan.core.remedies.minibatch_layer",
+                                     "_partial_": True, "kind": node.get("kind", "learned"),
+                                     "kernels": node.get("kernels", 50),
+                                     "dims": node.get("dims", 5)}
+
+
+# The remedy classes that only set an option of another part, now presets: each class with its
+# preset's name and what the preset sets (runs written while they were classes name them as
+# `_target_`; `gan.run.saved.upgraded` reads those configs in today's terms).
+RETIRED_CLASSES: dict[str, tuple[str, Callable[[DictConfig, DictConfig], None]]] = {
+    "gan.core.remedies.LabelSmoothing": ("label_smoothing", _label_smoothing),
+    "gan.core.remedies.Balance": ("balance", _balance),
+    "gan.core.remedies.BatchNorm": ("batch_norm", _batch_norm),
+    "gan.core.remedies.Packing": ("packing", _packing),
+    "gan.core.remedies.DiffAugment": ("diff_augment", _diff_augment),
+    "gan.core.remedies.MinibatchDiscrimination": ("minibatch_discrimination",
+                                                  _minibatch_discrimination),
+}

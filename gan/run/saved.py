@@ -25,6 +25,7 @@ from gan.run.checkpoint import (
     steps_done,
 )
 from gan.run.config import Config
+from gan.run.presets import RETIRED_CLASSES
 
 CONFIG_NAME = "config.yaml"  # the run's config with every interpolation resolved
 # What a resumed run may change: when it stops, how it reports, where its data is. Not what
@@ -37,55 +38,6 @@ RESUME_FREE = ("train.", "eval.", "dataset.root", "dataset.download")
 MOVED = {"gan.models.": "gan.core.networks.", "gan.losses.": "gan.core.losses.",
          "gan.step.": "gan.core.step.", "gan.remedies.": "gan.core.remedies.",
          "gan.data.": "gan.run.data."}
-
-
-def _label_smoothing(cfg: DictConfig, node: DictConfig) -> None:
-    """The loss's real_target."""
-    cfg.loss.real_target = node.get("real_target", 0.9)
-
-
-def _balance(cfg: DictConfig, node: DictConfig) -> None:
-    """The step's D and G updates per call."""
-    cfg.step.d_steps, cfg.step.g_steps = node.get("d_steps", 1), node.get("g_steps", 1)
-
-
-def _batch_norm(cfg: DictConfig, node: DictConfig) -> None:
-    """batch_norm for each network it was on for."""
-    for network in ("generator", "discriminator"):
-        if node.get(network, True):
-            cfg[network].batch_norm = True
-
-
-def _packing(cfg: DictConfig, node: DictConfig) -> None:
-    """D's packing."""
-    cfg.discriminator.packing = node.get("samples", 2)
-
-
-def _diff_augment(cfg: DictConfig, node: DictConfig) -> None:
-    """D's augmentation."""
-    cfg.discriminator.augment = {"_target_": "gan.core.remedies.DiffAugmentLayer",
-                                 "translation": node.get("translation", 0.125),
-                                 "cutout": node.get("cutout", 0.5)}
-
-
-def _minibatch_discrimination(cfg: DictConfig, node: DictConfig) -> None:
-    """D's minibatch layer."""
-    cfg.discriminator.batch_layer = {"_target_": "gan.core.remedies.minibatch_layer",
-                                     "_partial_": True, "kind": node.get("kind", "learned"),
-                                     "kernels": node.get("kernels", 50),
-                                     "dims": node.get("dims", 5)}
-
-
-# The remedy classes that only set an option of another part, now presets: each class with
-# what its preset sets (runs written while they were classes name them as `_target_`).
-RETIRED_CLASSES: dict[str, Callable[[DictConfig, DictConfig], None]] = {
-    "gan.core.remedies.LabelSmoothing": _label_smoothing,
-    "gan.core.remedies.Balance": _balance,
-    "gan.core.remedies.BatchNorm": _batch_norm,
-    "gan.core.remedies.Packing": _packing,
-    "gan.core.remedies.DiffAugment": _diff_augment,
-    "gan.core.remedies.MinibatchDiscrimination": _minibatch_discrimination,
-}
 
 
 @dataclass
@@ -151,9 +103,9 @@ def upgraded(cfg: DictConfig) -> DictConfig:
             if isinstance(target, str) and target.startswith(old):
                 node._target_ = new + target[len(old):]
     for node in (cfg.get("remedy") or {}).values():
-        retired = RETIRED_CLASSES.get(node.get("_target_"))
-        if retired is not None:
-            retired(cfg, node)
+        if node.get("_target_") in RETIRED_CLASSES:
+            _, write_settings = RETIRED_CLASSES[node._target_]
+            write_settings(cfg, node)
             del node["_target_"]
     return cfg
 

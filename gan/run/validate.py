@@ -24,6 +24,7 @@ from gan.run.presets import (
     GROUPS,
     interpolation_source,
     missing_option,
+    out_of_range,
     preset_conflict,
     preset_selected,
     remedy_followed,
@@ -37,9 +38,9 @@ def check_config(cfg: DictConfig) -> None:
     """Refuse, in one line, a key that no schema or constructor declares (naming the closest
     valid key, or the remedy that set it), a remedy preset's setting that the config sets
     otherwise, and a typed value of the wrong type or range (naming the key the user set)."""
-    conflict = preset_conflict(cfg)
-    if conflict is not None:
-        raise ConfigError(conflict)
+    refusal = preset_conflict(cfg) or out_of_range(cfg)
+    if refusal is not None:
+        raise ConfigError(refusal)
     valid = valid_keys(cfg)
     for key in sorted(all_keys(cfg)):
         if key not in valid:

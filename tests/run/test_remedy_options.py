@@ -79,6 +79,10 @@ def test_a_remedy_node_must_name_a_remedy_class_or_be_read(
     with pytest.raises(ConfigError, match="remedy.other: torch.nn.Identity is not a "
                                           "gan.core.remedies.Remedy"):
         build_step(make_cfg("+remedy.other._target_=torch.nn.Identity"), CPU)
+    with pytest.raises(ConfigError, match=r"^remedy.smooth: gan.core.remedies.LabelSmoothing is "
+                                          r"no class any more; select the preset "
+                                          r"remedy=\[...,label_smoothing\]"):
+        build_step(make_cfg("+remedy.smooth._target_=gan.core.remedies.LabelSmoothing"), CPU)
 
 
 def test_a_score_loss_logs_no_probabilities(make_cfg: Callable[..., DictConfig]) -> None:
@@ -124,3 +128,18 @@ def test_targets_are_looked_up_only_when_a_remedy_asks(
     with pytest.raises(ConfigError, match="^cannot build tests.fakes.NoSuchLoss: "):
         build_step(make_cfg("remedy=label_smoothing", "loss._target_=tests.fakes.NoSuchLoss"),
                    CPU)
+
+
+@pytest.mark.parametrize(("overrides", "refusal"), [
+    (("remedy=label_smoothing", "remedy.label_smoothing.real_target=1.5"),
+     "remedy.label_smoothing.real_target must be in (0, 1], got 1.5"),
+    (("remedy=packing", "remedy.packing.samples=1"), "remedy.packing.samples must be >= 2, got 1"),
+    (("remedy=packing", "remedy.packing.samples=two"),
+     "remedy.packing.samples must be a number >= 2, got 'two'"),
+    (("remedy=balance", "remedy.balance.g_steps=0"), "remedy.balance.g_steps must be >= 1, got 0"),
+])
+def test_a_preset_setting_out_of_its_range_is_refused_by_its_name(
+        make_cfg: Callable[..., DictConfig], overrides: tuple[str, ...], refusal: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        check_config(make_cfg(*overrides))
+    assert str(refused.value) == refusal

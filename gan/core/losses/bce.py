@@ -4,15 +4,6 @@ import torch
 import torch.nn.functional as F
 
 from gan.core.records import Forward
-from gan.errors import ConfigError
-
-
-def checked_real_target(real_target: float) -> float:
-    """D's target for real images, refused outside (0, 1] (1 is no smoothing)."""
-    if not 0.0 < real_target <= 1.0:
-        raise ConfigError(f"loss.real_target (remedy.label_smoothing.real_target) must be in "
-                          f"(0, 1], got {real_target}")
-    return real_target
 
 
 class BCELoss:
@@ -27,7 +18,7 @@ class BCELoss:
     probability = staticmethod(torch.sigmoid)  # D(x) = sigmoid(logit)
 
     def __init__(self, real_target: float = 1.0) -> None:
-        self.real_target = checked_real_target(real_target)
+        self.real_target = real_target
 
     def discriminator_loss(self, forward: Forward) -> torch.Tensor:
         """BCE of D(x) against the real target (1, or 0.9 smoothed) and of D(G(z)) against 0;

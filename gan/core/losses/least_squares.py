@@ -2,7 +2,6 @@
 
 import torch
 
-from gan.core.losses.bce import checked_real_target
 from gan.core.records import Forward
 
 
@@ -14,7 +13,7 @@ class LeastSquaresLoss:
     probability = None  # D's output is a score aimed at 0 and 1, not a probability
 
     def __init__(self, real_target: float = 1.0) -> None:
-        self.real_target = checked_real_target(real_target)
+        self.real_target = real_target
 
     def discriminator_loss(self, forward: Forward) -> torch.Tensor:
         """Squared distances of real outputs (B,) from b and generated ones (B,) from 0."""
