@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from gan.core.layers import FlattenHWC
-from gan.core.networks import Discriminator, Generator, initialise
+from gan.core.networks import BatchLayer, Discriminator, Generator, initialise
 from gan.errors import ConfigError
 
 
@@ -71,7 +71,8 @@ class DCGANDiscriminator(Discriminator):
     (DCGAN leaves batch norm out of D's first layer.)"""
 
     def __init__(self, channels: int = 64, image_shape: Sequence[int] = (1, 28, 28),
-                 batch_norm: bool = True, packing: int = 1) -> None:
+                 batch_norm: bool = True, packing: int = 1, augment: nn.Module | None = None,
+                 batch_layer: BatchLayer | None = None) -> None:
         in_channels, height, width = _quarter(image_shape)
         body = nn.Sequential(
             nn.Conv2d(packing * in_channels, channels, 4, stride=2, padding=1),  # (B, c, H/2)
@@ -82,4 +83,4 @@ class DCGANDiscriminator(Discriminator):
             FlattenHWC(),
         )
         super().__init__(body, 2 * channels * height * width, initialiser=dcgan_init,
-                         packing=packing)
+                         packing=packing, augment=augment, batch_layer=batch_layer)

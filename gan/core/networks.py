@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from gan.core.layers import FlattenHWC, SameConv2d
+from gan.errors import ConfigError
 
 
 def seed_normal_(layer: nn.Linear | nn.Conv2d) -> None:
@@ -94,7 +95,7 @@ def pack(images: torch.Tensor, m: int) -> torch.Tensor:
 
 
 def hidden_norm(hidden_dim: int, batch_norm: bool) -> list[nn.Module]:
-    """Batch normalization of a hidden layer (the batch_norm remedy), or nothing."""
+    """Batch normalization of a hidden layer (remedy=batch_norm sets it), or nothing."""
     return [nn.BatchNorm1d(hidden_dim)] if batch_norm else []
 
 
@@ -119,34 +120,54 @@ class FCGenerator(Generator):
         return self.net(z).view(-1, *self.image_shape)
 
 
+BatchLayer = Callable[[int], nn.Module]  # feature_dim -> a layer adding `extra` features
+
+
 class Discriminator(nn.Module):
     """A feature body then one linear logit; D(x) = sigmoid(logit) is left to the loss.
-    `initialiser` initialises each layer (the seed's by default); a remedy that adds a layer
-    initialises it the same way. With `packing` m (PacGAN), D judges m images at once: the
-    body takes m times the image's channels, and a batch of B gives B/m logits."""
+    `initialiser` initialises each layer (the seed's by default). What a remedy supplies, D
+    takes as arguments (a subclass passes them on): with `packing` m (PacGAN), D judges m
+    images at once: the body takes m times the image's channels, and a batch of B gives B/m
+    logits; `augment` (images -> images of the same shape, DiffAugment) comes before
+    everything; `batch_layer` makes, from `feature_dim`, a layer between the features and the
+    logit that appends `extra` features of its own (minibatch discrimination)."""
 
     def __init__(self, body: nn.Module, feature_dim: int,
-                 initialiser: Initialiser = seed_init, packing: int = 1) -> None:
+                 initialiser: Initialiser = seed_init, packing: int = 1,
+                 augment: nn.Module | None = None, batch_layer: BatchLayer | None = None) -> None:
         super().__init__()
-        self.augment: nn.Module = nn.Identity()  # DiffAugment, when a remedy adds it
+        if packing < 1:
+            raise ConfigError(f"discriminator.packing must be >= 1, got {packing}")
+        self.augment: nn.Module = augment if augment is not None else nn.Identity()
         self.body = body
         self.feature_dim = feature_dim
         self.initialiser = initialiser
         self.packing = packing
-        self.batch_layer: nn.Module = nn.Identity()  # minibatch features, when a remedy adds them
+        self.batch_layer: nn.Module = nn.Identity()
         self.head = nn.Linear(feature_dim, out_features=1)
         initialise(self, initialiser)
+        if batch_layer is not None:
+            self._add_batch_layer(batch_layer)
+
+    def _add_batch_layer(self, make: BatchLayer) -> None:
+        """Put `make(feature_dim)` before the logit, with a logit layer that reads its output.
+        Made after the rest is initialised, and the logit layer drawn anew, because that is the
+        order the random draws came in when a remedy added the layer to a built D: a seeded run
+        starts from the same weights as it did then."""
+        self.batch_layer = make(self.feature_dim)
+        self.head = nn.Linear(self.feature_dim + self.batch_layer.extra, out_features=1)
+        self.initialiser(self.head)
 
     @functools.cached_property
     def has_batch_norm(self) -> bool:
-        """Whether any layer is batch norm; looked up once (layers are fixed once D is built:
-        remedies add theirs before the first step)."""
+        """Whether any layer is batch norm; looked up once (layers are fixed once D is built)."""
         return has_batch_norm(self)
 
     @property
     def not_stackable(self) -> str:
-        """Why K runs of this network cannot stack ("" if they can): `running_state`."""
-        return running_state(self)
+        """Why K runs of this network cannot stack ("" if they can): its augmentation's reason
+        (one that draws inside the forward), else `running_state`."""
+        return getattr(self.augment, "not_stackable", "") or running_state(self)
 
     @property
     def batch_statistics(self) -> bool:
@@ -156,7 +177,7 @@ class Discriminator(nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """The last hidden layer's activations (B / packing, feature_dim) of images (B, C, H, W),
-        augmented first where a remedy augments them."""
+        augmented first where D has an augmentation."""
         images = self.augment(images)
         if self.packing > 1:
             images = pack(images, self.packing)
@@ -172,17 +193,20 @@ class Discriminator(nn.Module):
 
 
 class FCDiscriminator(Discriminator):
-    """Image -> flatten -> Linear -> [BatchNorm] -> ReLU -> logit."""
+    """Image -> flatten -> Linear -> [BatchNorm] -> ReLU -> logit; `packing`, `augment` and
+    `batch_layer` as `Discriminator`'s."""
 
     def __init__(self, hidden_dim: int = 256, image_shape: Sequence[int] = (1, 28, 28),
-                 batch_norm: bool = False, packing: int = 1) -> None:
+                 batch_norm: bool = False, packing: int = 1, augment: nn.Module | None = None,
+                 batch_layer: BatchLayer | None = None) -> None:
         body = nn.Sequential(
             nn.Flatten(),
             nn.Linear(packing * math.prod(image_shape), hidden_dim),
             *hidden_norm(hidden_dim, batch_norm),
             nn.ReLU(),
         )
-        super().__init__(body, hidden_dim, packing=packing)
+        super().__init__(body, hidden_dim, packing=packing, augment=augment,
+                         batch_layer=batch_layer)
 
 
 class CNNDiscriminator(Discriminator):
@@ -191,12 +215,14 @@ class CNNDiscriminator(Discriminator):
 
     The seed applies ReLU before the pooling; max and ReLU commute, so pooling first gives the
     same output on a quarter of the elements. Features are flattened in (H, W, C) order, as
-    the seed's TensorFlow flattens its NHWC tensors.
+    the seed's TensorFlow flattens its NHWC tensors. `packing`, `augment` and `batch_layer` as
+    `Discriminator`'s.
     """
 
     def __init__(self, filters: int = 16, kernel_size: int = 5, hidden_dim: int = 256,
                  image_shape: Sequence[int] = (1, 28, 28), batch_norm: bool = False,
-                 packing: int = 1) -> None:
+                 packing: int = 1, augment: nn.Module | None = None,
+                 batch_layer: BatchLayer | None = None) -> None:
         channels, height, width = image_shape
         body = nn.Sequential(
             SameConv2d(packing * channels, filters, kernel_size),  # (B, F, H, W), stride 1
@@ -207,7 +233,8 @@ class CNNDiscriminator(Discriminator):
             *hidden_norm(hidden_dim, batch_norm),
             nn.ReLU(),
         )
-        super().__init__(body, hidden_dim, packing=packing)
+        super().__init__(body, hidden_dim, packing=packing, augment=augment,
+                         batch_layer=batch_layer)
         self.pooled_shape = (filters, height // 2, width // 2)
 
     # Version 2 flattens in (H, W, C) order; version 1 (no version recorded) in (C, H, W).

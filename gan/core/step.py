@@ -10,6 +10,7 @@ from gan.core.networks import Discriminator, Generator
 from gan.core.objective import Objective, Terms
 from gan.core.records import Forward, Loss, StepOutput
 from gan.core.remedies.base import Remedy
+from gan.errors import ConfigError
 
 
 class AdversarialStep(ABC):
@@ -17,7 +18,7 @@ class AdversarialStep(ABC):
 
     The objective (`gan.core.objective`) gives each network's loss: the adversarial loss plus
     every term. Remedies (`gan.core.remedies`) update their state after each call's updates.
-    With `d_steps`/`g_steps` above 1 (the balance remedy) a call takes `d_steps` real batches
+    With `d_steps`/`g_steps` above 1 (remedy=balance sets them) a call takes `d_steps` real batches
     and `d_steps + g_steps - 1` noise batches, concatenated: D-only updates first, then the
     joint update, then G-only updates.
 
@@ -39,6 +40,9 @@ class AdversarialStep(ABC):
         self.d_optimizer = d_optimizer
         self.objective = objective
         self.remedies = list(remedies)
+        if d_steps < 1 or g_steps < 1:
+            raise ConfigError(f"step.d_steps and step.g_steps must be >= 1, got {d_steps} and "
+                              f"{g_steps}")
         self.d_steps, self.g_steps = d_steps, g_steps
         self.g_parameters = list(generator.parameters())
         self.d_parameters = list(discriminator.parameters())

@@ -15,19 +15,18 @@ from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from gan.core.networks import Discriminator, Generator
+from gan.core.networks import Generator
 from gan.core.objective import Objective
-from gan.core.remedies import PARTS, Remedy
+from gan.core.remedies import Remedy
 from gan.core.step import AdversarialStep
 from gan.errors import ConfigError, UserError, first_line
 from gan.metrics.classifier import load_classifier
 from gan.metrics.evaluator import Evaluator
 from gan.run.acceleration import CudaGraphStep, fast_layout, fast_optimizer
-from gan.run.config import LearningRates
+from gan.run.config import RETIRED_CLASSES, LearningRates, missing_option, remedy_followed
 from gan.run.data import ImageSource
 
 log = logging.getLogger(__name__)
-Options = dict[str, dict[str, tuple[str, Any]]]  # part -> option -> (remedy's name, value)
 
 
 def _instantiate(node: DictConfig, **kwargs: Any) -> Any:
@@ -46,12 +45,18 @@ def build_source(dataset: DictConfig) -> ImageSource:
 
 
 def build_remedies(cfg: DictConfig) -> dict[str, Remedy]:
-    """The selected remedies by name; every node of the `remedy` group names its class."""
+    """The selected remedies that are objects, by name: every node of the `remedy` group with a
+    `_target_` names its class; a node without one holds a preset's settings, which the parts
+    read (conf/remedy/label_smoothing.yaml: `loss.real_target`)."""
     remedies = {}
     for name, node in (OmegaConf.select(cfg, "remedy", default=None) or {}).items():
         if not isinstance(node, DictConfig) or "_target_" not in node:
-            raise ConfigError(f"remedy.{name} is not a remedy: it has no _target_ (a subclass "
-                              "of gan.core.remedies.Remedy)")
+            continue
+        if node._target_ in RETIRED_CLASSES:  # a config written by hand before they went
+            preset = RETIRED_CLASSES[node._target_][0]
+            raise ConfigError(f"remedy.{name}: {node._target_} is no class any more; select "
+                              f"the preset remedy=[...,{preset}] (conf/remedy/{preset}.yaml), "
+                              "whose settings are the same")
         remedies[name] = _instantiate(node)
         if not isinstance(remedies[name], Remedy):
             raise ConfigError(f"remedy.{name}: {node._target_} is not a "
@@ -59,38 +64,17 @@ def build_remedies(cfg: DictConfig) -> dict[str, Remedy]:
     return remedies
 
 
-def remedy_options(remedies: dict[str, Remedy]) -> Options:
-    """What the remedies ask of each part's constructor; two asking one option differently
-    are refused."""
-    options: Options = {part: {} for part in PARTS}
-    for name, remedy in remedies.items():
-        for part, asked in remedy.options().items():
-            if part not in options:
-                raise ConfigError(f"remedy={name} asks an option of {part!r}; a remedy may ask "
-                                  f"only the {', '.join(PARTS)}")
-            for option, value in asked.items():
-                other = options[part].get(option)
-                if other is not None and other[1] != value:
-                    raise ConfigError(f"remedy={name} and remedy={other[0]} set {part}'s "
-                                      f"{option} differently ({value!r} and {other[1]!r})")
-                options[part][option] = (name, value)
-    return options
-
-
-def build_part(cfg: DictConfig, part: str, options: Options) -> Any:
-    """A generator, discriminator or loss from its config node with what the remedies ask of
-    it; a constructor that does not take an option, or a value the config sets otherwise,
-    refuses the remedy in one line, naming the option."""
-    node, asked = cfg[part], options[part]
-    accepted = _arguments(node) if asked else None
-    for option, (remedy, value) in asked.items():
+def build_part(cfg: DictConfig, part: str) -> Any:
+    """A generator, discriminator or loss from its config node; a constructor that does not
+    take an option a remedy preset sets refuses the remedy in one line, naming the option."""
+    node = cfg[part]
+    followed = {option: remedy for option in node
+                if (remedy := remedy_followed(node, option)) is not None}
+    accepted = _arguments(node) if followed else None
+    for option, remedy in followed.items():
         if accepted is not None and option not in accepted:
-            raise ConfigError(f"remedy={remedy} needs the {part}'s {option} option, which "
-                              f"{part} {node._target_} does not have")
-        if option in node and node[option] != value:
-            raise ConfigError(f"remedy={remedy} sets {part}.{option}={value!r}, but the config "
-                              f"sets {part}.{option}={node[option]!r}; drop one of them")
-    return _instantiate(node, **{option: value for option, (_, value) in asked.items()})
+            raise ConfigError(missing_option(remedy, part, option, node._target_))
+    return _instantiate(node)
 
 
 def _arguments(node: DictConfig) -> set[str] | None:
@@ -104,11 +88,10 @@ def _arguments(node: DictConfig) -> set[str] | None:
     return {p.name for p in parameters}
 
 
-def build_generator(cfg: DictConfig, device: torch.device,
-                    options: Options | None = None) -> Generator:
-    """The generator alone (for sampling from a saved run), as its remedies shape it."""
-    options = remedy_options(build_remedies(cfg)) if options is None else options
-    return build_part(cfg, "generator", options).to(device)
+def build_generator(cfg: DictConfig, device: torch.device) -> Generator:
+    """The generator alone (for sampling from a saved run), as its config and remedy presets
+    shape it."""
+    return build_part(cfg, "generator").to(device)
 
 
 def build_evaluator(source: ImageSource, device: torch.device, batch_size: int,
@@ -131,31 +114,20 @@ def build_step(cfg: DictConfig, device: torch.device,
     optimizer = _instantiate(cfg.optimizer)  # a partial: completed with each network's parameters
     make_step = _instantiate(cfg.step)  # a partial: completed with everything it updates
     capture = cuda_graph and device.type == "cuda" and _capturable(make_step, optimizer)
-    named, lr = build_remedies(cfg), learning_rates(cfg)
-    remedies, options = list(named.values()), remedy_options(named)
-    generator = fast_layout(build_generator(cfg, device, options), device)
-    discriminator = _discriminator(cfg, device, options, remedies)
+    remedies, lr = list(build_remedies(cfg).values()), learning_rates(cfg)
+    generator = fast_layout(build_generator(cfg, device), device)
+    discriminator = fast_layout(build_part(cfg, "discriminator").to(device), device)
     for remedy in remedies:
         remedy.attach(generator, discriminator)
     adversarial = make_step(
         generator=generator, discriminator=discriminator,
-        objective=Objective(build_part(cfg, "loss", options), remedies),
+        objective=Objective(build_part(cfg, "loss"), remedies),
         g_optimizer=fast_optimizer(partial(optimizer, lr=lr.generator),
                                    generator.parameters(), capture),
         d_optimizer=fast_optimizer(partial(optimizer, lr=lr.discriminator),
                                    discriminator.parameters(), capture),
-        remedies=remedies, d_steps=max([1, *(r.d_steps for r in remedies)]),
-        g_steps=max([1, *(r.g_steps for r in remedies)]))
+        remedies=remedies)
     return CudaGraphStep(adversarial, device) if capture else adversarial
-
-
-def _discriminator(cfg: DictConfig, device: torch.device, options: Options,
-                   remedies: list[Remedy]) -> Discriminator:
-    """The discriminator with the remedies' layers, channels-last on the device."""
-    discriminator = build_part(cfg, "discriminator", options).to(device)
-    for remedy in remedies:
-        discriminator = remedy.discriminator(discriminator)
-    return fast_layout(discriminator, device)
 
 
 def _capturable(make_step: Callable[..., AdversarialStep],

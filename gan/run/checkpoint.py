@@ -57,9 +57,11 @@ def restore(adversarial: AdversarialStep | CudaGraphStep, sampler: Generator | N
 
 def _paired(remedies: list[Remedy], saved: list[dict[str, Any]]
             ) -> list[tuple[Remedy, dict[str, Any]]]:
-    """Each remedy with its saved state. Checkpoints written before label smoothing and batch
-    norm were remedy objects have no entry for them (they keep no state): there the remedies
-    that keep state are paired with the entries that hold some."""
+    """Each remedy with its saved state. Where the counts differ, the remedies that keep state
+    are paired with the entries that hold some: checkpoints written before label smoothing and
+    batch norm were remedy objects have no entry for them, and those written while they and
+    balance, packing, diff_augment and minibatch_discrimination were objects (now presets) have
+    an empty one for each; none of them keeps state."""
     if len(saved) != len(remedies):
         remedies = [remedy for remedy in remedies if remedy.state_dict()]
         saved = [entry for entry in saved if entry]

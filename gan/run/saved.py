@@ -17,19 +17,16 @@ from gan.core.remedies.ema import standing_statistics
 from gan.errors import UserError, first_line, message_lines
 from gan.run.build import build_generator
 from gan.run.checkpoint import BEST_NAME, RESUME_KEYS, generator_state, read_checkpoint, steps_done
-from gan.run.config import Config
+from gan.run.config import RETIRED_CLASSES, Config
 from gan.run.directory import CHECKPOINT_NAME, RESUME_FIXED, RESUME_FREE
 
 CONFIG_NAME = "config.yaml"  # the run's config with every interpolation resolved
-# What a resumed run may change: when it stops, how it reports, where its data is. Not what
-# it computes.
-# Where classes named in the configs of runs written before the layered layout now live, and
-# the remedies that then had no class of their own (they wrote into the loss and networks).
+# Where classes named in the configs of runs written before the layered layout now live.
+# (Runs from before label smoothing and batch norm were classes wrote them into the loss and
+# networks, as the presets do now: their configs read as they are.)
 MOVED = {"gan.models.": "gan.core.networks.", "gan.losses.": "gan.core.losses.",
          "gan.step.": "gan.core.step.", "gan.remedies.": "gan.core.remedies.",
          "gan.data.": "gan.run.data."}
-CLASSLESS_REMEDIES = {"label_smoothing": "gan.core.remedies.LabelSmoothing",
-                      "batch_norm": "gan.core.remedies.BatchNorm"}
 
 
 @dataclass
@@ -87,15 +84,18 @@ def read_config(run_dir: Path) -> DictConfig:
 
 def upgraded(cfg: DictConfig) -> DictConfig:
     """A run config written by an earlier gan-lab in today's terms, in place: classes at their
-    new module paths, and a class for each remedy that had none."""
+    new module paths, and each retired remedy class's settings where its preset puts them (the
+    remedy's node keeps its settings, without a class, as a preset's does)."""
     for node in _nodes(cfg):
         target = node.get("_target_")
         for old, new in MOVED.items():
             if isinstance(target, str) and target.startswith(old):
                 node._target_ = new + target[len(old):]
-    for name, node in (cfg.get("remedy") or {}).items():
-        if name in CLASSLESS_REMEDIES and "_target_" not in node:
-            node._target_ = CLASSLESS_REMEDIES[name]
+    for node in (cfg.get("remedy") or {}).values():
+        if node.get("_target_") in RETIRED_CLASSES:
+            _, write_settings = RETIRED_CLASSES[node._target_]
+            write_settings(cfg, node)
+            del node["_target_"]
     return cfg
 
 

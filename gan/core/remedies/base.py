@@ -8,15 +8,16 @@ from gan.core.networks import Discriminator, Generator
 from gan.core.objective import Terms
 from gan.core.records import Forward
 
-PARTS = ("generator", "discriminator", "loss")  # the components a remedy may ask options of
-
 
 class Remedy:
     """A trick against mode collapse, plugged in at fixed points; every node of the `remedy`
     config group is one (its `_target_` a subclass), selected as `remedy=[a,b]`.
 
-    In the order they are used: `options` (constructor settings it needs of the networks or
-    the loss), `discriminator` (layers it adds to D), `attach` (state read from the built
+    A remedy that only sets an option of another part (a loss's `real_target`, D's `packing`
+    or `batch_layer`, the step's `d_steps`) is no class but a preset, a `# @package _global_`
+    file in conf/remedy/ (see docs/architecture.md); a class is for behaviour.
+
+    In the order they are used: `attach` (state read from, or flags set on, the built
     networks), `draws` (random tensors its terms use), `discriminator_terms`/`generator_terms`
     (its part of the objective, see `gan.core.objective.Term`), `after_update` (after each
     step's updates), `sampler` (a generator to sample from instead of the trained one),
@@ -25,8 +26,6 @@ class Remedy:
     CUDA-graph step, so they keep to tensor work (no host reads).
     """
 
-    d_steps: int = 1  # D updates per call (balance)
-    g_steps: int = 1  # G updates per call (balance)
     replaces_generator_loss: bool = False  # G's loss is this remedy's terms alone
     # Why K runs with this remedy cannot train as one stack (`gan.core.stacking`); "" if they
     # can: the remedy keeps no per-run state that its terms read and draws nothing in D's forward.
@@ -35,18 +34,9 @@ class Remedy:
     # run's value reaches its own terms inside the vmap (`gan.core.stacking.step`).
     per_run: tuple[str, ...] = ()
 
-    def options(self) -> dict[str, dict[str, Any]]:
-        """Constructor settings this remedy needs, by part ("generator", "discriminator",
-        "loss"), e.g. {"loss": {"real_target": 0.9}}; a part whose constructor does not take
-        one refuses the remedy when the run is built."""
-        return {}
-
-    def discriminator(self, discriminator: Discriminator) -> Discriminator:
-        """The discriminator with this remedy's layers (before the optimizers are made)."""
-        return discriminator
-
     def attach(self, generator: Generator, discriminator: Discriminator) -> None:
-        """Set up state that reads the built networks' parameters."""
+        """Set up state that reads the built networks' parameters (before the optimizers are
+        made); changes to a network stay in place (its parameters the same objects)."""
 
     def draws(self, real: torch.Tensor) -> Terms:
         """The random tensors its D terms use on the real batch (B, C, H, W), by name; drawn

@@ -1,22 +1,28 @@
 """Differentiable augmentation (Zhao et al. 2020, "Differentiable Augmentation for
 Data-Efficient GAN Training"): real and generated images alike are translated and cut out
-before D, and G's gradient flows through the augmentation."""
+before D, and G's gradient flows through the augmentation. `remedy=diff_augment` gives it to
+the discriminator as its `augment` argument, so every image D sees, real, generated or
+interpolated (a gradient penalty's), is augmented afresh."""
 
 import torch
 from torch import nn
 
-from gan.core.networks import Discriminator
-from gan.core.remedies.base import Remedy
 from gan.errors import ConfigError
 
 
 class DiffAugmentLayer(nn.Module):
     """Images (B, C, H, W) -> the same shape: each shifted by up to `translation` of its size
     (zero padding) and with a zero square of `cutout` of its size at a random place; a fresh
-    draw per image per call, all on the device (no host reads)."""
+    draw per image per call, all on the device (no host reads). Refuses translation outside
+    [0, 0.5) and cutout outside [0, 1)."""
 
-    def __init__(self, translation: float, cutout: float) -> None:
+    not_stackable = "diff_augment draws its shifts and cut-outs inside D's forward"
+
+    def __init__(self, translation: float = 0.125, cutout: float = 0.5) -> None:
         super().__init__()
+        if not (0 <= translation < 0.5 and 0 <= cutout < 1):
+            raise ConfigError(f"remedy.diff_augment needs 0 <= translation < 0.5 and "
+                              f"0 <= cutout < 1, got {translation} and {cutout}")
         self.translation, self.cutout = translation, cutout
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -48,21 +54,3 @@ class DiffAugmentLayer(nn.Module):
         inside = (((y - centre[0] * height).abs() < half_h)
                   & ((x - centre[1] * width).abs() < half_w))  # (B, H, W)
         return images * (~inside).unsqueeze(1).to(images.dtype)
-
-
-class DiffAugment(Remedy):
-    """Puts the augmentation in front of D's body: every image D sees, real, generated or
-    interpolated (a gradient penalty's), is augmented afresh."""
-
-    not_stackable = "diff_augment draws its shifts and cut-outs inside D's forward"
-
-    def __init__(self, translation: float = 0.125, cutout: float = 0.5) -> None:
-        if not (0 <= translation < 0.5 and 0 <= cutout < 1):
-            raise ConfigError(f"remedy.diff_augment needs 0 <= translation < 0.5 and "
-                              f"0 <= cutout < 1, got {translation} and {cutout}")
-        self.translation, self.cutout = translation, cutout
-
-    def discriminator(self, discriminator: Discriminator) -> Discriminator:
-        """D with the augmentation first."""
-        discriminator.augment = DiffAugmentLayer(self.translation, self.cutout)
-        return discriminator

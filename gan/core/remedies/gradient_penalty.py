@@ -4,7 +4,7 @@ GANs"): D's input gradient is pushed to norm 1 between the real and the generate
 import torch
 
 from gan.core.layers import twice_differentiable
-from gan.core.networks import Discriminator
+from gan.core.networks import Discriminator, Generator
 from gan.core.objective import Terms
 from gan.core.records import Forward
 from gan.core.remedies.base import Remedy
@@ -38,9 +38,9 @@ class GradientPenalty(Remedy):
             raise ConfigError(f"remedy.gradient_penalty.weight must be positive, got {weight}")
         self.weight = weight
 
-    def discriminator(self, discriminator: Discriminator) -> Discriminator:
-        """D with every layer twice differentiable."""
-        return twice_differentiable(discriminator)
+    def attach(self, generator: Generator, discriminator: Discriminator) -> None:
+        """Make every layer of D twice differentiable, in place (a flag on each layer)."""
+        twice_differentiable(discriminator)
 
     def draws(self, real: torch.Tensor) -> Terms:
         """The interpolation weights eps (B, 1, 1, 1) ~ U[0, 1), one per sample."""

@@ -1,11 +1,11 @@
 """Minibatch discrimination (Salimans et al. 2016), and the cheaper minibatch standard deviation:
-D sees how each sample relates to the rest of its batch, so a collapsed batch gives itself away."""
+D sees how each sample relates to the rest of its batch, so a collapsed batch gives itself away.
+`remedy=minibatch_discrimination` gives `minibatch_layer` to the discriminator as its
+`batch_layer` argument: the layer sits between D's last hidden layer and its logit."""
 
 import torch
 from torch import nn
 
-from gan.core.networks import Discriminator
-from gan.core.remedies.base import Remedy
 from gan.errors import ConfigError
 
 
@@ -39,22 +39,11 @@ class MinibatchStddev(nn.Module):
         return torch.cat([features, spread.expand(len(features), 1)], dim=1)
 
 
-class MinibatchDiscrimination(Remedy):
-    """Puts a minibatch layer between D's last hidden layer and its logit."""
-
-    def __init__(self, kind: str = "learned", kernels: int = 50, dims: int = 5) -> None:
-        if kind not in ("learned", "stddev"):
-            raise ConfigError(f"remedy.minibatch_discrimination.kind must be learned or stddev, "
-                              f"got {kind!r}")
-        self.kind, self.kernels, self.dims = kind, kernels, dims
-
-    def discriminator(self, discriminator: Discriminator) -> Discriminator:
-        """The same D with the minibatch layer and a logit layer that reads its output."""
-        layer = (MinibatchFeatures(discriminator.feature_dim, self.kernels, self.dims)
-                 if self.kind == "learned" else MinibatchStddev())
-        device = discriminator.head.weight.device
-        discriminator.batch_layer = layer.to(device)
-        head = nn.Linear(discriminator.feature_dim + layer.extra, out_features=1)
-        discriminator.head = head.to(device)
-        discriminator.initialiser(discriminator.head)
-        return discriminator
+def minibatch_layer(in_features: int, kind: str = "learned", kernels: int = 50,
+                    dims: int = 5) -> MinibatchFeatures | MinibatchStddev:
+    """The minibatch layer for D's features (N, in_features): `learned` (kernels x dims
+    projections, `MinibatchFeatures`) or `stddev` (`MinibatchStddev`); another kind is refused."""
+    if kind not in ("learned", "stddev"):
+        raise ConfigError(f"remedy.minibatch_discrimination.kind must be learned or stddev, "
+                          f"got {kind!r}")
+    return MinibatchFeatures(in_features, kernels, dims) if kind == "learned" else MinibatchStddev()

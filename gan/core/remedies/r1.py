@@ -2,7 +2,7 @@
 Converge?"): D's input gradient on real images is pushed to zero."""
 
 from gan.core.layers import twice_differentiable
-from gan.core.networks import Discriminator
+from gan.core.networks import Discriminator, Generator
 from gan.core.objective import Terms
 from gan.core.records import Forward
 from gan.core.remedies.base import Remedy
@@ -21,9 +21,9 @@ class R1(Remedy):
             raise ConfigError(f"remedy.r1.gamma must be positive, got {gamma}")
         self.gamma = gamma
 
-    def discriminator(self, discriminator: Discriminator) -> Discriminator:
-        """D with every layer twice differentiable."""
-        return twice_differentiable(discriminator)
+    def attach(self, generator: Generator, discriminator: Discriminator) -> None:
+        """Make every layer of D twice differentiable, in place (a flag on each layer)."""
+        twice_differentiable(discriminator)
 
     def discriminator_terms(self, forward: Forward) -> Terms:
         """The penalty on the real batch, a () tensor."""

@@ -11,15 +11,7 @@ from gan.core.dcgan import DCGANDiscriminator
 from gan.core.layers import SameConv2d
 from gan.core.networks import CNNDiscriminator, FCDiscriminator
 from gan.core.records import Forward
-from gan.core.remedies import (
-    R1,
-    DiffAugment,
-    GradientPenalty,
-    MinibatchDiscrimination,
-    Packing,
-    SpectralNorm,
-)
-from gan.core.remedies.diff_augment import DiffAugmentLayer
+from gan.core.remedies import R1, DiffAugmentLayer, GradientPenalty, SpectralNorm, minibatch_layer
 
 
 class LinearCritic(nn.Module):
@@ -71,7 +63,7 @@ def test_spectral_norm_bounds_every_layer_by_one(with_minibatch: bool) -> None:
     torch.manual_seed(0)
     discriminator = CNNDiscriminator()
     if with_minibatch:  # a layer added by another remedy, before or after: still normalised
-        discriminator = MinibatchDiscrimination().discriminator(discriminator)
+        discriminator = CNNDiscriminator(batch_layer=minibatch_layer)
     SpectralNorm(power_iterations=1).attach(nn.Identity(), discriminator)
     for _ in range(30):  # power iteration converges over training forwards
         discriminator(torch.rand(8, 1, 28, 28))
@@ -94,7 +86,7 @@ def test_penalties_differentiate_twice_through_the_fast_convolution() -> None:
             conv = nn.Conv2d(1, 16, 5, padding="same")
             conv.load_state_dict(module.state_dict())
             plain.body[int(name)] = conv
-    GradientPenalty().discriminator(fast)  # the remedy's hook: second derivatives needed
+    GradientPenalty().attach(nn.Identity(), fast)  # the remedy's hook: second derivatives
     forward = images_forward(fast)
     terms = [R1().discriminator_terms(forward._replace(discriminator=d))["r1"]
              for d in (fast, plain)]
@@ -128,7 +120,6 @@ def test_packing_feeds_d_m_images_at_once(network: type, first: type) -> None:
     assert packed(torch.rand(6, 1, 28, 28)).shape == (2,)
     with pytest.raises(ValueError, match="train.batch_size must be divisible by"):
         packed(torch.rand(4, 1, 28, 28))
-    assert Packing(samples=3).options() == {"discriminator": {"packing": 3}}
 
 
 def test_diff_augment_is_differentiable_and_changes_each_draw() -> None:
@@ -149,9 +140,7 @@ def test_diff_augment_reaches_real_and_generated_images_alike() -> None:
             seen.append(images.detach().clone())
             return images
 
-    discriminator = DiffAugment().discriminator(FCDiscriminator())
-    assert isinstance(discriminator.augment, DiffAugmentLayer)
-    discriminator.augment = nn.Sequential(Spy(), discriminator.augment)
+    discriminator = FCDiscriminator(augment=nn.Sequential(Spy(), DiffAugmentLayer()))
     real, fake = torch.zeros(2, 1, 28, 28), torch.ones(2, 1, 28, 28)
     discriminator.features(real), discriminator.features(fake)
     assert torch.equal(seen[0], real) and torch.equal(seen[1], fake)

@@ -68,7 +68,9 @@ def test_label_smoothing_changes_only_the_real_target() -> None:
 def test_label_smoothing_option_sets_the_loss(make_cfg: Callable[..., DictConfig]) -> None:
     assert step_with(make_cfg, "label_smoothing").objective.loss.real_target == 0.9
     assert step_with(make_cfg).objective.loss.real_target == 1.0
-    assert "real_target" not in make_cfg("remedy=label_smoothing").loss  # nothing written there
+    smoother = step_with(make_cfg, "label_smoothing",
+                         overrides=("remedy.label_smoothing.real_target=0.8",))
+    assert smoother.objective.loss.real_target == 0.8  # the loss follows the remedy's setting
 
 
 @pytest.mark.parametrize("layer", [MinibatchFeatures(16, kernels=4, dims=3), MinibatchStddev()])

@@ -13,8 +13,7 @@ from gan.core.objective import Objective
 from gan.core.remedies import (
     EMA,
     R1,
-    BatchNorm,
-    DiffAugment,
+    DiffAugmentLayer,
     FeatureMatching,
     GradientPenalty,
     HistoricalAveraging,
@@ -48,8 +47,6 @@ def build(seed: int, make_d: Callable[[], nn.Module], remedies: Remedies,
     torch.manual_seed(seed)
     generator, discriminator = FCGenerator(noise_dim=8, hidden_dim=16), make_d()
     made = [make() for make in remedies]
-    for remedy in made:
-        discriminator = remedy.discriminator(discriminator)
     for remedy in made:
         remedy.attach(generator, discriminator)
     return kind(generator, discriminator,
@@ -172,20 +169,22 @@ def test_each_run_draws_its_own_penalty_weights() -> None:
     torch.testing.assert_close(drawn[1], torch.rand(B, 1, 1, 1), rtol=0, atol=0)
 
 
-@pytest.mark.parametrize(("remedy", "reason"), [
-    (lambda: BatchNorm(), "running statistics"), (lambda: SpectralNorm(), "power iteration"),
-    (lambda: HistoricalAveraging(), "running averages"), (lambda: DiffAugment(), "inside D")])
-def test_what_cannot_stack_says_why(remedy: Callable[[], Remedy], reason: str) -> None:
-    made = remedy()
+@pytest.mark.parametrize(("remedy", "options", "reason"), [
+    (None, {"batch_norm": True}, "BatchNorm"), (SpectralNorm, {}, "power iteration"),
+    (HistoricalAveraging, {}, "running averages"),
+    (None, {"augment": DiffAugmentLayer()}, "inside D")])
+def test_what_cannot_stack_says_why(remedy: Callable[[], Remedy] | None,
+                                    options: dict[str, object], reason: str) -> None:
+    made = [] if remedy is None else [remedy()]
     torch.manual_seed(0)
     generator = FCGenerator(noise_dim=8, hidden_dim=16)
-    discriminator = FCDiscriminator(hidden_dim=16, batch_norm=isinstance(made, BatchNorm))
-    discriminator = made.discriminator(discriminator)
-    made.attach(generator, discriminator)
+    discriminator = FCDiscriminator(hidden_dim=16, **options)
+    for each in made:
+        each.attach(generator, discriminator)
     step = SimultaneousStep(generator, discriminator,
                             torch.optim.Adam(generator.parameters()),
                             torch.optim.Adam(discriminator.parameters()),
-                            Objective(WassersteinLoss(), [made]), [made])
+                            Objective(WassersteinLoss(), made), made)
     assert reason in why_not_stacked(step)
     with pytest.raises(ValueError, match="cannot be stacked"):
         stack([step, step], RunRandom(2, torch.device("cpu")))
