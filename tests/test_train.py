@@ -91,6 +91,17 @@ def test_cli_run_prints_the_seeds_lines_and_fills_the_run_dir(train: Train, data
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # nothing else in the cwd
 
 
+def test_help_lists_what_train_py_accepts(train: Train, tmp_path: Path) -> None:
+    result = train("--help", data_root=tmp_path, cwd=REPO)  # no data needed
+    assert result.returncode == 0
+    text = result.stdout
+    for said in ("-m", "resume=RUN_DIR", "hydra/launcher=joblib", "slurm",
+                 "remedy: balance, batch_norm", "train.steps=40001", "optimisation steps",
+                 "eval.objective=fid", "lr.generator=(as optimizer.lr)", "resume=null"):
+        assert said in text, said
+    assert "classifier:" not in text and "classifier.epochs" not in text  # gan.train_classifier's
+
+
 def test_default_output_dir_is_under_outputs(train: Train, data_root: Path,
                                              tmp_path: Path) -> None:
     result = train("train.steps=2", "train.device=cpu", data_root=data_root, cwd=tmp_path)
