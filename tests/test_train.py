@@ -22,16 +22,17 @@ Train = Callable[..., subprocess.CompletedProcess]
 
 def evaluation_off(args: tuple[str, ...]) -> tuple[str, ...]:
     """ARGS with `eval.every=0` added where they set no evaluation of their own: an evaluation
-    costs seconds and these tests are not about it. A sweep (`-m`) keeps ARGS as they are: its
-    jobs' directory names hold every override."""
-    if any(arg.startswith(("eval.", "-")) for arg in args):
+    costs seconds and these tests are not about it. A sweep (`-m`) keeps ARGS as they are (its
+    jobs' directory names hold every override), and so does a resume (the run's own settings)."""
+    if any(arg.startswith(("eval.", "-", "resume=")) for arg in args):
         return args
     return (*args, "eval.every=0")
 
 
-def train_subprocess(*args: str, data_root: Path | str, cwd: Path,
-                     env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run train.py in a subprocess with the data root in GAN_DATA_DIR (and `env` added)."""
+def train(*args: str, data_root: Path | str, cwd: Path,
+          env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run train.py in a subprocess with the data root in GAN_DATA_DIR (and `env` added), with
+    evaluation off unless ARGS set it (`evaluation_off`). The slow tier's tests import it."""
     env = {**os.environ, "GAN_DATA_DIR": str(data_root), "HYDRA_FULL_ERROR": "0", **(env or {})}
     return subprocess.run([sys.executable, str(REPO / "train.py"), *evaluation_off(args)],
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
@@ -40,7 +41,7 @@ def train_subprocess(*args: str, data_root: Path | str, cwd: Path,
 def train_in_process(*args: str, data_root: Path | str, cwd: Path, env: dict[str, str] | None,
                      monkeypatch: pytest.MonkeyPatch,
                      capfd: pytest.CaptureFixture) -> subprocess.CompletedProcess:
-    """`train_subprocess` in this process: what the interpreter would do with the exit
+    """`train` in this process: what the interpreter would do with the exit
     (`sys.exit("error: ...")` prints the line and exits 1, an uncaught exception prints its
     traceback and exits 1) becomes the returned code and stderr."""
     for name, value in {"GAN_DATA_DIR": str(data_root), "HYDRA_FULL_ERROR": "0",
@@ -60,13 +61,14 @@ def train_in_process(*args: str, data_root: Path | str, cwd: Path, env: dict[str
     return subprocess.CompletedProcess(["train.py", *args], code or 0, out, err)
 
 
-@pytest.fixture(params=["in_process", pytest.param("subprocess", marks=pytest.mark.slow)])
-def train(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
-          capfd: pytest.CaptureFixture) -> Train:
+@pytest.fixture(name="train",
+                params=["in_process", pytest.param("subprocess", marks=pytest.mark.slow)])
+def train_either(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+                 capfd: pytest.CaptureFixture) -> Train:
     """`train(*ARGS, data_root=, cwd=, env=None)`: `python train.py ARGS` from `cwd`, its exit code,
     stdout and stderr; in this process, and in a subprocess in the slow tier."""
     if request.param == "subprocess":
-        return train_subprocess
+        return train
 
     def run(*args: str, data_root: Path | str, cwd: Path,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -112,7 +114,7 @@ def test_default_output_dir_is_under_outputs(train: Train, data_root: Path,
 @pytest.mark.slow  # a sweep
 def test_sweep_names_each_job_dir_by_its_overrides(data_root: Path, tmp_path: Path) -> None:
     sweep_dir = tmp_path / "sweep"
-    result = train_subprocess("-m", "optimizer.lr=1e-4,5e-4", "train.steps=3", "train.device=cpu",
+    result = train("-m", "optimizer.lr=1e-4,5e-4", "train.steps=3", "train.device=cpu",
                    f"hydra.sweep.dir={sweep_dir}", data_root=data_root, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     jobs = sorted(p.name for p in sweep_dir.iterdir() if p.is_dir())
