@@ -2,14 +2,19 @@
 
 import os
 import signal
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+import gan.run.build
+from gan.metrics.evaluator import Evaluator
 from gan.run.config import register_configs
+from gan.run.data import ImageSource
 
 REPO = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO / "conf"
@@ -55,6 +60,32 @@ def compose_config(*overrides: str, hydra: bool = False) -> DictConfig:
         defaults.append("eval.every=0")
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose("config", overrides=[*defaults, *overrides], return_hydra_config=hydra)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def real_reference_once() -> Iterator[None]:
+    """Every run that evaluates in this test session shares one evaluator per dataset (and
+    device, batch size, seed, thread count): the real test set's classifier features and their
+    statistics, seconds a run, are computed once per session, not once per run. The same
+    inputs on as many threads give the same numbers, so no score changes. Patched into
+    gan.run.build and every gan module that imported `build_evaluator` from it; a module
+    imported later takes the patched one from gan.run.build."""
+    original = gan.run.build.build_evaluator
+    made: dict[tuple, Evaluator] = {}
+
+    def shared(source: ImageSource, device: torch.device, batch_size: int,
+               seed: int = 0) -> Evaluator:
+        key = (source.name, os.path.abspath(source.root), str(device), batch_size, seed,
+               torch.get_num_threads())
+        if key not in made:
+            made[key] = original(source, device, batch_size, seed)
+        return made[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        for module in [m for name, m in sys.modules.items() if name.startswith("gan")]:
+            if getattr(module, "build_evaluator", None) is original:
+                patch.setattr(module, "build_evaluator", shared)
+        yield
 
 
 @pytest.fixture

@@ -103,17 +103,6 @@ def test_a_run_started_ignoring_ctrl_c_trains_to_the_end(tmp_path: Path) -> None
     assert metrics["status"] == "completed" and metrics["steps"] == 200
 
 
-def test_help_lists_what_train_py_accepts() -> None:
-    result = train("--help", cwd=REPO)
-    assert result.returncode == 0
-    text = result.stdout
-    for said in ("-m", "resume=RUN_DIR", "hydra/launcher=joblib", "slurm",
-                 "remedy: balance, batch_norm", "train.steps=40001", "optimisation steps",
-                 "eval.objective=fid", "lr.generator=(as optimizer.lr)", "resume=null"):
-        assert said in text, said
-    assert "classifier:" not in text and "classifier.epochs" not in text  # gan.train_classifier's
-
-
 def test_relative_paths_mean_the_start_directory_with_chdir(tmp_path: Path) -> None:
     data = find_data_root() or pytest.skip("no data")
     (tmp_path / "mydata").symlink_to(data)

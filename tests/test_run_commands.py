@@ -2,9 +2,13 @@
 
 import json
 import os
+import runpy
 import shutil
 import subprocess
 import sys
+import traceback
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +40,39 @@ def broken(run_dir: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(run_dir, tmp_path / "copy"))
 
 
-def command(module: str, *args: str) -> subprocess.CompletedProcess:
+def command_subprocess(module: str, *args: str) -> subprocess.CompletedProcess:
     """The command as a user types it."""
     return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, capture_output=True,
                           text=True, timeout=300, env={**os.environ, "HYDRA_FULL_ERROR": "0"})
+
+
+@pytest.fixture(params=["in_process", pytest.param("subprocess", marks=pytest.mark.slow)])
+def command(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+            capfd: pytest.CaptureFixture) -> Callable[..., subprocess.CompletedProcess]:
+    """`command(MODULE, *ARGS)`: `python -m MODULE ARGS`, its exit code, stdout and stderr; run
+    in this process as `-m` runs it (`runpy`, seconds cheaper), and in a subprocess in the slow
+    tier."""
+    if request.param == "subprocess":
+        return command_subprocess
+
+    def run(module: str, *args: str) -> subprocess.CompletedProcess:
+        monkeypatch.setattr(sys, "argv", [module, *args])
+        capfd.readouterr()  # what came before is not this command's
+        code: str | int | None = None
+        try:
+            with warnings.catch_warnings():  # runpy's: the module is imported already (by gan)
+                warnings.filterwarnings("ignore", "'gan.* found in sys.modules", RuntimeWarning)
+                runpy.run_module(module, run_name="__main__", alter_sys=False)
+        except SystemExit as stop:
+            code = stop.code
+        except Exception:  # as the interpreter would: the traceback, exit 1
+            traceback.print_exc()
+            code = 1
+        out, err = capfd.readouterr()
+        if isinstance(code, str):  # sys.exit("error: ..."): the line on stderr, exit 1
+            err, code = err + code + "\n", 1
+        return subprocess.CompletedProcess([module, *args], code or 0, out, err)
+    return run
 
 
 def test_sample_writes_n_images_in_unit_range_and_a_grid(run_dir: Path, tmp_path: Path) -> None:
@@ -87,7 +120,8 @@ def test_evaluate_on_too_few_samples_gives_no_precision_or_recall(
     assert f"—: {result['manifold_note']}" in table
 
 
-def test_commands_exit_non_zero_with_one_line(run_dir: Path, tmp_path: Path) -> None:
+def test_commands_exit_non_zero_with_one_line(command: Callable[..., subprocess.CompletedProcess],
+                                              run_dir: Path, tmp_path: Path) -> None:
     for module in ("gan.sample", "gan.evaluate"):
         result = command(module, f"run_dir={tmp_path / 'missing'}")
         assert result.returncode != 0

@@ -1,33 +1,89 @@
-"""`python train.py` as a user runs it: console output, presets, sweeps, errors."""
+"""`python train.py` as a user runs it: console output, presets, sweeps, errors. Each test runs
+the command in this process (the fast tier: `train.command_line`, seconds cheaper) and, in the
+slow tier, in a subprocess of its own."""
 
 import json
 import os
 import re
 import subprocess
 import sys
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict
 
-from tests.conftest import REPO, compose_config
+from tests.conftest import REPO, compose_config, train_command
+
+Train = Callable[..., subprocess.CompletedProcess]
 
 
-def train(*args: str, data_root: Path | str, cwd: Path) -> subprocess.CompletedProcess:
-    """Run train.py in a subprocess with the data root in GAN_DATA_DIR."""
-    env = {**os.environ, "GAN_DATA_DIR": str(data_root), "HYDRA_FULL_ERROR": "0"}
-    return subprocess.run([sys.executable, str(REPO / "train.py"), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+def evaluation_off(args: tuple[str, ...]) -> tuple[str, ...]:
+    """ARGS with `eval.every=0` added where they set no evaluation of their own: an evaluation
+    costs seconds and these tests are not about it. A sweep (`-m`) keeps ARGS as they are (its
+    jobs' directory names hold every override), and so does a resume (the run's own settings)."""
+    if any(arg.startswith(("eval.", "-", "resume=")) for arg in args):
+        return args
+    return (*args, "eval.every=0")
 
 
-def test_cli_run_prints_the_seeds_lines_and_fills_the_run_dir(data_root: Path,
+def train(*args: str, data_root: Path | str, cwd: Path,
+          env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run train.py in a subprocess with the data root in GAN_DATA_DIR (and `env` added), with
+    evaluation off unless ARGS set it (`evaluation_off`). The slow tier's tests import it."""
+    env = {**os.environ, "GAN_DATA_DIR": str(data_root), "HYDRA_FULL_ERROR": "0", **(env or {})}
+    return subprocess.run([sys.executable, str(REPO / "train.py"), *evaluation_off(args)],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def train_in_process(*args: str, data_root: Path | str, cwd: Path, env: dict[str, str] | None,
+                     monkeypatch: pytest.MonkeyPatch,
+                     capfd: pytest.CaptureFixture) -> subprocess.CompletedProcess:
+    """`train` in this process: what the interpreter would do with the exit
+    (`sys.exit("error: ...")` prints the line and exits 1, an uncaught exception prints its
+    traceback and exits 1) becomes the returned code and stderr."""
+    for name, value in {"GAN_DATA_DIR": str(data_root), "HYDRA_FULL_ERROR": "0",
+                        **(env or {})}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(cwd)
+    capfd.readouterr()  # what came before is not this command's
+    args = evaluation_off(args)
+    try:
+        code = train_command(*args)
+    except Exception:
+        traceback.print_exc()
+        code = 1
+    out, err = capfd.readouterr()
+    if isinstance(code, str):
+        err, code = err + code + "\n", 1
+    return subprocess.CompletedProcess(["train.py", *args], code or 0, out, err)
+
+
+@pytest.fixture(name="train",
+                params=["in_process", pytest.param("subprocess", marks=pytest.mark.slow)])
+def train_either(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+                 capfd: pytest.CaptureFixture) -> Train:
+    """`train(*ARGS, data_root=, cwd=, env=None)`: `python train.py ARGS` from `cwd`, its exit code,
+    stdout and stderr; in this process, and in a subprocess in the slow tier."""
+    if request.param == "subprocess":
+        return train
+
+    def run(*args: str, data_root: Path | str, cwd: Path,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        return train_in_process(*args, data_root=data_root, cwd=cwd, env=env,
+                                monkeypatch=monkeypatch, capfd=capfd)
+    return run
+
+
+def test_cli_run_prints_the_seeds_lines_and_fills_the_run_dir(train: Train, data_root: Path,
                                                               tmp_path: Path) -> None:
-    result = train("train.steps=201", "train.print_every=100", "train.device=cpu",
+    result = train("train.steps=21", "train.print_every=10", "train.device=cpu",
                    f"hydra.run.dir={tmp_path / 'run'}", data_root=data_root, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("Epoch:")]
-    assert [line.split()[0] for line in lines] == ["Epoch:0", "Epoch:100", "Epoch:200"]
+    assert [line.split()[0] for line in lines] == ["Epoch:0", "Epoch:10", "Epoch:20"]
     assert "Generator Loss:" in lines[0] and "Discriminator Loss:" in lines[0]
     assert "Final: Generator Loss:" in result.stdout
     run_dir = tmp_path / "run"
@@ -37,13 +93,25 @@ def test_cli_run_prints_the_seeds_lines_and_fills_the_run_dir(data_root: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # nothing else in the cwd
 
 
-def test_default_output_dir_is_under_outputs(data_root: Path, tmp_path: Path) -> None:
+def test_help_lists_what_train_py_accepts(train: Train, tmp_path: Path) -> None:
+    result = train("--help", data_root=tmp_path, cwd=REPO)  # no data needed
+    assert result.returncode == 0
+    text = result.stdout
+    for said in ("-m", "resume=RUN_DIR", "hydra/launcher=joblib", "slurm",
+                 "remedy: balance, batch_norm", "train.steps=40001", "optimisation steps",
+                 "eval.objective=fid", "lr.generator=(as optimizer.lr)", "resume=null"):
+        assert said in text, said
+    assert "classifier:" not in text and "classifier.epochs" not in text  # gan.train_classifier's
+
+
+def test_default_output_dir_is_under_outputs(train: Train, data_root: Path,
+                                             tmp_path: Path) -> None:
     result = train("train.steps=2", "train.device=cpu", data_root=data_root, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert len(list(tmp_path.glob("outputs/*/*/metrics.json"))) == 1
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # a sweep
 def test_sweep_names_each_job_dir_by_its_overrides(data_root: Path, tmp_path: Path) -> None:
     sweep_dir = tmp_path / "sweep"
     result = train("-m", "optimizer.lr=1e-4,5e-4", "train.steps=3", "train.device=cpu",
@@ -58,7 +126,7 @@ def test_sweep_names_each_job_dir_by_its_overrides(data_root: Path, tmp_path: Pa
         assert f"lr: {lr}" in (sweep_dir / job / ".hydra/config.yaml").read_text()
 
 
-def test_missing_data_is_one_clear_paragraph(tmp_path: Path) -> None:
+def test_missing_data_is_one_clear_paragraph(train: Train, tmp_path: Path) -> None:
     missing = tmp_path / "no-data"
     result = train("train.steps=2", "dataset.download=false", f"hydra.run.dir={tmp_path / 'r'}",
                    data_root=missing, cwd=tmp_path)
@@ -70,7 +138,7 @@ def test_missing_data_is_one_clear_paragraph(tmp_path: Path) -> None:
     assert not missing.exists() and not (tmp_path / "r").exists()  # nothing made, nothing left
 
 
-def test_a_failed_download_leaves_no_folders(tmp_path: Path) -> None:
+def test_a_failed_download_leaves_no_folders(train: Train, tmp_path: Path) -> None:
     missing = tmp_path / "no-data" / "deeper"
     result = train("train.steps=2", "dataset.download=true", f"dataset.root={missing}",
                    data_root=tmp_path / "unused", cwd=tmp_path)  # no network for MNIST here
@@ -80,7 +148,7 @@ def test_a_failed_download_leaves_no_folders(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []  # no <root>/MNIST/raw, no outputs/
 
 
-def test_impossible_setting_is_one_line(data_root: Path, tmp_path: Path) -> None:
+def test_impossible_setting_is_one_line(train: Train, data_root: Path, tmp_path: Path) -> None:
     result = train("train.batch_size=0", f"hydra.run.dir={tmp_path / 'r'}",
                    data_root=data_root, cwd=tmp_path)
     assert result.returncode != 0
@@ -102,7 +170,6 @@ def test_main_returns_the_objective_for_sweepers(data_root: Path, tmp_path: Path
         assert value == metrics[objective]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(("args", "expected"), [
     (["discriminator=foo"], "error: In 'config': Could not find 'discriminator/foo'. Available "
                             "options in 'discriminator': cnn, dcgan, fc"),
@@ -134,8 +201,8 @@ def test_main_returns_the_objective_for_sweepers(data_root: Path, tmp_path: Path
     (["resume={tmp}"], "error: resume={tmp}: {tmp} has no checkpoint.pt to continue from"),
     (["hydra.run.dir={tmp}/a-file/run"], "error: cannot write {tmp}/a-file/run: Not a "
                                         "directory")])
-def test_bad_input_is_refused_with_one_line(data_root: Path, tmp_path: Path, args: list[str],
-                                            expected: str) -> None:
+def test_bad_input_is_refused_with_one_line(train: Train, data_root: Path, tmp_path: Path,
+                                            args: list[str], expected: str) -> None:
     (tmp_path / "a-file").write_text("in the way")
     args = [arg.format(tmp=tmp_path) for arg in args]
     run_dir = [] if any(a.startswith(("resume=", "hydra.run.dir=")) for a in args) else [
@@ -148,7 +215,6 @@ def test_bad_input_is_refused_with_one_line(data_root: Path, tmp_path: Path, arg
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a-file"]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(("args", "expected"), [
     (["discriminator=fc,cnn", "discriminator.filters=8"],  # the issue's command
      "discriminator.filters is a setting of discriminator=cnn, not of discriminator=dcgan or fc "
@@ -157,7 +223,7 @@ def test_bad_input_is_refused_with_one_line(data_root: Path, tmp_path: Path, arg
      "discriminator.hidden_dim is a setting of discriminator=cnn and fc, not of "
      "discriminator=dcgan (selected)")])
 def test_a_sweep_over_options_without_a_key_is_refused_once_before_any_job(
-        data_root: Path, tmp_path: Path, args: list[str], expected: str) -> None:
+        train: Train, data_root: Path, tmp_path: Path, args: list[str], expected: str) -> None:
     sweep_dir = tmp_path / "sweep"
     result = train("-m", *args, "train.steps=5", "eval.every=0", "train.device=cpu",
                    f"hydra.sweep.dir={sweep_dir}", data_root=data_root, cwd=tmp_path)
@@ -167,15 +233,15 @@ def test_a_sweep_over_options_without_a_key_is_refused_once_before_any_job(
     assert not [path for path in sweep_dir.glob("*") if path.is_dir()]  # no job started
 
 
-def test_hydra_full_error_shows_the_traceback(data_root: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "GAN_DATA_DIR": str(data_root), "HYDRA_FULL_ERROR": "1"}
-    result = subprocess.run([sys.executable, str(REPO / "train.py"), "discriminator=foo"],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+def test_hydra_full_error_shows_the_traceback(train: Train, data_root: Path,
+                                              tmp_path: Path) -> None:
+    result = train("discriminator=foo", data_root=data_root, cwd=tmp_path,
+                   env={"HYDRA_FULL_ERROR": "1"})
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "MissingConfigException" in result.stderr
 
 
-def test_a_diverging_run_names_the_step_and_exits_non_zero(data_root: Path,
+def test_a_diverging_run_names_the_step_and_exits_non_zero(train: Train, data_root: Path,
                                                            tmp_path: Path) -> None:
     # An injected blow-up: SGD at lr 1e20 overflows the weights to inf, then NaN.
     result = train("optimizer=sgd", "optimizer.lr=1e20", "train.steps=100", "train.log_every=10",

@@ -67,6 +67,18 @@ def test_every_model_option_builds_and_steps(make_cfg: Callable[..., DictConfig]
         assert optimizer_.param_groups[0]["lr"] == cfg.optimizer.lr
 
 
+@pytest.mark.parametrize("remedy", options("remedy"))
+def test_every_remedy_alone_builds_and_steps(make_cfg: Callable[..., DictConfig],
+                                             remedy: str) -> None:
+    """One cheap check per remedy option in the fast tier; every pair of them, on every
+    discriminator, trains in the slow tier (tests/core/remedies, the combination test)."""
+    setup = build_without_data(make_cfg(f"remedy=[{remedy}]"))
+    z = torch.rand(4, setup.generator.noise_dim) * 2 - 1
+    for _ in range(2):  # a remedy with state of its own (an average, a history) updates it
+        output = setup.adversarial(torch.rand(4, 1, 28, 28), z)
+        assert torch.isfinite(torch.stack([output.g_loss, output.d_loss])).all(), remedy
+
+
 @pytest.mark.parametrize("dataset", options("dataset"))
 def test_every_dataset_builds_on_the_device(make_cfg: Callable[..., DictConfig],
                                             data_root: Path, dataset: str) -> None:

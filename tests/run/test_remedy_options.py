@@ -91,6 +91,7 @@ def test_a_score_loss_logs_no_probabilities(make_cfg: Callable[..., DictConfig])
                                                                     "loss/discriminator"}
 
 
+@pytest.mark.slow  # train.py in a subprocess
 def test_the_refusal_is_one_line_from_the_command_line(data_root: Path, tmp_path: Path) -> None:
     env = {**os.environ, "GAN_DATA_DIR": str(data_root), "HYDRA_FULL_ERROR": "0"}
     result = subprocess.run(

@@ -246,7 +246,7 @@ def runs_when_loaded(base: str, expected: set[str], seconds: float = 90) -> list
                 return runs
         except OSError:  # not listening yet
             pass
-        time.sleep(0.5)
+        time.sleep(0.1)
     raise AssertionError(f"tensorboard served {runs}, expected {expected}")
 
 
