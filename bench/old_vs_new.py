@@ -1,20 +1,23 @@
-"""This tree's training step against another tree's (an older commit), in one run.
+"""This tree's training step against other trees' (older commits), in one run.
 
     git worktree add --detach ../old <commit>
     python bench/old_vs_new.py old=../old [NAME=../tree ...] [new=.] [threads=2] [steps=50]
         [rounds=6]
 
-For `discriminator=fc` and `discriminator=cnn` (the default simultaneous step, batch 128), each
-tree's step runs in its own process, imported from that tree (`PYTHONPATH`), built and driven
-as `bench/speed.py` drives it (device-resident batches, in-place noise, freed memory kept) with
-the same fixed thread count (further `NAME=PATH` options add trees: the new one before a change);
-the naive loop of `bench/reference.py` runs in a process of its own. All are timed in blocks,
-the naive loop first and the trees in an order that rotates each round, so a machine shared
-with other work slows all of them alike. Prints the median ms/step, each tree's speed-up over
-the naive loop (the ratio `bench/speed.py` prints) and old/new, by the wall clock and by
-the CPU time each process spent (which another process's load disturbs less: with threads=1,
-a step's CPU time is its work, where the wall clock also counts the time it waited for a core). The CNN runs steps/5 per block. CPU only: a speed compared across
-commits is the CPU's (Python and operator overhead show there; on CUDA the step is a graph).
+Each tree's step runs in its own process, imported from that tree (`PYTHONPATH`) and built and
+driven as `bench/speed.py` drives it (device-resident batches, in-place noise, freed memory
+kept), all with the same fixed thread count; further `NAME=PATH` options add trees (the new
+one before a change, say). The naive loop of `bench/reference.py` runs in a process of its
+own. All are timed in blocks, the naive loop first and the trees in an order that rotates
+each round, so a machine shared with other work slows them alike. Set-ups: `discriminator=fc`
+and `discriminator=cnn` (the default simultaneous step, batch 128; the CNN runs steps/5 per
+block), and the FC step on networks too small to compute much (hidden 8, batch 2; steps*10
+per block), which leaves the step's overhead: Python, operator dispatch, the autograd engine.
+
+Prints the median ms/step, each tree's speed-up over the naive loop (the ratio
+`bench/speed.py` prints) and old / new, by the wall clock and by the CPU time each process
+spent, which other processes disturb less (with threads=1 a step's CPU time is its work; the
+wall clock also counts the time it waited for a core). CPU only: on CUDA the step is a graph.
 """
 
 import os
@@ -29,14 +32,19 @@ import torch
 
 BENCH = Path(__file__).resolve().parent
 N_IMAGES, BATCH = 60_000, 128
-SETUPS = (["discriminator=fc"], ["discriminator=cnn"])
+SETUPS = (["discriminator=fc"], ["discriminator=cnn"],
+          # The same step on networks too small to compute much: what is left is the step's
+          # overhead (Python, operator dispatch, the autograd engine), against no naive loop.
+          ["discriminator=fc", "generator.hidden_dim=8", "discriminator.hidden_dim=8",
+           "train.batch_size=2"])
 
 
 def tree_step(overrides: list[str], threads: int) -> Callable[[], object]:
     """The step of the tree on `PYTHONPATH`, as its loop drives it, on random MNIST-shaped
     images; the imports follow that tree's layout (before and after the layering move)."""
-    import gan
     from hydra import compose, initialize_config_dir
+
+    import gan
     try:
         from gan.core.noise import UniformNoise
         from gan.run.acceleration import configure_process
@@ -59,17 +67,19 @@ def tree_step(overrides: list[str], threads: int) -> Callable[[], object]:
     images = (pixels.unsqueeze(1).float() / 255).contiguous()  # (N, 1, 28, 28)
     torch.manual_seed(0)
     step = build_step(cfg, torch.device("cpu"))
-    batcher, noise = DeviceBatcher(images, BATCH), UniformNoise(BATCH, 100, torch.device("cpu"))
+    batch = cfg.train.batch_size  # 128 unless the set-up says
+    batcher = DeviceBatcher(images, batch)
+    noise = UniformNoise(batch, cfg.generator.noise_dim, torch.device("cpu"))
     return lambda: step(batcher.next(), noise.next())
 
 
 def naive_step(overrides: list[str], threads: int) -> Callable[[], object]:
     """The naive loop's step (`bench/reference.py`), built as `bench/speed.py` builds it."""
     sys.path.insert(0, str(BENCH))
+    from hydra import compose, initialize_config_dir
     from speed import reference_step
 
     from gan.run.config import register_configs
-    from hydra import compose, initialize_config_dir
     register_configs()
     with initialize_config_dir(config_dir=str(BENCH.parent / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=overrides)
@@ -117,13 +127,14 @@ def contest(trees: dict[str, Path], overrides: list[str], threads: int, steps: i
             rounds: int) -> dict[str, tuple[float, float]]:
     """Median wall and CPU ms/step of the naive loop and of each tree's step, timed in
     alternating blocks."""
-    workers = {"naive": start("naive", trees["new"], threads, overrides)}
+    overhead = any(word.startswith("train.batch_size") for word in overrides)
+    workers = {} if overhead else {"naive": start("naive", trees["new"], threads, overrides)}
     workers |= {name: start("tree", tree, threads, overrides) for name, tree in trees.items()}
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in workers}
     names = list(trees)
     for round_ in range(rounds + 1):  # round 0 warms up
         turn = round_ % len(names)
-        for name in ["naive", *names[turn:], *names[:turn]]:
+        for name in [*workers.keys() - trees.keys(), *names[turn:], *names[:turn]]:
             elapsed = timed(workers[name], max(steps // 4, 3) if round_ == 0 else steps)
             if round_:
                 times[name].append(elapsed)
@@ -148,16 +159,18 @@ def main(argv: list[str]) -> None:
     threads = int(settings.get("threads", 2))
     steps, rounds = int(settings.get("steps", 50)), int(settings.get("rounds", 6))
     print("; ".join(f"{name} {tree}" for name, tree in trees.items()))
-    print(f"CPU, torch {torch.__version__}, {threads} threads, batch {BATCH}, "
-          f"median of {rounds} rounds")
+    print(f"CPU, torch {torch.__version__}, {threads} threads, batch {BATCH} where the set-up "
+          f"does not say, median of {rounds} rounds")
     print(f"| set-up | clock | naive loop | {' | '.join(trees)} | "
           f"{' | '.join(f'{name} speed-up' for name in trees)} | old / new |")
     print("|---" * (4 + 2 * len(trees)) + "|")
     for overrides in SETUPS:
         cnn = "discriminator=cnn" in overrides
-        ms = contest(trees, overrides, threads, steps // 5 if cnn else steps, rounds)
+        small = any(word.startswith("train.batch_size") for word in overrides)
+        calls = steps // 5 if cnn else steps * 10 if small else steps  # blocks of ~0.1-1 s
+        ms = contest(trees, overrides, threads, calls, rounds)
         for clock, index in (("wall", 0), ("CPU", 1)):
-            naive = ms["naive"][index]
+            naive = ms["naive"][index] if "naive" in ms else float("nan")
             times = " | ".join(f"{ms[name][index]:.3f} ms" for name in trees)
             speed_ups = " | ".join(f"{naive / ms[name][index]:.2f}x" for name in trees)
             ratio = ms["old"][index] / ms["new"][index]
