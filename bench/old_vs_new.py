@@ -2,7 +2,7 @@
 
     git worktree add --detach ../old <commit>
     python bench/old_vs_new.py old=../old [NAME=../tree ...] [new=.] [threads=2] [steps=50]
-        [rounds=6]
+        [rounds=6] [only=discriminator=cnn]   # only: the set-ups whose overrides contain it
 
 Each tree's step runs in its own process, imported from that tree (`PYTHONPATH`) and built and
 driven as `bench/speed.py` drives it (device-resident batches, in-place noise, freed memory
@@ -152,7 +152,7 @@ def main(argv: list[str]) -> None:
         serve(argv[1], int(argv[2]), argv[3:])
         return
     options = dict(word.split("=", 1) for word in argv)
-    settings = {name: options.pop(name) for name in ("threads", "steps", "rounds")
+    settings = {name: options.pop(name) for name in ("threads", "steps", "rounds", "only")
                 if name in options}
     options.setdefault("new", str(BENCH.parent))  # every other option names a tree
     trees = {name: Path(path).resolve() for name, path in options.items()}
@@ -165,6 +165,8 @@ def main(argv: list[str]) -> None:
           f"{' | '.join(f'{name} speed-up' for name in trees)} | old / new |")
     print("|---" * (4 + 2 * len(trees)) + "|")
     for overrides in SETUPS:
+        if settings.get("only", " ".join(overrides)) not in " ".join(overrides):
+            continue
         cnn = "discriminator=cnn" in overrides
         small = any(word.startswith("train.batch_size") for word in overrides)
         calls = steps // 5 if cnn else steps * 10 if small else steps  # blocks of ~0.1-1 s
