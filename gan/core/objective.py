@@ -68,13 +68,21 @@ class Objective:
         self.terms = list(terms)
         self.adversarial_g = not any(term.replaces_generator_loss for term in self.terms)
 
+    # Without terms (the seed's objective) each loss is the adversarial loss itself, with no
+    # term bookkeeping: the step runs these every call, so Python's share of it counts.
+
     def draws(self, real: torch.Tensor) -> Terms:
         """Every term's random tensors for one D loss on the real batch (B, C, H, W), in order
         (a term without `draws` draws nothing)."""
+        if not self.terms:
+            return {}
         return _named(term.draws(real) for term in self.terms if hasattr(term, "draws"))
 
     def discriminator_loss(self, forward: Forward) -> Loss:
         """D's loss: whole, adversarial alone, and its extra terms by name."""
+        if not self.terms:
+            adversarial = self.loss.discriminator_loss(forward)
+            return Loss(adversarial, adversarial, {})
         terms = _named(term.discriminator_terms(forward) for term in self.terms)
         adversarial = self.loss.discriminator_loss(forward)
         return Loss(_total([adversarial, *terms.values()]), adversarial, terms)
@@ -82,6 +90,9 @@ class Objective:
     def generator_loss(self, forward: Forward) -> Loss:
         """G's loss: whole, adversarial alone (reported even where a term replaces it), and its
         extra terms by name."""
+        if not self.terms:
+            adversarial = self.loss.generator_loss(forward)
+            return Loss(adversarial, adversarial, {})
         terms = _named(term.generator_terms(forward) for term in self.terms)
         adversarial = self.loss.generator_loss(forward)
         counted = [adversarial] if self.adversarial_g else []

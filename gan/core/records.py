@@ -60,13 +60,15 @@ class StepOutput(NamedTuple):
                  fake_logits: torch.Tensor) -> "StepOutput":
         """The step's tensors cut from the graph, so holding them keeps no activations alive;
         a term name on both networks' sides is a mistake in a term."""
-        repeated = d_loss.terms.keys() & g_loss.terms.keys()
-        if repeated:
-            raise ValueError(f"two terms of the objective are named {', '.join(sorted(repeated))}")
-        terms = d_loss.terms | g_loss.terms
+        terms: dict[str, torch.Tensor] = {}
+        if d_loss.terms or g_loss.terms:  # none in the seed's objective: nothing to merge
+            repeated = d_loss.terms.keys() & g_loss.terms.keys()
+            if repeated:
+                raise ValueError(f"two terms of the objective are named "
+                                 f"{', '.join(sorted(repeated))}")
+            terms = {name: value.detach() for name, value in (d_loss.terms | g_loss.terms).items()}
         return cls(g_loss.total.detach(), d_loss.total.detach(), g_loss.adversarial.detach(),
-                   d_loss.adversarial.detach(), real_logits.detach(), fake_logits.detach(),
-                   {name: value.detach() for name, value in terms.items()})
+                   d_loss.adversarial.detach(), real_logits.detach(), fake_logits.detach(), terms)
 
     def scalars(self, probability: Callable[[torch.Tensor], torch.Tensor] | None = None
                 ) -> dict[str, float]:

@@ -129,6 +129,11 @@ class AdversarialStep(ABC):
 
     def __call__(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
         """All of a call's updates on real (d_steps*B, C, H, W) and z (noise_batches*B, nz)."""
+        if self.d_steps == self.g_steps == 1:  # one batch each: no chunk views to make
+            output = self.joint(real, z)
+            for remedy in self.remedies:
+                remedy.after_update()
+            return output
         reals = real.chunk(self.real_batches, dim=self.batch_dim)
         zs = z.chunk(self.noise_batches, dim=self.batch_dim)
         for index in range(self.d_steps - 1):

@@ -108,6 +108,86 @@ def test_fast_optimizer_fuses_unless_the_config_says_otherwise() -> None:
     assert capturable.defaults["capturable"]
 
 
+def _adam_pair(kind: type[torch.optim.Optimizer], **settings: object
+               ) -> tuple[list[nn.Parameter], torch.optim.Optimizer, list[nn.Parameter],
+                          torch.optim.Optimizer]:
+    """Two fused optimizers of `kind` on equal parameters, the second given the lean calls."""
+    torch.manual_seed(0)
+    mine = [nn.Parameter(torch.randn(shape)) for shape in ((16, 8), (16,), (1, 16))]
+    theirs = [nn.Parameter(parameter.detach().clone()) for parameter in mine]
+    plain = kind(theirs, lr=2e-4, fused=True, **settings)
+    lean = kind(mine, lr=2e-4, fused=True, **settings)
+    acceleration.lean_adam(lean)
+    return mine, lean, theirs, plain
+
+
+def _step_both(mine: list[nn.Parameter], lean: torch.optim.Optimizer,
+               theirs: list[nn.Parameter], plain: torch.optim.Optimizer) -> None:
+    """The same random gradients into both, then each optimizer's step."""
+    lean.zero_grad()
+    plain.zero_grad()
+    for one, other in zip(mine, theirs, strict=True):
+        one.grad = torch.randn_like(one)
+        other.grad = one.grad.clone()
+    lean.step()
+    plain.step()
+
+
+@pytest.mark.parametrize(("kind", "settings"), [
+    (torch.optim.Adam, {}), (torch.optim.AdamW, {}),
+    (torch.optim.Adam, {"amsgrad": True, "weight_decay": 0.01, "maximize": True})])
+def test_lean_adam_updates_bit_for_bit_as_adam(kind: type[torch.optim.Optimizer],
+                                               settings: dict[str, object]) -> None:
+    mine, lean, theirs, plain = _adam_pair(kind, **settings)
+    for _ in range(5):
+        _step_both(mine, lean, theirs, plain)
+    for one, other in zip(mine, theirs, strict=True):
+        assert torch.equal(one, other)
+        for name, value in plain.state[other].items():
+            assert torch.equal(lean.state[one][name], value)
+    lean.zero_grad()
+    assert all(parameter.grad is None for parameter in mine)
+    assert lean.state_dict()["state"].keys() == plain.state_dict()["state"].keys()
+
+
+def test_lean_adam_leaves_anything_but_the_plain_case_to_adam(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    mine, lean, theirs, plain = _adam_pair(torch.optim.Adam)
+    calls = []
+    own_step = torch.optim.Adam.step
+    monkeypatch.setattr(torch.optim.Adam, "step",
+                        lambda self, closure=None: calls.append(1) or own_step(self, closure))
+    _step_both(mine, lean, theirs, plain)  # the first step makes the state: Adam's own
+    assert len(calls) == 2
+    _step_both(mine, lean, theirs, plain)
+    assert len(calls) == 3  # only the plain optimizer's
+    hook = lean.register_step_post_hook(lambda *_: None)
+    _step_both(mine, lean, theirs, plain)
+    assert len(calls) == 5  # a hook: Adam's own step, which calls it
+    hook.remove()
+    mine[0].grad = None
+    lean.step()  # a parameter without a gradient: Adam skips it
+    assert len(calls) == 6
+    assert lean.step(lambda: torch.tensor(1.0)) == 1.0  # a closure: Adam's own step
+    scheduler = torch.optim.lr_scheduler.StepLR(lean, step_size=1, gamma=0.5)
+    _step_both(mine, lean, theirs, plain)
+    scheduler.step()
+    assert lean.param_groups[0]["lr"] == 1e-4
+    cuda_like = fast_optimizer(partial(torch.optim.Adam), [nn.Parameter(torch.zeros(3))], True)
+    cuda_like.param_groups[0]["params"][0].grad = torch.ones(3)
+    cuda_like.step()
+    cuda_like.step()  # capturable: Adam's own step (for a CUDA graph)
+    assert len(calls) == 10
+
+
+def test_fast_optimizer_gives_fused_adam_the_lean_calls() -> None:
+    parameters = [nn.Parameter(torch.zeros(3))]
+    adam = fast_optimizer(partial(torch.optim.Adam, lr=1.0), parameters, False)
+    assert adam.step.__func__ is acceleration.lean_adam_step
+    sgd = fast_optimizer(partial(torch.optim.SGD, lr=0.1), parameters, False)
+    assert "step" not in vars(sgd)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
 def test_freed_memory_is_kept_on_linux() -> None:
     assert keep_freed_memory()
