@@ -17,8 +17,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from timing import paired_medians
 
-from gan.core.networks import generate
-from gan.core.noise import UniformNoise
+from gan.core.networks import UniformNoise, generate
 from gan.metrics.evaluator import Evaluator
 from gan.metrics.manifold import inside, knn_radii, precision_recall
 from gan.run.acceleration import configure_process

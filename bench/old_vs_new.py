@@ -46,7 +46,7 @@ def tree_step(overrides: list[str], threads: int) -> Callable[[], object]:
 
     import gan
     try:
-        from gan.core.noise import UniformNoise
+        from gan.core.networks import UniformNoise
         from gan.run.acceleration import configure_process
         from gan.run.build import build_step
         from gan.run.config import register_configs

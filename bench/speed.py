@@ -30,7 +30,7 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/reference.py
 from reference import NaiveLoop  # noqa: E402
 
-from gan.core.noise import UniformNoise  # noqa: E402
+from gan.core.networks import UniformNoise  # noqa: E402
 from gan.run.acceleration import (
     configure_process,  # noqa: E402
     resolve_device,  # noqa: E402

@@ -17,7 +17,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from timing import ms_per_call, paired_medians
 
-from gan.core.noise import UniformNoise
+from gan.core.networks import UniformNoise
 from gan.core.stacking.step import RunRandom, stack
 from gan.run.acceleration import configure_process, resolve_device
 from gan.run.build import build_step

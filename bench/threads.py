@@ -51,7 +51,7 @@ def worker(threads: int, environment: dict[str, str], overrides: list[str], seco
     import torch
     from hydra import compose, initialize_config_dir
 
-    from gan.core.noise import UniformNoise
+    from gan.core.networks import UniformNoise
     from gan.run.acceleration import configure_process, threads_for_now
     from gan.run.build import build_step
     from gan.run.config import register_configs

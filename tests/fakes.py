@@ -7,7 +7,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from gan.core.networks import FCGenerator
-from gan.core.records import Forward
+from gan.core.objective import Forward
 
 
 class FakeMNIST:

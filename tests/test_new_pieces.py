@@ -25,7 +25,7 @@ from torch import nn
 
 from gan.core.networks import Discriminator
 from gan.core.objective import Terms
-from gan.core.records import Forward
+from gan.core.objective import Forward
 from gan.core.remedies import Remedy
 
 

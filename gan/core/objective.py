@@ -5,17 +5,47 @@ order. A term is any object with `discriminator_terms` and `generator_terms` (a 
 regulariser): it sees the same context as the adversarial loss, both networks' outputs, the
 real and generated images and the discriminator itself, and returns named device scalars,
 which the run logs as `loss/<name>` at its log points.
+
+`Forward` is what every part of the objective reads (both networks on one batch), `Loss` what
+it gives each network. This module imports nothing else from the package, so a loss or a
+remedy reads these records without importing the step.
 """
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import torch
-
-from gan.core.records import Forward, Loss
+from torch import nn
 
 Terms = dict[str, torch.Tensor]  # name -> () device scalar, as added to a network's loss
 RESERVED = ("generator", "discriminator")  # the whole losses' names (loss/generator, ...)
+
+
+class Forward(NamedTuple):
+    """Both networks on one batch: the context every part of the objective reads.
+
+    The discriminator itself is here so a term can run it on other inputs (a gradient penalty
+    differentiates D at interpolated images).
+    """
+
+    real: torch.Tensor  # (B, C, H, W)
+    fake: torch.Tensor  # (B, C, H, W), G(z); detached where only D is updated
+    real_features: torch.Tensor  # (B, F), D's last hidden layer
+    fake_features: torch.Tensor  # (B, F)
+    real_logits: torch.Tensor  # (B,)
+    fake_logits: torch.Tensor  # (B,)
+    discriminator: nn.Module
+    # The terms' random tensors, drawn before the forward (`Objective.draws`), by name.
+    draws: dict[str, torch.Tensor] = {}  # noqa: RUF012 (a NamedTuple's default, never mutated)
+
+
+class Loss(NamedTuple):
+    """One network's loss on a batch: the whole of it (what the network descends), the
+    adversarial part alone, and the objective's extra terms by name, each as added."""
+
+    total: torch.Tensor  # ()
+    adversarial: torch.Tensor  # ()
+    terms: dict[str, torch.Tensor]  # name -> ()
 
 
 class AdversarialLoss(Protocol):

@@ -2,16 +2,59 @@
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
 from gan.core.networks import Discriminator, Generator
-from gan.core.objective import Objective, Terms
-from gan.core.records import Forward, Loss, StepOutput
+from gan.core.objective import Forward, Loss, Objective, Terms
 from gan.core.remedies.base import Remedy
 from gan.errors import ConfigError
 
+
+class StepOutput(NamedTuple):
+    """What a step leaves behind, detached and still on the device (reading them syncs).
+
+    `g_loss`, `d_loss` are the whole losses; `g_adversarial`, `d_adversarial` the adversarial
+    losses alone, comparable between runs whatever their extra terms; `terms` the objective's
+    named extra terms (feature matching, a penalty, ...) of both networks.
+    """
+
+    g_loss: torch.Tensor  # ()
+    d_loss: torch.Tensor  # ()
+    g_adversarial: torch.Tensor  # ()
+    d_adversarial: torch.Tensor  # ()
+    real_logits: torch.Tensor  # (B,)
+    fake_logits: torch.Tensor  # (B,)
+    terms: dict[str, torch.Tensor]  # name -> ()
+
+    @classmethod
+    def detached(cls, g_loss: Loss, d_loss: Loss, real_logits: torch.Tensor,
+                 fake_logits: torch.Tensor) -> "StepOutput":
+        """The step's tensors cut from the graph, so holding them keeps no activations alive;
+        a term name on both networks' sides is a mistake in a term."""
+        terms: dict[str, torch.Tensor] = {}
+        if d_loss.terms or g_loss.terms:  # none in the seed's objective: nothing to merge
+            repeated = d_loss.terms.keys() & g_loss.terms.keys()
+            if repeated:
+                raise ValueError(f"two terms of the objective are named "
+                                 f"{', '.join(sorted(repeated))}")
+            terms = {name: value.detach() for name, value in (d_loss.terms | g_loss.terms).items()}
+        return cls(g_loss.total.detach(), d_loss.total.detach(), g_loss.adversarial.detach(),
+                   d_loss.adversarial.detach(), real_logits.detach(), fake_logits.detach(), terms)
+
+    def scalars(self, probability: Callable[[torch.Tensor], torch.Tensor] | None = None
+                ) -> dict[str, float]:
+        """The logged values by tag, read from the device in one transfer: the adversarial
+        losses as `loss/generator` and `loss/discriminator` (the same in every run), each term
+        as `loss/<name>` and, where `probability` maps D's logits to D(x) (a loss whose D outputs
+        a probability), the means `d/real` and `d/fake`."""
+        tags = ["loss/generator", "loss/discriminator", *(f"loss/{name}" for name in self.terms)]
+        values = [self.g_adversarial, self.d_adversarial, *self.terms.values()]
+        if probability is not None:
+            tags += ["d/real", "d/fake"]
+            values += [probability(self.real_logits).mean(), probability(self.fake_logits).mean()]
+        return dict(zip(tags, torch.stack(values).tolist(), strict=True))
 
 class AdversarialStep(ABC):
     """D and G updates on a batch; subclasses order the joint update.

@@ -5,8 +5,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from gan.core.networks import generate
-from gan.core.noise import seeded_uniform_noise
+from gan.core.networks import generate, seeded_uniform_noise
 from gan.metrics.classifier import Classifier
 from gan.metrics.manifold import knn_radii, precision_recall, too_few
 from gan.metrics.scores import (

@@ -22,8 +22,7 @@ import torch
 from torch import nn
 from torch.optim import optimizer as torch_optimizer  # for its global step hooks
 
-from gan.core.records import StepOutput
-from gan.core.step import AdversarialStep
+from gan.core.step import AdversarialStep, StepOutput
 from gan.errors import ConfigError
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from gan.core.records import StepOutput
+from gan.core.step import StepOutput
 
 
 class Diverged(RuntimeError):

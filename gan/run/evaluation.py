@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from gan.core.networks import Generator
-from gan.core.records import StepOutput
+from gan.core.step import StepOutput
 from gan.metrics.chart import histogram_chart
 from gan.metrics.evaluator import Evaluator
 from gan.metrics.names import MAXIMISED, SCORE_NAMES

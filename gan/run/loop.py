@@ -21,10 +21,8 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from gan.core.networks import Generator, generate
-from gan.core.noise import UniformNoise, uniform_noise
-from gan.core.records import StepOutput
-from gan.core.step import AdversarialStep
+from gan.core.networks import Generator, UniformNoise, generate, uniform_noise
+from gan.core.step import AdversarialStep, StepOutput
 from gan.metrics.evaluator import evaluation_noise, real_subset
 from gan.run.acceleration import CudaGraphStep, configure_process, resolve_device, threads_for_now
 from gan.run.build import build_evaluator, build_source, build_step

@@ -4,7 +4,7 @@ another action is due."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gan.core.records import StepOutput
+from gan.core.step import StepOutput
 
 Action = Callable[[int, StepOutput], None]  # (step, its output)
 Event = Callable[[int, StepOutput, bool], None]  # (step, its output, whether it is the last)

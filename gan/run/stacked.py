@@ -21,9 +21,8 @@ import torch
 from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 
-from gan.core.records import StepOutput
 from gan.core.stacking.step import NotStackable, RunRandom, stack
-from gan.core.step import AdversarialStep
+from gan.core.step import AdversarialStep, StepOutput
 from gan.run.acceleration import configure_process, resolve_device
 from gan.run.build import build_source
 from gan.run.evaluation import Evaluation, NoEvaluation

@@ -2,7 +2,7 @@
 
 import torch
 
-from gan.core.noise import UniformNoise, uniform_noise
+from gan.core.networks import UniformNoise, uniform_noise
 
 
 def test_noise_is_uniform_minus_one_to_one_in_one_buffer() -> None:

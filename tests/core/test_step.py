@@ -6,9 +6,8 @@ from torch import nn
 
 from gan.core.losses import BCELoss
 from gan.core.networks import CNNDiscriminator, FCDiscriminator, FCGenerator
-from gan.core.objective import Objective
-from gan.core.records import Forward, StepOutput
-from gan.core.step import AdversarialStep, AlternatingStep, SimultaneousStep
+from gan.core.objective import Forward, Objective
+from gan.core.step import AdversarialStep, AlternatingStep, SimultaneousStep, StepOutput
 from tests.fakes import forward_of
 
 STEPS = [SimultaneousStep, AlternatingStep]

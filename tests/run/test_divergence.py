@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from gan.core.records import StepOutput
+from gan.core.step import StepOutput
 from gan.run.checkpoint import load_checkpoint
 from gan.run.divergence import Diverged, DivergenceGuard
 from gan.run.loop import run

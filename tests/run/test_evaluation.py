@@ -5,7 +5,7 @@ import logging
 import pytest
 import torch
 
-from gan.core.records import StepOutput
+from gan.core.step import StepOutput
 from gan.metrics.names import SCORE_NAMES
 from gan.run.evaluation import Evaluation, NoEvaluation
 from gan.run.loop import build_evaluation, eval_settings

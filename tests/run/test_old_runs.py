@@ -102,7 +102,7 @@ def class_run(run_dir: Path, data_root: Path) -> Path:
     """A 3-step run made to look as gan-lab wrote it while the presets were classes: its
     config.yaml (CLASS_CONFIG), and a checkpoint with an (empty) state entry for each of them."""
     run(compose_config(f"remedy=[{','.join(CLASS_REMEDIES)}]", "train.steps=3",
-                       "train.device=cpu"), run_dir)
+                       "train.device=cpu", "train.threads=1"), run_dir)
     state = load_checkpoint(run_dir / "checkpoint.pt")
     kept = dict(zip(NOW_OBJECTS, state["remedies"], strict=True))
     state["remedies"] = [kept.get(name, {}) for name in CLASS_REMEDIES]
@@ -123,10 +123,13 @@ def test_a_config_with_remedy_classes_reads_as_todays_presets(tmp_path: Path) ->
 
 def test_a_run_with_remedy_classes_samples_and_resumes_as_it_did(data_root: Path,
                                                                   tmp_path: Path) -> None:
+    # One thread, as the old run's config says: where train.threads is 0 a run takes the cores
+    # free at its start, and another count rounds otherwise.
     remedies = f"remedy=[{','.join(CLASS_REMEDIES)}]"
-    whole = run(compose_config(remedies, "train.steps=5", "train.device=cpu"), tmp_path / "whole")
+    whole = run(compose_config(remedies, "train.steps=5", "train.device=cpu", "train.threads=1"),
+                tmp_path / "whole")
     new = tmp_path / "new"
-    run(compose_config(remedies, "train.steps=3", "train.device=cpu"), new)
+    run(compose_config(remedies, "train.steps=3", "train.device=cpu", "train.threads=1"), new)
     old = class_run(tmp_path / "old", data_root)
     for run_dir in (new, old):
         sample.main([f"run_dir={run_dir}", "n=20", f"out={run_dir / 'drawn'}", "device=cpu"])

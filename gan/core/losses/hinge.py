@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from gan.core.records import Forward
+from gan.core.objective import Forward
 
 
 class HingeLoss:

@@ -2,7 +2,7 @@
 
 import torch
 
-from gan.core.records import Forward
+from gan.core.objective import Forward
 
 
 class WassersteinLoss:

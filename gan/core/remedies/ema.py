@@ -5,8 +5,7 @@ import copy
 import torch
 from torch.optim.swa_utils import update_bn
 
-from gan.core.networks import Discriminator, Generator, has_batch_norm
-from gan.core.noise import seeded_uniform_noise
+from gan.core.networks import Discriminator, Generator, has_batch_norm, seeded_uniform_noise
 from gan.core.remedies.base import Remedy
 
 STATISTICS_SEED = 0  # of the noise the average's batch-norm statistics are measured on

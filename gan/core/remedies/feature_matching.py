@@ -2,8 +2,7 @@
 
 import torch
 
-from gan.core.objective import Terms
-from gan.core.records import Forward
+from gan.core.objective import Forward, Terms
 from gan.core.remedies.base import Remedy
 
 

@@ -5,8 +5,7 @@ import torch
 
 from gan.core.layers import twice_differentiable
 from gan.core.networks import Discriminator, Generator
-from gan.core.objective import Terms
-from gan.core.records import Forward
+from gan.core.objective import Forward, Terms
 from gan.core.remedies.base import Remedy
 from gan.errors import ConfigError
 

@@ -3,8 +3,7 @@ Converge?"): D's input gradient on real images is pushed to zero."""
 
 from gan.core.layers import twice_differentiable
 from gan.core.networks import Discriminator, Generator
-from gan.core.objective import Terms
-from gan.core.records import Forward
+from gan.core.objective import Forward, Terms
 from gan.core.remedies.base import Remedy
 from gan.core.remedies.gradient_penalty import input_gradient
 from gan.errors import ConfigError

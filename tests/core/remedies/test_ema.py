@@ -9,8 +9,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from gan.core.dcgan import DCGANGenerator
-from gan.core.networks import FCGenerator
-from gan.core.noise import seeded_uniform_noise
+from gan.core.networks import FCGenerator, seeded_uniform_noise
 from gan.core.remedies import EMA
 from gan.core.remedies.ema import STATISTICS_SEED, standing_statistics
 from gan.run.checkpoint import load_checkpoint, save_checkpoint

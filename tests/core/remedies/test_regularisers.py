@@ -10,7 +10,7 @@ from torch import nn
 from gan.core.dcgan import DCGANDiscriminator
 from gan.core.layers import SameConv2d
 from gan.core.networks import CNNDiscriminator, FCDiscriminator
-from gan.core.records import Forward
+from gan.core.objective import Forward
 from gan.core.remedies import R1, DiffAugmentLayer, GradientPenalty, SpectralNorm, minibatch_layer
 
 
