@@ -45,18 +45,12 @@ def tree_step(overrides: list[str], threads: int) -> Callable[[], object]:
     from hydra import compose, initialize_config_dir
 
     import gan
-    try:
-        from gan.core.networks import UniformNoise
-        from gan.run.acceleration import configure_process
-        from gan.run.build import build_step
-        from gan.run.config import register_configs
-        from gan.run.data import DeviceBatcher
-    except ImportError:  # the flat package before gan.core / gan.run (9e82bd9^)
-        from gan.acceleration import configure_process
-        from gan.builder import build_step
-        from gan.config import register_configs
-        from gan.data import DeviceBatcher
-        from gan.noise import UniformNoise
+    configure_process = imported("configure_process", "gan.run.acceleration", "gan.acceleration")
+    build_step = imported("build_step", "gan.run.build", "gan.builder")
+    register_configs = imported("register_configs", "gan.run.config", "gan.config")
+    DeviceBatcher = imported("DeviceBatcher", "gan.run.data", "gan.data")  # noqa: N806
+    UniformNoise = imported("UniformNoise", "gan.core.networks", "gan.core.noise",  # noqa: N806
+                            "gan.noise")
     register_configs()
     conf = Path(gan.__file__).resolve().parents[1] / "conf"  # the tree's own config targets
     with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
@@ -71,6 +65,20 @@ def tree_step(overrides: list[str], threads: int) -> Callable[[], object]:
     batcher = DeviceBatcher(images, batch)
     noise = UniformNoise(batch, cfg.generator.noise_dim, torch.device("cpu"))
     return lambda: step(batcher.next(), noise.next())
+
+
+def imported(name: str, *modules: str) -> object:
+    """`name` from the first of `modules` that has it: each tree's own layout (the flat package
+    before 9e82bd9, gan.core and gan.run after it, the noise in gan.core.networks since issue
+    36)."""
+    import importlib
+
+    for module in modules:
+        try:
+            return getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            continue
+    raise ImportError(f"no {name} in {', '.join(modules)}")
 
 
 def naive_step(overrides: list[str], threads: int) -> Callable[[], object]:
