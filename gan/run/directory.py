@@ -140,6 +140,17 @@ def resume_command(run_dir: Path, sweep: bool = False) -> str:
     return f"python train.py {'-m ' if sweep else ''}resume={shlex.quote(str(run_dir))}"
 
 
+def stopped(stop: object, run_dir: Path | None, sweep_dir: Path | None = None) -> str:
+    """What a run or sweep stopped by a signal prints: the command that resumes the run, or,
+    in a sweep, first the command that continues the whole sweep (every job goes on where it
+    stopped), then the one that resumes this job alone (none where no one job is meant)."""
+    if sweep_dir is None:
+        return f"{stop}. Resume with:\n  {resume_command(run_dir)}"
+    alone = "" if run_dir is None else (f"\nor resume this job alone with:\n  "
+                                        f"{resume_command(run_dir)}")
+    return f"{stop}. Continue the sweep with:\n  {resume_command(sweep_dir, sweep=True)}{alone}"
+
+
 def hydra_quoted(value: str) -> str:
     """A string as the value of a Hydra override: quoted unless it is a plain path of letters,
     digits and `_./:-` (a sweep job's directory name has `=` and `,`, which Hydra's grammar reads

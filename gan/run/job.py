@@ -28,7 +28,7 @@ from omegaconf import DictConfig
 
 from gan.errors import UserError, message_lines
 from gan.run.config import absolute, check_config
-from gan.run.directory import CHECKPOINT_NAME, made_by_hydra_now, remove_traces, resume_command
+from gan.run.directory import CHECKPOINT_NAME, made_by_hydra_now, remove_traces, stopped
 from gan.run.divergence import Diverged
 from gan.run.files import write_atomically
 from gan.run.interrupts import Interrupted, orphaned
@@ -61,7 +61,7 @@ def single_job(cfg: DictConfig, hydra_cfg: DictConfig, started: float) -> float 
         cfg, metrics = train_job(cfg, hydra_cfg, run_dir, threads=0, started=started)
         return metrics.get(cfg.eval.objective)
     except Interrupted as stop:
-        print(f"{stop}. Resume with:\n  {resume_command(run_dir)}", file=sys.stderr)
+        print(stopped(stop, run_dir), file=sys.stderr)
         stop.hand_back()  # a scheduler's time-limit signal (srun without a sweep)
         sys.exit(stop.exit_code)
     except Exception as error:

@@ -85,17 +85,6 @@ def _value(word: str) -> str:
         return word.partition("=")[2]
 
 
-def stopped(stop: object, run_dir: Path | None, sweep_dir: Path | None = None) -> str:
-    """What a run or sweep stopped by a signal prints: the command that resumes the run, or,
-    in a sweep, first the command that continues the whole sweep (every job goes on where it
-    stopped), then the one that resumes this job alone (none where no one job is meant)."""
-    if sweep_dir is None:
-        return f"{stop}. Resume with:\n  {resume_command(run_dir)}"
-    alone = "" if run_dir is None else (f"\nor resume this job alone with:\n  "
-                                        f"{resume_command(run_dir)}")
-    return f"{stop}. Continue the sweep with:\n  {resume_command(sweep_dir, sweep=True)}{alone}"
-
-
 def _check_search(sweeper: dict[str, Any], sweep_dir: Path) -> None:
     """An Optuna search continues from the study it keeps in the sweep directory (storage
     null; `gan.sweep.optuna_store`). One whose study is in a storage of its own (shared with

@@ -13,12 +13,12 @@ from typing import Any, NoReturn
 from omegaconf import DictConfig, OmegaConf
 
 from gan.run.config import absolute
-from gan.run.directory import is_sweep, job_plan, jobs_in_sweep
+from gan.run.directory import is_sweep, job_plan, jobs_in_sweep, stopped
 from gan.run.interrupts import Interrupted
 from gan.run.job import prepared, train_job
 from gan.run.monitor import HParam
 from gan.run.saved import resumed_config
-from gan.sweep.continuation import own_overrides, stopped
+from gan.sweep.continuation import own_overrides
 from gan.sweep.summary import summarise_after_job
 from gan.sweep.workers import end_process, refuse_if_orphaned
 

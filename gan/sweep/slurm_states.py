@@ -26,7 +26,7 @@ from submitit.core.utils import UncompletedJobError
 from submitit.slurm.slurm import SlurmInfoWatcher, SlurmJob
 
 from gan.report.summary import summarise
-from gan.sweep.continuation import stopped
+from gan.run.directory import stopped
 
 log = logging.getLogger(__name__)
 

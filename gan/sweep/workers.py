@@ -25,8 +25,8 @@ from typing import Any, NoReturn
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from gan.run.directory import stopped
 from gan.run.interrupts import SIGNALS, orphaned
-from gan.sweep.continuation import stopped
 
 SIGTERM_EXIT = 128 + signal.SIGTERM  # 143: the shell's code for a process ended by SIGTERM
 

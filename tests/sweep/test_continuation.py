@@ -15,9 +15,9 @@ import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from gan.errors import UserError
-from gan.run.directory import job_plan, resume_command
+from gan.run.directory import job_plan, resume_command, stopped
 from gan.run.interrupts import Interrupted
-from gan.sweep.continuation import continued_argv, stopped
+from gan.sweep.continuation import continued_argv
 from tests.conftest import REPO
 from tests.sweep.test_sweeps import summary
 from tests.test_train import train
