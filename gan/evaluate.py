@@ -21,7 +21,7 @@ from torchvision.utils import save_image
 from gan.cli import parse_args, run_command
 from gan.errors import ConfigError, UserError
 from gan.metrics.chart import histogram_chart
-from gan.metrics.evaluator import evaluation_noise, real_subset
+from gan.metrics.evaluator import evaluation_noise
 from gan.metrics.names import SCORE_NAMES
 from gan.run.acceleration import resolve_device
 from gan.run.build import build_evaluator, build_source
@@ -50,7 +50,8 @@ def table(scores: dict[str, Any], real: dict[str, Any]) -> str:
     """The scores beside the reference, one metric per line, and why a score is absent (`—`)."""
     lines = [f"{'metric':<18}{'generated':>12}{'real data':>12}"]
     for name in SCORE_NAMES:
-        lines.append(f"{name:<18}{_number(scores[name])}{_number(real[name])}")
+        if name in scores:  # what this dataset's scorer measures
+            lines.append(f"{name:<18}{_number(scores[name])}{_number(real[name])}")
     if scores["manifold_note"]:
         lines.append(f"—: {scores['manifold_note']}")
     return "\n".join(lines)
@@ -84,17 +85,19 @@ def main(argv: list[str]) -> None:
     run = load_run(run_dir, device, args.checkpoint)
     chosen = settings(args, run)
     dataset = run.cfg.dataset
-    dataset.root = args.data_root or os.environ.get(DATA_ENV) or dataset.root
+    if "root" in dataset:  # a dataset read from disk (the 2D mixtures are drawn)
+        dataset.root = args.data_root or os.environ.get(DATA_ENV) or dataset.root
     source = rebuild(run_dir / "config.yaml", lambda: build_source(dataset))
     evaluator = build_evaluator(source, device, chosen.batch_size, chosen.seed)
-    z = evaluation_noise(chosen.n, run.generator.noise_dim, chosen.seed, device)
+    z = evaluation_noise(chosen.n, run.generator.noise_dim, chosen.seed, device,
+                         run.generator.prior)
     scores = evaluator.score_generator(run.generator, z)
-    real = evaluator.score(real_subset(source.images(device), chosen.n, chosen.seed))
+    real = evaluator.score(source.real(source.images(device), chosen.n, chosen.seed))
     which = "" if args.checkpoint == "last" else f" ({args.checkpoint}.pt)"
     print(f"{run_dir}{which} after {run.step} steps, {chosen.n} samples (seed {chosen.seed}):")
     print(table(scores, real))
     result = scores | {"steps": run.step, "seed": chosen.seed, "checkpoint": args.checkpoint} | {
-        f"real_{name}": real[name] for name in SCORE_NAMES}
+        f"real_{name}": real[name] for name in SCORE_NAMES if name in real}
     stem = "eval" if args.checkpoint == "last" else f"eval_{args.checkpoint}"
     (run_dir / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     title = (f"after {run.step} steps: {scores['modes_covered']} modes, class KL "

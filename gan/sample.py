@@ -18,8 +18,9 @@ from gan.core.networks import Generator, generate
 from gan.errors import UserError
 from gan.metrics.evaluator import evaluation_noise
 from gan.run.acceleration import resolve_device
-from gan.run.pictures import save_grid
-from gan.run.saved import load_run
+from gan.run.build import build_source
+from gan.run.pictures import grid, save_picture, scatter
+from gan.run.saved import SavedRun, load_run, rebuild
 
 USAGE = ("python -m gan.sample run_dir=DIR [n=10000] [out=FILE] [seed=0] [device=auto] "
          "[checkpoint=last|best]")
@@ -42,10 +43,22 @@ class SampleArgs:
 @torch.no_grad()
 def sample(generator: Generator, n: int, seed: int, batch_size: int,
            device: torch.device) -> torch.Tensor:
-    """n images (n, C, H, W) on the CPU from the seeded noise, generated in chunks."""
-    z = evaluation_noise(n, generator.noise_dim, seed, device)  # (n, noise_dim)
+    """n samples (n, C, H, W) or (n, 2) on the CPU from the seeded noise (the generator's
+    prior), generated in chunks."""
+    z = evaluation_noise(n, generator.noise_dim, seed, device, generator.prior)  # (n, noise_dim)
     return torch.cat([generate(generator, z[i:i + batch_size]).float().cpu()
                       for i in range(0, n, batch_size)])
+
+
+def picture(samples: torch.Tensor, run_dir: Path, run: SavedRun) -> torch.Tensor:
+    """The samples pictured as the run's dataset pictures them (a grid; points over the
+    mixture's modes); where this gan-lab cannot build the dataset from the run's config, as
+    their shape says (sampling needs only the generator)."""
+    try:
+        source = rebuild(run_dir / "config.yaml", lambda: build_source(run.cfg.dataset))
+    except UserError:
+        return grid(samples) if samples.dim() == 4 else scatter(samples)
+    return source.picture(samples)
 
 
 def output_paths(args: SampleArgs) -> tuple[Path, Path]:
@@ -67,13 +80,17 @@ def main(argv: list[str]) -> None:
                         f"batch_size={args.batch_size}")
     device = resolve_device(args.device, "device")
     run = load_run(Path(args.run_dir), device, args.checkpoint)
-    images = sample(run.generator, args.n, args.seed, args.batch_size, device)  # (n, 1, H, W)
+    samples = sample(run.generator, args.n, args.seed, args.batch_size, device)  # (n, *shape)
     array_path, grid_path = output_paths(args)
     array_path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(array_path, images[:, 0].numpy().astype(np.float32))  # (n, H, W)
-    save_grid(images[:GRID_SIZE], grid_path)
-    print(f"wrote {array_path} ({args.n}, {images.shape[2]}, {images.shape[3]}) float32 after "
-          f"{run.step} steps and {grid_path} (the first {min(args.n, GRID_SIZE)})")
+    grey = samples.dim() == 4 and samples.shape[1] == 1
+    array = samples[:, 0] if grey else samples  # grey images as (n, H, W), as ever
+    np.save(array_path, array.numpy().astype(np.float32))
+    # Images: a grid of the first GRID_SIZE; points: every one, over the mixture's modes.
+    shown = samples[:GRID_SIZE] if samples.dim() == 4 else samples
+    save_picture(picture(shown, Path(args.run_dir), run), grid_path)
+    print(f"wrote {array_path} {tuple(array.shape)} float32 after {run.step} steps and "
+          f"{grid_path} ({'the first' if samples.dim() == 4 else 'all'} {len(shown)})")
 
 
 if __name__ == "__main__":

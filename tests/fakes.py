@@ -22,8 +22,10 @@ class FakeMNIST:
 
 
 def use_fake_data(cfg: DictConfig) -> None:
-    """Point a composed config's dataset at FakeMNIST (in place)."""
-    cfg.dataset.make_dataset = {"_target_": "tests.fakes.FakeMNIST", "_partial_": True}
+    """Point a composed config's dataset at FakeMNIST (in place), where it reads images from
+    disk (the 2D mixtures are drawn: nothing to fake)."""
+    if "make_dataset" in cfg.dataset:
+        cfg.dataset.make_dataset = {"_target_": "tests.fakes.FakeMNIST", "_partial_": True}
 
 
 def forward_of(real_logits: torch.Tensor | None = None,

@@ -61,8 +61,16 @@ def running_state(network: nn.Module) -> str:
     return f"{type(network).__name__} keeps running state ({', '.join(kinds)})" if kinds else ""
 
 
+PRIORS = ("uniform", "normal")  # what z may be drawn from: uniform(-1, 1) or normal(0, 1)
+
+
 class Generator(nn.Module):
-    """Maps noise (B, noise_dim) to images (B, C, H, W) in [0, 1]; the loop reads noise_dim."""
+    """Maps noise (B, noise_dim) to samples (B, *image_shape): images (B, C, H, W) in [0, 1], or
+    points (B, 2) of a 2D mixture. The loop reads `noise_dim`, and `prior`, the distribution z
+    is drawn from: the seed's uniform(-1, 1) unless a subclass sets "normal" (the mode-collapse
+    benchmarks' protocols draw z from a standard normal)."""
+
+    prior: str = "uniform"
 
     @property
     def not_stackable(self) -> str:
@@ -86,12 +94,13 @@ def generate(generator: nn.Module, z: torch.Tensor) -> torch.Tensor:
 
 
 def pack(images: torch.Tensor, m: int) -> torch.Tensor:
-    """(B, C, H, W) -> (B / m, m * C, H, W): each m consecutive images as one input."""
-    batch, channels, height, width = images.shape
+    """(B, C, H, W) -> (B / m, m * C, H, W): each m consecutive images as one input; points
+    (B, D) -> (B / m, m * D) alike (PacGAN's packing of 2D samples)."""
+    batch, channels, *rest = images.shape
     if batch % m:
         raise ValueError(f"a batch of {batch} images does not pack into groups of {m}: "
                          f"train.batch_size must be divisible by remedy.packing.samples")
-    return images.reshape(batch // m, m * channels, height, width)
+    return images.reshape(batch // m, m * channels, *rest)
 
 
 def hidden_norm(hidden_dim: int, batch_norm: bool) -> list[nn.Module]:
@@ -251,26 +260,45 @@ class CNNDiscriminator(Discriminator):
         super()._load_from_state_dict(state_dict, prefix, local_metadata, *args)
 
 
-# The generator's input: the seed's uniform(-1, 1) noise.
+# The generator's input: the seed's uniform(-1, 1) noise, or a standard normal (`Generator.prior`).
 
-def uniform_noise(n: int, noise_dim: int, device: torch.device) -> torch.Tensor:
-    """A fresh (n, noise_dim) draw from uniform(-1, 1)."""
-    return torch.empty(n, noise_dim, device=device).uniform_(-1.0, 1.0)
+def check_prior(prior: str) -> str:
+    """The prior's name, refused in one line unless it is one of `PRIORS`."""
+    if prior not in PRIORS:
+        raise ConfigError(f"generator.prior must be one of {', '.join(PRIORS)}, got {prior!r}")
+    return prior
 
 
-def seeded_uniform_noise(n: int, noise_dim: int, seed: int, device: torch.device) -> torch.Tensor:
-    """A fixed (n, noise_dim) uniform(-1, 1) draw from its own CPU stream: the same on every
-    device for a given seed, and the global random state is left as it was."""
+def fill_noise(buffer: torch.Tensor, prior: str = "uniform") -> torch.Tensor:
+    """Redraw `buffer` in place from the prior (global stream) and return it."""
+    return buffer.normal_() if prior == "normal" else buffer.uniform_(-1.0, 1.0)
+
+
+def uniform_noise(n: int, noise_dim: int, device: torch.device,
+                  prior: str = "uniform") -> torch.Tensor:
+    """A fresh (n, noise_dim) draw from uniform(-1, 1) (or the `prior` named)."""
+    return fill_noise(torch.empty(n, noise_dim, device=device), prior)
+
+
+def seeded_uniform_noise(n: int, noise_dim: int, seed: int, device: torch.device,
+                         prior: str = "uniform") -> torch.Tensor:
+    """A fixed (n, noise_dim) uniform(-1, 1) (or `prior`) draw from its own CPU stream: the
+    same on every device for a given seed, and the global random state is left as it was."""
     stream = torch.Generator().manual_seed(seed)
+    if prior == "normal":
+        return torch.randn(n, noise_dim, generator=stream).to(device)
     return (torch.rand(n, noise_dim, generator=stream) * 2 - 1).to(device)
 
 
 class UniformNoise:
-    """Per-step noise refilled in place in one buffer, so the loop allocates nothing for it."""
+    """Per-step noise refilled in place in one buffer, so the loop allocates nothing for it;
+    drawn from uniform(-1, 1), or from the generator's `prior` where one is named."""
 
-    def __init__(self, batch_size: int, noise_dim: int, device: torch.device) -> None:
+    def __init__(self, batch_size: int, noise_dim: int, device: torch.device,
+                 prior: str = "uniform") -> None:
         self.buffer = torch.empty(batch_size, noise_dim, device=device)  # (B, noise_dim)
+        self.prior = check_prior(prior)
 
     def next(self) -> torch.Tensor:
-        """Redraw the buffer from uniform(-1, 1) and return it."""
-        return self.buffer.uniform_(-1.0, 1.0)
+        """Redraw the buffer from the prior and return it."""
+        return fill_noise(self.buffer, self.prior)

@@ -8,6 +8,7 @@ from torch import nn
 from gan.core.networks import generate, seeded_uniform_noise
 from gan.metrics.classifier import Classifier
 from gan.metrics.manifold import knn_radii, precision_recall, too_few
+from gan.metrics.names import SCORE_NAMES
 from gan.metrics.scores import (
     class_histogram,
     class_kl,
@@ -18,9 +19,11 @@ from gan.metrics.scores import (
 )
 
 
-def evaluation_noise(n: int, noise_dim: int, seed: int, device: torch.device) -> torch.Tensor:
-    """A fixed (n, noise_dim) uniform(-1, 1) draw, the same on every device for a given seed."""
-    return seeded_uniform_noise(n, noise_dim, seed, device)
+def evaluation_noise(n: int, noise_dim: int, seed: int, device: torch.device,
+                     prior: str = "uniform") -> torch.Tensor:
+    """A fixed (n, noise_dim) uniform(-1, 1) draw (or the generator's `prior`), the same on
+    every device for a given seed."""
+    return seeded_uniform_noise(n, noise_dim, seed, device, prior)
 
 
 def real_subset(images: torch.Tensor, n: int, seed: int) -> torch.Tensor:
@@ -29,8 +32,20 @@ def real_subset(images: torch.Tensor, n: int, seed: int) -> torch.Tensor:
     return images[order[:n].to(images.device)]
 
 
+def check_grey(images: torch.Tensor) -> None:
+    """Refuse, in one line, samples the grey-image classifiers cannot read: they take
+    (N, 1, H, W) images."""
+    if images.dim() != 4 or images.shape[1] != 1:
+        raise ValueError(f"the evaluator's classifier reads grey images (N, 1, H, W); got samples "
+                         f"of shape {tuple(images.shape)} (a 3-channel or 2D dataset is scored "
+                         "by its own dataset's scorer)")
+
+
 class Evaluator:
     """Classifies images in chunks and compares their features with the real test set's."""
+
+    default_objective = "fid"  # what a run keeps its best generator by, unless told another
+    measures = tuple(name for name in SCORE_NAMES if name != "high_quality")  # what it scores
 
     def __init__(self, classifier: Classifier, test_images: torch.Tensor,
                  batch_size: int = 2000, seed: int = 0) -> None:
@@ -54,13 +69,15 @@ class Evaluator:
 
     @torch.no_grad()
     def outputs(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Class probabilities (N, K) and penultimate features (N, D) of images (N, 1, H, W)."""
+        """Class probabilities (N, K) and penultimate features (N, D) of images (N, 1, H, W).
+        Raises ValueError for samples of another shape (three channels, 2D points)."""
         chunks = [self._classify(images[i:i + self.batch_size])
                   for i in range(0, len(images), self.batch_size)]
         return torch.cat([p for p, _ in chunks]), torch.cat([f for _, f in chunks])
 
     def _classify(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Probabilities and features of one chunk."""
+        """Probabilities and features of one chunk (refused unless grey images)."""
+        check_grey(images)
         features = self.classifier.features(images)  # (B, D)
         return self.classifier.head(features).double().softmax(dim=1), features
 

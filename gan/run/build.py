@@ -20,11 +20,9 @@ from gan.core.objective import Objective
 from gan.core.remedies import Remedy
 from gan.core.step import AdversarialStep
 from gan.errors import ConfigError, UserError, first_line
-from gan.metrics.classifier import load_classifier
-from gan.metrics.evaluator import Evaluator
 from gan.run.acceleration import CudaGraphStep, fast_layout, fast_optimizer
 from gan.run.config import RETIRED_CLASSES, LearningRates, missing_option, remedy_followed
-from gan.run.data import ImageSource
+from gan.run.data import Scorer, Source
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +37,28 @@ def _instantiate(node: DictConfig, **kwargs: Any) -> Any:
         raise
 
 
-def build_source(dataset: DictConfig) -> ImageSource:
+def build_source(dataset: DictConfig) -> Source:
     """Where a dataset lives and how to read it (nothing is loaded yet)."""
     return _instantiate(dataset)
+
+
+# The networks made for a sample shape other than 28 x 28 grey images, for the refusal's hint.
+NETWORKS_FOR = {(2,): "generator=mlp discriminator=maxout",
+                (3, 28, 28): "generator=unrolled_dcgan discriminator=unrolled_dcgan"}
+
+
+def check_shapes(cfg: DictConfig, source: Source) -> None:
+    """Refuse, in one line, a network whose `image_shape` is not the dataset's sample shape (a
+    28 x 28 network on 2D points, a grey one on three channels). A network config without
+    `image_shape` is not checked here."""
+    for part in ("generator", "discriminator"):
+        shape = OmegaConf.select(cfg, f"{part}.image_shape", default=None)
+        if shape is None or tuple(shape) == source.shape:
+            continue
+        hint = NETWORKS_FOR.get(source.shape, f"{part}.image_shape={list(source.shape)}")
+        raise ConfigError(f"{part} {cfg[part]._target_} takes samples of shape {tuple(shape)}, "
+                          f"but dataset {source.name} has samples of shape {source.shape}: "
+                          f"choose networks made for it ({hint})")
 
 
 def build_remedies(cfg: DictConfig) -> dict[str, Remedy]:
@@ -94,12 +111,12 @@ def build_generator(cfg: DictConfig, device: torch.device) -> Generator:
     return build_part(cfg, "generator").to(device)
 
 
-def build_evaluator(source: ImageSource, device: torch.device, batch_size: int,
-                    seed: int = 0) -> Evaluator:
-    """The dataset's shipped classifier, with the statistics of its real test set (`seed`
-    orders the test images that precision and recall compare with fewer samples)."""
-    classifier = load_classifier(source.name, device)
-    return Evaluator(classifier, source.images(device, train=False), batch_size, seed)
+def build_evaluator(source: Source, device: torch.device, batch_size: int,
+                    seed: int = 0) -> Scorer:
+    """What scores the dataset's samples (`Source.scorer`: for images, the shipped classifier
+    with the statistics of its real test set; `seed` orders the test images that precision and
+    recall compare with fewer samples)."""
+    return source.scorer(device, batch_size, seed)
 
 
 def learning_rates(cfg: DictConfig) -> LearningRates:

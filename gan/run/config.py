@@ -371,8 +371,13 @@ def _of_other_options(cfg: DictConfig, key: str) -> str | None:
         (having if has else lacking).append(name)
     if not having or not lacking:  # every option has it: not why this one is refused
         return None
-    return (f"{key} is a setting of {group}={' and '.join(having)}, not of "
-            f"{group}={' or '.join(lacking)}")
+    return (f"{key} is a setting of {group}={spoken(having, 'and')}, not of "
+            f"{group}={spoken(lacking, 'or')}")
+
+
+def spoken(items: list[str], last: str) -> str:
+    """Items as a sentence lists them: `a`, `a and b`, `a, b and c` (`last`: and, or)."""
+    return f"{', '.join(items[:-1])} {last} {items[-1]}" if len(items) > 1 else items[0]
 
 
 def closest(key: str, valid: set[str]) -> str | None:

@@ -1,17 +1,101 @@
-"""Training images as one tensor on the training device, and batches drawn from it by index."""
+"""What a run trains on: a dataset `Source` (the data held on the training device, the batches
+drawn from it, real samples for the metrics' reference, the scorer of generated samples, and
+how samples are pictured), and `ImageSource`, the MNIST-style image datasets. The 2D mixtures
+(`gan.run.mixtures`) and Stacked MNIST (`gan.run.stacked_mnist`) are sources too."""
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import torch
+from torch import nn
 from torch.utils.data import Dataset
 
 from gan.errors import ConfigError, DataNotFoundError, first_line
+from gan.metrics.classifier import load_classifier
+from gan.metrics.evaluator import Evaluator, real_subset
+from gan.run.pictures import grid, save_digits
 
 DATA_ENV = "GAN_DATA_DIR"
+
+
+class Batcher(Protocol):
+    """Mini-batches for the loop, with a state a checkpoint keeps (so a resumed run draws the
+    same batches)."""
+
+    def next(self) -> torch.Tensor:
+        """The next batch (B, *shape), on the data's device, without a host sync."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint keeps."""
+        ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from `state_dict`'s state."""
+        ...
+
+
+class Scorer(Protocol):
+    """Scores generated (or real) samples: a dict with "n", the scores of
+    `gan.metrics.names.SCORE_NAMES` this benchmark measures (the others absent), the
+    "class_histogram" (fractions per mode or class) and "manifold_note" (None, or why
+    precision and recall were not computed)."""
+
+    default_objective: str  # the score a run keeps its best generator by, unless told another
+    measures: tuple[str, ...]  # the names of SCORE_NAMES its scores hold
+
+    def score(self, samples: torch.Tensor) -> dict[str, Any]:
+        """The scores of samples (n, *shape)."""
+        ...
+
+    def score_generator(self, generator: nn.Module, z: torch.Tensor) -> dict[str, Any]:
+        """The scores of the generator's samples from noise z (n, noise_dim)."""
+        ...
+
+
+class Source(Protocol):
+    """A dataset as a run uses it (`dataset=...` builds one; nothing is loaded until asked)."""
+
+    name: str  # the config option (mnist, ring8, stacked_mnist, ...)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """One sample's shape: (C, H, W) for images, (2,) for points."""
+        ...
+
+    def images(self, device: torch.device, train: bool = True) -> torch.Tensor:
+        """The data held on the training device (N, ...), what `batcher` draws from."""
+        ...
+
+    def batcher(self, data: torch.Tensor, batch_size: int) -> Batcher:
+        """Batches (batch_size, *shape) drawn from `images`' data."""
+        ...
+
+    def real(self, data: torch.Tensor, n: int, seed: int) -> torch.Tensor:
+        """n real samples (n, *shape), seeded (its own stream): the metrics' reference."""
+        ...
+
+    def scorer(self, device: torch.device, batch_size: int, seed: int) -> Scorer:
+        """What scores samples of this dataset (`batch_size` samples per call; `seed` orders
+        any reference set it subsamples)."""
+        ...
+
+    def picture(self, samples: torch.Tensor) -> torch.Tensor:
+        """Samples (n, *shape) as one (3, H, W) picture in [0, 1] (a grid, a scatter)."""
+        ...
+
+    @property
+    def final_samples(self) -> int:
+        """How many samples a finished run leaves in samples/final/ (the seed's ten digits)."""
+        ...
+
+    def save_final(self, samples: torch.Tensor, folder: Path) -> None:
+        """Write a finished run's `final_samples` samples (n, *shape) into folder."""
+        ...
 
 
 @dataclass
@@ -22,6 +106,36 @@ class ImageSource:
     make_dataset: Callable[..., Dataset]  # e.g. partial(torchvision.datasets.MNIST)
     root: str  # a folder holding <Dataset>/raw/
     download: bool = True  # only tried when the files are missing
+    image_shape: Sequence[int] = (1, 28, 28)  # (C, H, W) of one image
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """One image's shape (C, H, W)."""
+        return tuple(self.image_shape)
+
+    def batcher(self, data: torch.Tensor, batch_size: int) -> "DeviceBatcher":
+        """Batches drawn by index, a fresh permutation each pass (`DeviceBatcher`)."""
+        return DeviceBatcher(data, batch_size)
+
+    def real(self, data: torch.Tensor, n: int, seed: int) -> torch.Tensor:
+        """n training images (n, C, H, W) drawn without replacement by a seeded permutation."""
+        return real_subset(data, n, seed)
+
+    def scorer(self, device: torch.device, batch_size: int, seed: int) -> Evaluator:
+        """The dataset's shipped classifier, with the statistics of its real test set (`seed`
+        orders the test images that precision and recall compare with fewer samples)."""
+        return Evaluator(load_classifier(self.name, device), self.images(device, train=False),
+                         batch_size, seed)
+
+    def picture(self, samples: torch.Tensor) -> torch.Tensor:
+        """A grid of images, dark ink on white paper."""
+        return grid(samples)
+
+    final_samples = 10  # the seed's ten digits
+
+    def save_final(self, samples: torch.Tensor, folder: Path) -> None:
+        """Each image as folder/0.png, 1.png, ... and their grid.png (`save_digits`)."""
+        save_digits(samples, folder)
 
     def labelled(self, device: torch.device,
                  train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:

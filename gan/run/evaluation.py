@@ -27,14 +27,17 @@ class Evaluation:
                  every: int, setup_seconds: float = 0.0, objective: str = BEST_BY_DEFAULT
                  ) -> None:
         """`objective`: the score the best generator is kept by (`eval.objective`; a final
-        loss, which no evaluation measures, keeps it by FID)."""
+        loss, which no evaluation measures, or a score this dataset's scorer does not measure,
+        keeps it by the scorer's `default_objective`: FID for images)."""
         self.evaluator = evaluator
         self.z = z  # (n, noise_dim), fixed, so every evaluation scores the same inputs
         self.real = real  # the scores of n real training images: what a perfect G would reach
         self.every = every
         self.seconds = setup_seconds  # time spent evaluating, set-up included (its cost)
         self.latest: dict[str, Any] = {}
-        self.objective = objective if objective in SCORE_NAMES else BEST_BY_DEFAULT
+        measured = getattr(evaluator, "measures", SCORE_NAMES)
+        self.objective = (objective if objective in SCORE_NAMES and objective in measured
+                          else getattr(evaluator, "default_objective", BEST_BY_DEFAULT))
         self.best: dict[str, Any] | None = None  # {"step", "objective", "value"} so far
         self.watch = CollapseWatch()
 
@@ -62,24 +65,23 @@ class Evaluation:
         its best so far."""
         started = time.perf_counter()
         scores = self.evaluator.score_generator(generator, self.z)  # ends with a host read
-        logged = {f"eval/{name}": scores[name] for name in SCORE_NAMES} | {
-            f"eval/real_{name}": self.real[name] for name in SCORE_NAMES}
+        measured = [name for name in SCORE_NAMES if name in scores]  # this dataset's scores
+        logged = {f"eval/{name}": scores[name] for name in measured} | {
+            f"eval/real_{name}": self.real[name] for name in measured}
         monitor.scalars(step, {tag: value for tag, value in logged.items() if value is not None})
         title = (f"step {step}: {scores['modes_covered']}/{len(scores['class_histogram'])} "
-                 f"modes, class KL {scores['class_kl']:.3f}")
+                 f"modes, class KL {console('class_kl', scores['class_kl'])}")
         monitor.image("eval/class_histogram", histogram_chart(scores["class_histogram"], title),
                       step)
         if scores["manifold_note"] and not self.latest:  # the first evaluation of this process
             monitor.print(f"Eval: {scores['manifold_note']}")
-        monitor.print(f"Eval:{step} modes_covered:{scores['modes_covered']} "
-                      f"class_kl:{scores['class_kl']:.4f} "
-                      f"classifier_score:{scores['classifier_score']:.3f} fid:{scores['fid']:.4f} "
-                      f"precision:{shown(scores['precision'])} recall:{shown(scores['recall'])}")
+        monitor.print(f"Eval:{step} " + " ".join(f"{name}:{console(name, scores[name])}"
+                                                 for name in measured))
         self.latest = scores
         if output is not None:
             d_loss = float(output.d_adversarial)  # read once: the scores were read already
             for alarm in self.watch.observe(step, scores["modes_covered"], d_loss,
-                                            scores["fid"]):
+                                            scores.get("fid")):
                 monitor.log.warning(f"warning: {alarm.message}")
         improved = self.improves(step, scores[self.objective])
         self.seconds += time.perf_counter() - started
@@ -123,13 +125,26 @@ class Evaluation:
                 | {"eval_n": self.latest["n"], "eval_seconds": self.seconds,
                    "class_histogram": self.latest["class_histogram"],
                    "manifold_note": self.latest["manifold_note"]}
-                | {name: self.latest[name] for name in SCORE_NAMES}
-                | {f"real_{name}": self.real[name] for name in SCORE_NAMES})
+                | {name: self.latest[name] for name in SCORE_NAMES if name in self.latest}
+                | {f"real_{name}": self.real[name] for name in SCORE_NAMES
+                   if name in self.latest})
 
 
 def shown(value: float | None) -> str:
     """A score between 0 and 1 for the console, or `—` where it is absent."""
     return "—" if value is None else f"{value:.3f}"
+
+
+DIGITS = {"class_kl": 4, "fid": 4}  # decimals on the console; 3 for the others
+
+
+def console(name: str, value: float | int | None) -> str:
+    """A score as the console line shows it: counts as integers, `—` where absent."""
+    if value is None:
+        return shown(value)
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.{DIGITS.get(name, 3)}f}"
 
 
 class NoEvaluation:

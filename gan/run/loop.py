@@ -23,9 +23,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan.core.networks import Generator, UniformNoise, generate, uniform_noise
 from gan.core.step import AdversarialStep, StepOutput
-from gan.metrics.evaluator import evaluation_noise, real_subset
+from gan.metrics.evaluator import evaluation_noise
 from gan.run.acceleration import CudaGraphStep, configure_process, resolve_device, threads_for_now
-from gan.run.build import build_evaluator, build_source, build_step
+from gan.run.build import build_source, build_step, check_shapes
 from gan.run.checkpoint import (
     BEST_NAME,
     RESUME_KEYS,
@@ -37,7 +37,7 @@ from gan.run.checkpoint import (
 )
 from gan.run.clock import Clock
 from gan.run.config import EvalConfig, TrainConfig, absolute
-from gan.run.data import DeviceBatcher, check_batch_size
+from gan.run.data import Batcher, Source, check_batch_size
 from gan.run.directory import CHECKPOINT_NAME
 from gan.run.divergence import Diverged, DivergenceGuard
 from gan.run.evaluation import Evaluation, NoEvaluation
@@ -45,7 +45,7 @@ from gan.run.files import write_atomically
 from gan.run.interrupts import Interrupted, InterruptWatch
 from gan.run.machine import computed_on, described
 from gan.run.monitor import HParam, Monitor, hyperparameters
-from gan.run.pictures import save_digits, save_grid
+from gan.run.pictures import save_picture
 from gan.run.schedule import BeforeAny, Event, Periodic
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,8 @@ class TrainingSetup:
     images and the generator samples come from."""
 
     adversarial: AdversarialStep | CudaGraphStep
-    images: torch.Tensor  # (N, C, H, W) in [0, 1], on the training device
+    images: torch.Tensor  # the source's data (N, C, H, W) in [0, 1] or (N, 2), on the device
+    source: Source  # the dataset: its batches, real reference, scorer and pictures
     sampler: Generator | None = None  # a weight average (the ema remedy) to sample from
 
     @property
@@ -92,10 +93,12 @@ def build_setup(cfg: DictConfig, device: torch.device, images: torch.Tensor | No
     """The step (see `gan.run.build.build_step`) and the device-resident training images (those
     given: stacked runs share one copy); `cuda_graph` false keeps the step eager."""
     cuda_graph = cuda_graph and train_settings(cfg).cuda_graph
+    source = build_source(cfg.dataset)
+    check_shapes(cfg, source)  # before anything is built or loaded: one line, not a traceback
     adversarial = build_step(cfg, device, cuda_graph=cuda_graph)
     sampler = next((s for r in adversarial.remedies if (s := r.sampler()) is not None), None)
-    images = build_source(cfg.dataset).images(device) if images is None else images
-    return TrainingSetup(adversarial=adversarial, images=images, sampler=sampler)
+    images = source.images(device) if images is None else images
+    return TrainingSetup(adversarial=adversarial, images=images, source=source, sampler=sampler)
 
 
 def settle(cfg: DictConfig, run_dir: Path, threads: int) -> tuple[TrainConfig, EvalConfig]:
@@ -109,7 +112,8 @@ def settle(cfg: DictConfig, run_dir: Path, threads: int) -> tuple[TrainConfig, E
         # A launcher's share of the cores, else as many as other work leaves free now.
         cfg.train.threads = settings.threads = threads or threads_for_now()
     # The data root the user meant, wherever the job runs (hydra.job.chdir).
-    cfg.dataset.root = str(absolute(cfg.dataset.root))
+    if "root" in cfg.dataset:  # a dataset read from disk (the 2D mixtures are drawn)
+        cfg.dataset.root = str(absolute(cfg.dataset.root))
     return settings, evaluation_settings
 
 
@@ -120,11 +124,11 @@ def build_evaluation(cfg: DictConfig, settings: EvalConfig,
     if settings.every == 0:
         return NoEvaluation()
     started = time.perf_counter()
-    device = setup.device
-    evaluator = build_evaluator(build_source(cfg.dataset), device, settings.batch_size,
-                                settings.seed)
-    z = evaluation_noise(settings.n, setup.generator.noise_dim, settings.seed, device)
-    real = evaluator.score(real_subset(setup.images, settings.n, settings.seed))
+    device, source = setup.device, setup.source
+    evaluator = source.scorer(device, settings.batch_size, settings.seed)
+    z = evaluation_noise(settings.n, setup.generator.noise_dim, settings.seed, device,
+                         setup.generator.prior)
+    real = evaluator.score(source.real(setup.images, settings.n, settings.seed))
     return Evaluation(evaluator, z, real, settings.every, time.perf_counter() - started,
                       objective=settings.objective)
 
@@ -174,13 +178,15 @@ log = logging.getLogger(__name__)
 def finish(setup: TrainingSetup, real: torch.Tensor, z: torch.Tensor,
            run_dir: Path, logger: logging.Logger = log) -> dict[str, float]:
     """The seed's ending: the losses on the last batch after the last update (adversarial as
-    "generator" and "discriminator", then each term), and ten digits from fresh noise."""
+    "generator" and "discriminator", then each term), and samples from fresh noise (ten digits;
+    the source's `final_samples`) in samples/final/."""
     final = setup.adversarial.losses(real, z)
     logger.info(f"Final: {loss_line(final)}")
     setup.before_sampling()
-    save_digits(generate(setup.generator, uniform_noise(10, setup.generator.noise_dim,
-                                                        setup.device)),
-                run_dir / "samples" / "final")
+    generator, source = setup.generator, setup.source
+    z_final = uniform_noise(source.final_samples, generator.noise_dim, setup.device,
+                            generator.prior)
+    source.save_final(generate(generator, z_final), run_dir / "samples" / "final")
     return final
 
 
@@ -192,7 +198,7 @@ def timings(clock: Clock, steps: int, start: int) -> dict[str, Any]:
                             "last_part": {"from_step": start, **part}}
 
 
-def continued(setup: TrainingSetup, batcher: DeviceBatcher, checkpoint: dict[str, Any] | None,
+def continued(setup: TrainingSetup, batcher: Batcher, checkpoint: dict[str, Any] | None,
               settings: TrainConfig, clock: Clock, evaluation: Evaluation | NoEvaluation,
               logger: logging.Logger = log) -> tuple[int, torch.Tensor]:
     """Where the run starts, and the fixed noise behind its grids (n_samples, noise_dim): step
@@ -200,7 +206,8 @@ def continued(setup: TrainingSetup, batcher: DeviceBatcher, checkpoint: dict[str
     evaluating into the evaluation's). Says first what this part computes on, so train.log
     keeps each part's (what a rerun must match)."""
     logger.info(f"computing on {described(computed_on(setup.device))}")
-    fixed_z = uniform_noise(settings.n_samples, setup.generator.noise_dim, setup.device)
+    fixed_z = uniform_noise(settings.n_samples, setup.generator.noise_dim, setup.device,
+                            setup.generator.prior)
     if checkpoint is None:
         return 0, fixed_z
     start, fixed_z = restore(setup.adversarial, setup.sampler, batcher, checkpoint,
@@ -222,7 +229,7 @@ class Running:
     setup: TrainingSetup
     settings: TrainConfig
     run_dir: Path
-    batcher: DeviceBatcher
+    batcher: Batcher
     noise: UniformNoise
     clock: Clock
     evaluation: Evaluation | NoEvaluation
@@ -254,9 +261,9 @@ def begin(setup: TrainingSetup, settings: TrainConfig, run_dir: Path, started: f
     and noise, and where it starts (`continued`: step 0, or `checkpoint` put back)."""
     clock = Clock(started)
     adversarial = setup.adversarial  # a call may take several batches (the balance remedy)
-    batcher = DeviceBatcher(setup.images, settings.batch_size * adversarial.real_batches)
+    batcher = setup.source.batcher(setup.images, settings.batch_size * adversarial.real_batches)
     noise = UniformNoise(settings.batch_size * adversarial.noise_batches,
-                         setup.generator.noise_dim, setup.device)
+                         setup.generator.noise_dim, setup.device, setup.generator.prior)
     start, fixed_z = continued(setup, batcher, checkpoint, settings, clock, evaluation,
                                logger or log)
     return Running(setup, settings, run_dir, batcher, noise, clock, evaluation, start, fixed_z,
@@ -383,7 +390,7 @@ def loss_line(values: dict[str, float]) -> str:
 class Recorder:
     """The run directory's contents: scalars, console lines, sample grids, checkpoints."""
 
-    def __init__(self, setup: TrainingSetup, batcher: DeviceBatcher, monitor: Monitor,
+    def __init__(self, setup: TrainingSetup, batcher: Batcher, monitor: Monitor,
                  run_dir: Path, fixed_z: torch.Tensor, evaluation: Evaluation | NoEvaluation,
                  interrupts: InterruptWatch, clock: Clock) -> None:
         self.setup = setup
@@ -412,8 +419,9 @@ class Recorder:
 
     def sample(self, step: int, output: StepOutput) -> None:
         """A grid from the fixed noise, as a PNG and in TensorBoard."""
-        images = generate(self.setup.generator, self.fixed_z)
-        picture = save_grid(images, self.run_dir / "samples" / f"step_{step:06d}.png")
+        samples = generate(self.setup.generator, self.fixed_z)
+        picture = save_picture(self.setup.source.picture(samples),
+                               self.run_dir / "samples" / f"step_{step:06d}.png")
         self.monitor.image("samples", picture, step)
 
     def checkpoint(self, step: int, output: StepOutput) -> None:

@@ -5,13 +5,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from gan.core.losses import BCELoss
 from gan.core.networks import CNNDiscriminator, FCDiscriminator, FCGenerator
 from gan.core.step import AlternatingStep, SimultaneousStep
 from gan.errors import ConfigError
 from gan.run.acceleration import resolve_device
+from gan.run.build import build_source
 from gan.run.loop import TrainingSetup, build_setup
 from tests.conftest import CONF_DIR
 from tests.fakes import use_fake_data
@@ -22,6 +23,19 @@ CPU = torch.device("cpu")
 def options(group: str) -> list[str]:
     """The option names of a config group, from its folder."""
     return sorted(path.stem for path in (CONF_DIR / group).glob("*.yaml"))
+
+
+def sample_shape(group: str, option: str) -> tuple[int, ...]:
+    """The sample shape a network option is made for (its yaml's image_shape)."""
+    return tuple(OmegaConf.load(CONF_DIR / group / f"{option}.yaml").image_shape)
+
+
+# A dataset of each sample shape the networks are made for.
+DATASET_FOR = {(1, 28, 28): "mnist", (2,): "ring8"}
+# Every generator with every discriminator made for the same samples.
+PAIRS = [(generator, discriminator) for generator in options("generator")
+         for discriminator in options("discriminator")
+         if sample_shape("generator", generator) == sample_shape("discriminator", discriminator)]
 
 
 def build_without_data(cfg: DictConfig) -> TrainingSetup:
@@ -44,20 +58,21 @@ def test_groups_hold_at_least_the_promised_options() -> None:
         assert names <= set(options(group)), group
 
 
-@pytest.mark.parametrize("discriminator", options("discriminator"))
+@pytest.mark.parametrize(("generator", "discriminator"), PAIRS)
 @pytest.mark.parametrize("optimizer", options("optimizer"))
-@pytest.mark.parametrize("generator", options("generator"))
 @pytest.mark.parametrize("loss", options("loss"))
 @pytest.mark.parametrize("step", options("step"))
 def test_every_model_option_builds_and_steps(make_cfg: Callable[..., DictConfig], generator: str,
                                              discriminator: str, optimizer: str, loss: str,
                                              step: str) -> None:
+    shape = sample_shape("generator", generator)
     cfg = make_cfg(f"generator={generator}", f"discriminator={discriminator}",
-                   f"optimizer={optimizer}", f"loss={loss}", f"step={step}")
+                   f"optimizer={optimizer}", f"loss={loss}", f"step={step}",
+                   f"dataset={DATASET_FOR[shape]}")
     setup = build_without_data(cfg)
     adversarial = setup.adversarial
     z = torch.rand(4, setup.generator.noise_dim) * 2 - 1
-    output = adversarial(torch.rand(4, 1, 28, 28), z)
+    output = adversarial(torch.rand(4, *shape), z)
     assert torch.isfinite(torch.stack([output.g_loss, output.d_loss])).all()
     # Each optimizer holds exactly its own network's parameters.
     for optimizer_, network in ((adversarial.g_optimizer, adversarial.generator),
@@ -82,9 +97,14 @@ def test_every_remedy_alone_builds_and_steps(make_cfg: Callable[..., DictConfig]
 @pytest.mark.parametrize("dataset", options("dataset"))
 def test_every_dataset_builds_on_the_device(make_cfg: Callable[..., DictConfig],
                                             data_root: Path, dataset: str) -> None:
-    images = build_setup(make_cfg(f"dataset={dataset}"), CPU).images
-    assert images.dim() == 4 and len(images) > 0 and images.device == CPU
-    assert images.min() >= 0 and images.max() <= 1
+    shape = build_source(make_cfg(f"dataset={dataset}").dataset).shape
+    networks = [f"{group}={next(o for o in options(group) if sample_shape(group, o) == shape)}"
+                for group in ("generator", "discriminator")]
+    setup = build_setup(make_cfg(f"dataset={dataset}", *networks), CPU)
+    images = setup.images
+    assert len(images) > 0 and images.device == CPU
+    if shape == (1, 28, 28):
+        assert images.dim() == 4 and images.min() >= 0 and images.max() <= 1
 
 
 def test_defaults_are_the_seeds_part_one(make_cfg: Callable[..., DictConfig]) -> None:
@@ -151,6 +171,6 @@ def test_cuda_without_cuda_is_refused() -> None:
 def test_every_preset_composes_and_builds(make_cfg: Callable[..., DictConfig],
                                           preset: str) -> None:
     setup = build_without_data(make_cfg(f"experiment={preset}"))
-    real = torch.rand(4 * setup.adversarial.real_batches, 1, 28, 28)
+    real = torch.rand(4 * setup.adversarial.real_batches, *setup.source.shape)
     z = torch.rand(4 * setup.adversarial.noise_batches, setup.generator.noise_dim)
     setup.adversarial(real, z)

@@ -10,7 +10,8 @@ from omegaconf import DictConfig
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from gan.metrics.names import MANIFOLD, SCORE_NAMES
+from gan.metrics.evaluator import Evaluator
+from gan.metrics.names import MANIFOLD
 from gan.run.checkpoint import load_checkpoint
 from gan.run.loop import run
 from gan.run.machine import computed_on
@@ -79,7 +80,7 @@ def test_each_term_of_the_objective_is_logged_under_its_name(
 def test_evaluation_logs_scores_reference_and_histogram(short_run: Path) -> None:
     events = EventAccumulator(str(short_run))
     events.Reload()
-    for name in set(SCORE_NAMES) - set(MANIFOLD):
+    for name in set(Evaluator.measures) - set(MANIFOLD):
         assert [v.step for v in events.Scalars(f"eval/{name}")] == [0, 150, 299]
         reference = {v.value for v in events.Scalars(f"eval/real_{name}")}
         assert len(reference) == 1  # computed once, drawn as a flat line
@@ -92,7 +93,7 @@ def test_metrics_json_holds_the_last_evaluation(short_run: Path) -> None:
     events = EventAccumulator(str(short_run))
     events.Reload()
     assert metrics["eval_n"] == 1000 and len(metrics["class_histogram"]) == 10
-    for name in set(SCORE_NAMES) - set(MANIFOLD):
+    for name in set(Evaluator.measures) - set(MANIFOLD):
         assert metrics[name] == pytest.approx(events.Scalars(f"eval/{name}")[-1].value, rel=1e-6)
     assert metrics["real_modes_covered"] == 10 and metrics["real_class_kl"] < 0.05
     assert metrics["fid"] > metrics["real_fid"] > 0

@@ -369,7 +369,7 @@ def test_a_key_only_some_searched_options_have_is_refused_before_any_trial(
         composed_search(tmp_path / "sweep", launcher, "discriminator=fc,dcgan",
                         "discriminator.hidden_dim=64", "eval.objective=final_loss_g", n_trials=4)
     assert compose_message(refusal.value) == (
-        "discriminator.hidden_dim is a setting of discriminator=cnn and fc, not of "
+        "discriminator.hidden_dim is a setting of discriminator=cnn, fc and maxout, not of "
         "discriminator=dcgan (selected)")
     assert launcher.jobs == [] and not (tmp_path / "sweep").exists()
 

@@ -25,7 +25,8 @@ def standing_statistics(generator: Generator, batches: int = 16, batch_size: int
     if not has_batch_norm(generator):
         return
     device = next(generator.parameters()).device
-    z = seeded_uniform_noise(batches * batch_size, generator.noise_dim, STATISTICS_SEED, device)
+    z = seeded_uniform_noise(batches * batch_size, generator.noise_dim, STATISTICS_SEED, device,
+                             generator.prior)
     update_bn(z.view(batches, batch_size, -1), generator)  # (batches, B, noise_dim)
 
 
