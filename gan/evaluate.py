@@ -101,7 +101,7 @@ def main(argv: list[str]) -> None:
     stem = "eval" if args.checkpoint == "last" else f"eval_{args.checkpoint}"
     (run_dir / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     title = (f"after {run.step} steps: {scores['modes_covered']} modes, class KL "
-             f"{scores['class_kl']:.3f}")
+             f"{_number(scores['class_kl']).strip()}")
     save_image(histogram_chart(scores["class_histogram"], title),
                run_dir / f"{stem}_class_histogram.png")
 

@@ -122,3 +122,17 @@ def test_fewer_samples_meet_as_many_test_images_chosen_by_the_seed() -> None:
     assert len(subsets[0]) == 20 and torch.equal(subsets[0], subsets[1])
     assert not torch.equal(subsets[0], subsets[2])
     assert len(Evaluator(classifier, images).manifold(80)[0]) == 50  # all there are
+
+
+@pytest.mark.parametrize("shape", [(3, 28, 28), (2,)])
+def test_samples_the_grey_classifier_cannot_read_are_refused_in_one_line(
+        evaluator: Evaluator, shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match=r"reads grey images \(N, 1, H, W\); got samples of shape "
+                                         rf"\(4, {', '.join(map(str, shape))}\)"):
+        evaluator.score(torch.rand(4, *shape))
+
+
+def test_normal_evaluation_noise_is_fixed_by_its_seed_too() -> None:
+    first = evaluation_noise(500, 2, seed=3, device=torch.device("cpu"), prior="normal")
+    assert torch.equal(first, evaluation_noise(500, 2, 3, torch.device("cpu"), "normal"))
+    assert first.min() < -1 and abs(float(first.std()) - 1) < 0.1  # a normal, not uniform(-1, 1)
