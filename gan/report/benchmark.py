@@ -1,0 +1,288 @@
+"""A benchmark's page (`python -m gan.study SWEEP_DIR OUT.md` on runs of ring8, grid25 or
+stacked_mnist): PacGAN's published rows (Lin et al. 2018, "PacGAN: The power of two samples in
+generative adversarial networks", Table 1 for the 2D mixtures, Table 3 with D = 1/4 G for Stacked
+MNIST) beside gan-lab's runs of the same set-ups and of its own, as the paper reports them:
+mean ± standard error over seeds. Then the issue's two targets, judged on the numbers (the
+reproduction: each published set-up within two published standard errors; beyond: the best
+set-up's modes, KL and quality), each row's budget and hardware, and the pictures. Every number
+of gan-lab's rows is read from the runs; the published ones are the paper's, typed here once.
+"""
+
+import math
+import shutil
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from gan.errors import UserError
+from gan.report.runs import find
+from gan.report.saved import read_yaml, select
+from gan.report.study import COUNTED, RECORDED, read_run
+from gan.report.summary import read_job
+
+
+@dataclass(frozen=True)
+class Published:
+    """A row of the paper's table: mean and standard error of each metric over its trials
+    (None where the table has no such column)."""
+
+    label: str
+    modes: tuple[float, float]
+    kl: tuple[float, float]
+    quality: tuple[float, float] | None = None  # high-quality samples, in percent
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A benchmark's protocol and the paper's rows, by gan-lab's set-up name."""
+
+    title: str
+    source: str
+    trials: int
+    steps: int  # the protocol's budget
+    samples: int  # generated samples each score is of
+    modes: int
+    rows: dict[str, Published]
+    target: str  # the issue's "beyond" target, in words
+    quality: bool = True  # whether the benchmark measures high-quality samples
+
+
+PACGAN = "Lin et al. 2018, PacGAN"
+BENCHMARKS = {
+    "ring8": Benchmark(
+        "The ring: 8 Gaussians on the unit circle", f"{PACGAN}, Table 1 (ring)", 10, 400000,
+        2500, 8, {
+            "none": Published("GAN", (6.3, 0.5), (0.45, 0.09), (98.2, 0.2)),
+            "pacgan2": Published("PacGAN2", (7.9, 0.1), (0.07, 0.03), (95.6, 2.0)),
+            "pacgan3": Published("PacGAN3", (7.8, 0.1), (0.10, 0.02), (97.7, 0.3)),
+            "pacgan4": Published("PacGAN4", (7.8, 0.1), (0.07, 0.02), (95.9, 1.4))},
+        "all 8 modes in every seed, reverse KL below 0.04, high-quality samples at least 95%"),
+    "grid25": Benchmark(
+        "The grid: 25 Gaussians at {-4, -2, 0, 2, 4}^2", f"{PACGAN}, Table 1 (grid)", 10, 400000,
+        2500, 25, {
+            "none": Published("GAN", (17.3, 0.8), (0.70, 0.07), (94.8, 0.7)),
+            "pacgan2": Published("PacGAN2", (23.8, 0.7), (0.13, 0.04), (91.3, 0.8)),
+            "pacgan3": Published("PacGAN3", (24.6, 0.4), (0.06, 0.02), (94.2, 0.4)),
+            "pacgan4": Published("PacGAN4", (24.8, 0.2), (0.04, 0.01), (93.6, 0.6))},
+        "all 25 modes in every seed, reverse KL below 0.04, high-quality samples at least 95%"),
+    "stacked_mnist": Benchmark(
+        "Stacked MNIST: 1,000 modes", f"{PACGAN}, Table 3 (D = 1/4 G)", 50, 500000, 26000, 1000, {
+            "none": Published("DCGAN", (78.5, 17.56), (5.21, 0.19)),
+            "pacdcgan2": Published("PacDCGAN2", (484.5, 32.99), (2.61, 0.22)),
+            "pacdcgan3": Published("PacDCGAN3", (601.3, 32.18), (2.00, 0.17)),
+            "pacdcgan4": Published("PacDCGAN4", (667.4, 29.00), (1.81, 0.15))},
+        "at least 990 of 1,000 modes and KL below 0.1", quality=False),
+}
+SETUP = "setup"  # the override naming a run's set-up (conf/setup/)
+
+
+@dataclass
+class Row:
+    """gan-lab's runs of one set-up at one budget."""
+
+    setup: str
+    steps: int
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def values(self, name: str, scale: float = 1.0) -> list[float]:
+        """A metric of every completed run that has it, times `scale`."""
+        return [run[name] * scale for run in self.completed if run.get(name) is not None]
+
+    @property
+    def completed(self) -> list[dict[str, Any]]:
+        """The runs that completed (the rest diverged)."""
+        return [run for run in self.runs if run["status"] == "completed"]
+
+
+def mean_se(values: list[float]) -> tuple[float, float | None]:
+    """Mean and standard error (std / sqrt(n)) of values; no error for one value."""
+    mean = statistics.fmean(values)
+    return mean, statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else None
+
+
+def shown(values: list[float], digits: int) -> str:
+    """`mean ± se` to `digits` decimals; one value alone; `–` for none."""
+    if not values:
+        return "–"
+    mean, error = mean_se(values)
+    return f"{mean:.{digits}f}" + ("" if error is None else f" ± {error:.{digits}f}")
+
+
+def published(pair: tuple[float, float] | None, digits: int) -> str:
+    """A published `mean ± se`, or `–`."""
+    return "–" if pair is None else f"{pair[0]:.{digits}f} ± {pair[1]:.{digits}f}"
+
+
+def dataset_of(run_dir: Path) -> str | None:
+    """The benchmark a run is of (its config's dataset name), or None."""
+    path = run_dir / "config.yaml"
+    return select(read_yaml(path), "dataset.name") if path.is_file() else None
+
+
+def benchmarks_under(root: Path) -> set[str]:
+    """The benchmarks the runs under root are of."""
+    return {name for run_dir in find(root) if (name := dataset_of(run_dir)) in BENCHMARKS}
+
+
+def collect_rows(root: Path, name: str) -> tuple[list[Row], list[tuple[Path, str]]]:
+    """The completed and diverged runs of benchmark `name` under root by set-up and budget,
+    and its runs not counted (unfinished, failed otherwise) with why."""
+    rows: dict[tuple[str, int], Row] = {}
+    left = []
+    for run_dir in find(root):
+        if dataset_of(run_dir) != name:
+            continue
+        job = read_job(run_dir, root, RECORDED)
+        if job["status"] not in COUNTED or not (run_dir / "config.yaml").is_file():
+            left.append((run_dir, job["status"]))
+            continue
+        run = read_run(run_dir, job)
+        named = [o.split("=", 1)[1] for o in job["overrides"] if o.split("=", 1)[0] == SETUP]
+        setup = named[-1] if named else run["remedies"]
+        rows.setdefault((setup, run["steps"]), Row(setup, run["steps"])).runs.append(run)
+    return list(rows.values()), left
+
+
+def order(benchmark: Benchmark, rows: list[Row]) -> list[Row]:
+    """The paper's set-ups first, in its order, then gan-lab's by name; the longer budget first."""
+    places = {name: i for i, name in enumerate(benchmark.rows)}
+    return sorted(rows, key=lambda r: (places.get(r.setup, len(places)), r.setup, -r.steps))
+
+
+def table(benchmark: Benchmark, rows: list[Row]) -> list[str]:
+    """The published rows, then gan-lab's: modes, high quality (%), KL, runs and steps."""
+    quality = benchmark.quality
+    head = ["set-up", "source", "runs", "steps", f"modes (of {benchmark.modes})",
+            *(["high quality (%)"] if quality else []), "reverse KL"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for setup, row in benchmark.rows.items():
+        cells = [f"{row.label} (`setup={setup}`)", "published", str(benchmark.trials),
+                 f"{benchmark.steps:,}", published(row.modes, 1),
+                 *([published(row.quality, 1)] if quality else []), published(row.kl, 2)]
+        lines.append("| " + " | ".join(cells) + " |")
+    for row in order(benchmark, rows):
+        diverged = len(row.runs) - len(row.completed)
+        runs = f"{len(row.completed)}" + (f" ({diverged} diverged)" if diverged else "")
+        cells = [f"`setup={row.setup}`", "gan-lab", runs, f"{row.steps:,}",
+                 shown(row.values("modes_covered"), 1),
+                 *([shown(row.values("high_quality", 100.0), 1)] if quality else []),
+                 shown(row.values("class_kl"), 2)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def reproduced(benchmark: Benchmark, row: Row) -> str | None:
+    """Whether a published set-up's gan-lab row lies within two published standard errors of
+    each published mean (None for gan-lab's own set-ups)."""
+    paper = benchmark.rows.get(row.setup)
+    if paper is None or not row.completed:
+        return None
+    checks = [("modes", paper.modes, row.values("modes_covered")),
+              ("reverse KL", paper.kl, row.values("class_kl"))]
+    if benchmark.quality and paper.quality is not None:
+        checks.append(("high quality", paper.quality, row.values("high_quality", 100.0)))
+    said = []
+    for name, (mean, error), ours in checks:
+        if not ours:
+            said.append(f"{name}: no value")
+            continue
+        gap = abs(statistics.fmean(ours) - mean) / error
+        said.append(f"{name} {statistics.fmean(ours):.3g} vs {mean:g}: "
+                    f"{gap:.1f} SE {'(within 2)' if gap <= 2 else '(**beyond 2**)'}")
+    budget = "" if row.steps == benchmark.steps else (
+        f"; at {row.steps:,} of the protocol's {benchmark.steps:,} steps, not a reproduction")
+    seeds = len(row.completed)
+    return (f"- {paper.label} (`setup={row.setup}`, {seeds} seed{'s' * (seeds != 1)}): "
+            f"{'; '.join(said)}{budget}")
+
+
+def beyond(benchmark: Benchmark, rows: list[Row]) -> list[str]:
+    """The issue's target for gan-lab's best set-up, judged row by row on every seed."""
+    lines = [f"Target: {benchmark.target}, in every seed."]
+    for row in order(benchmark, rows):
+        if not row.completed:
+            continue
+        modes, kls = row.values("modes_covered"), row.values("class_kl")
+        every = len(modes) == len(row.completed) and all(m >= benchmark.modes * (
+            0.99 if not benchmark.quality else 1.0) for m in modes)
+        kl_ok = len(kls) == len(row.completed) and all(
+            kl < (0.04 if benchmark.quality else 0.1) for kl in kls)
+        quality_ok = not benchmark.quality or all(q >= 0.95 for q in row.values("high_quality"))
+        met = every and kl_ok and quality_ok
+        lines.append(f"- `setup={row.setup}` at {row.steps:,} steps, {len(row.completed)} seeds: "
+                     f"{'**met**' if met else 'missed'} (modes {sorted(modes)}, KL "
+                     f"{[round(kl, 3) for kl in kls]}"
+                     + (f", high quality {[round(q, 3) for q in row.values('high_quality')]}"
+                        if benchmark.quality else "") + ")")
+    return lines
+
+
+def budgets(rows: list[Row]) -> list[str]:
+    """Each row's budget and hardware: steps, ms per step, device and threads, CPU hours."""
+    lines = ["| set-up | steps | ms per step | computed on | hours (all seeds) |",
+             "|---|---|---|---|---|"]
+    for row in rows:
+        speeds = [run["steps_per_second"] for run in row.completed if run.get("steps_per_second")]
+        ms = shown([1000 / s for s in speeds], 1) if speeds else "–"
+        machines = sorted({f"{run.get('device') or '?'}, {run.get('threads') or '?'} thread(s)"
+                           for run in row.completed})
+        hours = sum(run.get("wall_seconds") or 0 for run in row.completed) / 3600
+        lines.append(f"| `{row.setup}` | {row.steps:,} | {ms} | {'; '.join(machines) or '–'} | "
+                     f"{hours:.1f} |")
+    return lines
+
+
+def pictures(rows: list[Row], folder: Path, page: Path) -> list[str]:
+    """Each set-up's final samples of its first seed (the scatter, or the last sample grid),
+    copied beside the page."""
+    lines = []
+    for row in rows:
+        if not row.completed:
+            continue
+        run = min(row.completed, key=lambda r: r["seed"])
+        final = run["run_dir"] / "samples" / "final"
+        source = final / "scatter.png" if (final / "scatter.png").is_file() else next(
+            iter(sorted((run["run_dir"] / "samples").glob("step_*.png"), reverse=True)), None)
+        if source is None or not source.is_file():
+            continue
+        name = f"{row.setup}_{row.steps}.png"
+        shutil.copyfile(source, folder / name)
+        link = f"{quote(folder.name)}/{quote(name)}"
+        lines.append(f"- `setup={row.setup}`, seed {run['seed']}, {row.steps:,} steps: "
+                     f"![{row.setup}]({link})")
+    return lines
+
+
+def write(root: Path, out: Path, name: str) -> str:
+    """The page of benchmark `name` from the runs under root; returns what was written."""
+    benchmark = BENCHMARKS[name]
+    rows, left = collect_rows(root, name)
+    if not rows:
+        raise UserError(f"no finished runs (metrics.json) of {name} under {root}")
+    folder = out.parent / f"{out.stem}_pictures"
+    folder.mkdir(parents=True, exist_ok=True)
+    ordered = order(benchmark, rows)
+    checks = [line for row in ordered if (line := reproduced(benchmark, row))]
+    page = [f"# {benchmark.title}: {benchmark.source}, beside gan-lab", "",
+            f"Written by `python -m gan.study {root} {out}` from the runs under `{root}`; the "
+            f"published rows are the paper's ({benchmark.trials} trials each, mean ± standard "
+            f"error, {benchmark.steps:,} steps). gan-lab's rows: mean ± standard error over its "
+            f"seeds, each scored on {benchmark.samples:,} generated samples after its last step "
+            "(`eval.n`).", "", *table(benchmark, rows), "",
+            "## Reproduction: the published set-ups within two published standard errors", "",
+            *(checks or ["No published set-up has finished runs yet."]), "",
+            "## Beyond the paper", "", *beyond(benchmark, rows), "",
+            "## Budget and hardware of every number", "", *budgets(ordered), "",
+            "## Pictures", "", *pictures(ordered, folder, out), ""]
+    if left:
+        counts: dict[str, int] = defaultdict(int)
+        for _, status in left:
+            counts[status] += 1
+        page += ["## Not on this page", "", *(f"- {n} run(s) {status} (unfinished or failed)"
+                                              for status, n in sorted(counts.items())), ""]
+    out.write_text("\n".join(page))
+    count = sum(len(row.runs) for row in rows)
+    return f"wrote {out}: {count} run{'s' * (count != 1)} of {name}, pictures in {folder}"

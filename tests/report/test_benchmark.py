@@ -1,0 +1,98 @@
+"""A benchmark's page: the paper's rows beside gan-lab's runs of the same set-ups, mean ±
+standard error, the two targets judged, budgets and pictures; `gan.study` picks it."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gan import study
+from gan.report.benchmark import BENCHMARKS, Row, beyond, mean_se, reproduced
+from tests.conftest import train_command
+
+TINY = ("experiment=ring8", "dataset.size=1000", "train.steps=3", "train.threads=1",
+        "eval.every=2", "eval.n=200")
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tiny ring8 runs of two published set-ups and one of gan-lab's, two seeds each."""
+    root = tmp_path_factory.mktemp("ring8")
+    for setup in ("none", "pacgan2", "r1"):
+        for seed in (0, 1):
+            run_dir = root / f"{setup}_{seed}"
+            assert train_command(*TINY, f"setup={setup}", f"train.seed={seed}",
+                                 f"hydra.run.dir={run_dir}") is None
+    return root
+
+
+def test_the_page_sets_the_papers_rows_beside_ours(sweep: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "ring8.md"
+    study.main([str(sweep), str(out)])
+    assert "6 runs of ring8" in capsys.readouterr().out
+    page = out.read_text()
+    assert "Lin et al. 2018, PacGAN, Table 1 (ring)" in page
+    assert "| GAN (`setup=none`) | published | 10 | 400,000 | 6.3 ± 0.5 | 98.2 ± 0.2 | " \
+           "0.45 ± 0.09 |" in page
+    assert "| PacGAN4 (`setup=pacgan4`) | published |" in page
+    for setup in ("none", "pacgan2", "r1"):
+        assert f"| `setup={setup}` | gan-lab | 2 | 3 |" in page
+    assert "at 3 of the protocol's 400,000 steps, not a reproduction" in page
+    assert "- GAN (`setup=none`, 2 seeds):" in page and "r1`, 2 seeds)" not in page
+    assert "`setup=r1` at 3 steps, 2 seeds: missed" in page
+    assert (tmp_path / "ring8_pictures" / "none_3.png").is_file()
+
+
+def test_a_root_of_two_benchmarks_is_refused_in_one_line(sweep: Path, tmp_path: Path) -> None:
+    other = sweep / "grid"
+    assert train_command(*TINY, "experiment=grid25", f"hydra.run.dir={other}") is None
+    try:
+        with pytest.raises(SystemExit, match="holds runs of 2 benchmarks .grid25, ring8.: one "
+                                             "page each"):
+            study.main([str(sweep), str(tmp_path / "page.md")])
+    finally:
+        import shutil
+        shutil.rmtree(other)
+
+
+def test_standard_error_is_the_std_over_root_n() -> None:
+    assert mean_se([1.0, 3.0]) == (2.0, pytest.approx(1.0))
+    assert mean_se([5.0]) == (5.0, None)
+
+
+def run(seed: int, modes: int, kl: float, quality: float) -> dict:
+    """A completed run's record as the page reads it."""
+    return {"status": "completed", "seed": seed, "modes_covered": modes, "class_kl": kl,
+            "high_quality": quality}
+
+
+def test_reproduction_is_judged_in_published_standard_errors() -> None:
+    ring = BENCHMARKS["ring8"]
+    close = Row("none", 400000, [run(0, 6, 0.5, 0.98), run(1, 7, 0.4, 0.982)])
+    said = reproduced(ring, close)
+    assert "modes 6.5 vs 6.3: 0.4 SE (within 2)" in said
+    assert "high quality 98.1 vs 98.2: 0.5 SE (within 2)" in said
+    far = Row("pacgan2", 400000, [run(0, 5, 0.9, 0.9)])
+    assert "modes 5 vs 7.9: 29.0 SE (**beyond 2**)" in reproduced(ring, far)
+    assert reproduced(ring, Row("r1", 400000, [run(0, 8, 0.0, 1.0)])) is None
+
+
+def test_beyond_needs_every_seed_to_meet_all_three() -> None:
+    ring = BENCHMARKS["ring8"]
+    good = Row("r1", 400000, [run(0, 8, 0.01, 0.97), run(1, 8, 0.03, 0.96)])
+    one_short = Row("r1", 1000, [run(0, 8, 0.01, 0.97), run(1, 7, 0.01, 0.97)])
+    lines = beyond(ring, [good, one_short])
+    assert "400,000 steps, 2 seeds: **met**" in lines[1]
+    assert "1,000 steps, 2 seeds: missed" in lines[2]
+    stacked = BENCHMARKS["stacked_mnist"]
+    assert "**met**" in beyond(stacked, [Row("none", 50000, [run(0, 995, 0.05, 0.0)])])[1]
+
+
+def test_the_published_rows_are_the_papers() -> None:
+    grid = BENCHMARKS["grid25"].rows
+    assert (grid["pacgan4"].modes, grid["pacgan4"].quality, grid["pacgan4"].kl) == (
+        (24.8, 0.2), (93.6, 0.6), (0.04, 0.01))
+    stacked = BENCHMARKS["stacked_mnist"].rows
+    assert (stacked["none"].modes, stacked["pacdcgan4"].kl) == ((78.5, 17.56), (1.81, 0.15))
+    assert json.dumps(sorted(stacked)) == '["none", "pacdcgan2", "pacdcgan3", "pacdcgan4"]'
