@@ -7,12 +7,13 @@ A run is kept once it is done as a continued sweep sees it (`job_plan`, with the
 `train.steps`): completed, or failed in a way a rerun would repeat (diverged, or refused as bad
 input). Kept are its `metrics.json`, `config.yaml`, `train.log`, `.hydra/` (with the records of
 the resumes before it finished, not of a later sweep's that found it done), final digits
-(`samples/final/grid.png`) and evaluations over training, read from its event files into
-`eval_history.json` (which `gan.report.history` reads where there are no event files); beside the
-runs, the sweep's `multirun.yaml`, `step_cost.json` and Optuna study (`optuna.db`). A kept sweep
-copied back continues with `python train.py -m resume=DIR`: the kept runs are done, the others
-start; without their checkpoints, kept runs cannot go on to more steps. Keeping again replaces
-each kept run with what its run directory holds now and adds what finished since.
+(`samples/final/grid.png`; a 2D mixture's `scatter.png`) and evaluations over training, read
+from its event files into `eval_history.json` (which `gan.report.history` reads where there are
+no event files); beside the runs, the sweep's `multirun.yaml`, `step_cost.json` and Optuna study
+(`optuna.db`). A kept sweep copied back continues with `python train.py -m resume=DIR`: the kept
+runs are done, the others start; without their checkpoints, kept runs cannot go on to more
+steps. Keeping again replaces each kept run with what its run directory holds now and adds what
+finished since.
 """
 
 import json
@@ -37,8 +38,8 @@ from gan.run.directory import (
 )
 from gan.run.files import write_atomically
 
-FILES = ("config.yaml", "train.log",
-         "samples/final/grid.png")  # a run's own, as they are; the page shows the final grid
+FILES = ("config.yaml", "train.log", "samples/final/grid.png",
+         "samples/final/scatter.png")  # a run's own, as they are; the pages show the final ones
 SWEEP_FILES = (MULTIRUN_FILE, COST_FILE, STUDY_FILE)  # the sweep's own, beside its runs
 RESUMED = "resumed-*"  # .hydra/resumed-<stamp>/: Hydra's record of one resume of the run
 

@@ -236,17 +236,17 @@ def budgets(rows: list[Row]) -> list[str]:
 
 
 def pictures(rows: list[Row], folder: Path, page: Path) -> list[str]:
-    """Each set-up's final samples of its first seed (the scatter, or the last sample grid),
-    copied beside the page."""
+    """Each set-up's final samples of its first seed (the scatter, or the grid), copied beside
+    the page (`gan.archive` keeps both)."""
     lines = []
     for row in rows:
         if not row.completed:
             continue
         run = min(row.completed, key=lambda r: r["seed"])
         final = run["run_dir"] / "samples" / "final"
-        source = final / "scatter.png" if (final / "scatter.png").is_file() else next(
-            iter(sorted((run["run_dir"] / "samples").glob("step_*.png"), reverse=True)), None)
-        if source is None or not source.is_file():
+        source = next((path for path in (final / "scatter.png", final / "grid.png")
+                       if path.is_file()), None)
+        if source is None:
             continue
         name = f"{row.setup}_{row.steps}.png"
         shutil.copyfile(source, folder / name)
