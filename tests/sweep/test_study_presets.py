@@ -50,3 +50,29 @@ def test_every_set_up_of_every_study_builds(study: str) -> None:
         step = build_step(compose_config(f"experiment=study_{study}", f"setup={setup}"),
                           torch.device("cpu"), cuda_graph=False)
         assert step.generator is not None, setup
+
+
+@pytest.mark.parametrize("mixture", ["ring8", "grid25"])
+def test_the_benchmark_studies_run_the_papers_set_ups_and_gan_labs(mixture: str) -> None:
+    published = compose_config(f"experiment=study_{mixture}", hydra=True)
+    params = published.hydra.sweeper.params
+    assert list(params) == ["train.seed", "setup"]  # seeds outermost: every set-up early
+    assert params["train.seed"] == "0,1,2,3,4"  # the paper's set-ups: at least five seeds
+    assert params.setup == "none,pacgan2,pacgan3,pacgan4"
+    assert published.hydra.sweep.dir == f"multirun/study/{mixture}/published"
+    assert published.train.steps == 400000 and published.eval.n == 2500  # the protocol's
+    assert published.dataset.name == mixture
+    cures = compose_config(f"experiment=study_{mixture}_cures", hydra=True)
+    assert cures.hydra.sweeper.params["train.seed"] == "0,1,2"
+    assert set(cures.hydra.sweeper.params.setup.split(",")) == {
+        "r1", "minibatch_discrimination", "spectral_norm", "r3gan"}
+    assert cures.hydra.sweep.dir == f"multirun/study/{mixture}/cures"
+
+
+@pytest.mark.parametrize(("m", "base", "setup"), [(2, 100, "pacgan2"), (4, 100, "pacgan4"),
+                                                   (3, 128, "pacdcgan3")])
+def test_pacgan_packs_m_samples_into_the_papers_batch_of_packed_samples(
+        m: int, base: int, setup: str) -> None:
+    cfg = compose_config(f"setup={setup}")
+    assert cfg.remedy.packing.samples == cfg.discriminator.packing == m
+    assert cfg.train.batch_size == m * base  # D still judges `base` packed samples a step
