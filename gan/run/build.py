@@ -49,8 +49,8 @@ NETWORKS_FOR = {(2,): "generator=mlp discriminator=maxout",
 
 def check_shapes(cfg: DictConfig, source: Source) -> None:
     """Refuse, in one line, a network whose `image_shape` is not the dataset's sample shape (a
-    28 x 28 network on 2D points, a grey one on three channels). A network config without
-    `image_shape` is not checked here."""
+    28 x 28 network on 2D points, a grey one on three channels), and an image augmentation of
+    samples that are no images. A network config without `image_shape` is not checked here."""
     for part in ("generator", "discriminator"):
         shape = OmegaConf.select(cfg, f"{part}.image_shape", default=None)
         if shape is None or tuple(shape) == source.shape:
@@ -59,6 +59,10 @@ def check_shapes(cfg: DictConfig, source: Source) -> None:
         raise ConfigError(f"{part} {cfg[part]._target_} takes samples of shape {tuple(shape)}, "
                           f"but dataset {source.name} has samples of shape {source.shape}: "
                           f"choose networks made for it ({hint})")
+    augment = OmegaConf.select(cfg, "discriminator.augment", default=None)
+    if augment is not None and len(source.shape) != 3:  # DiffAugment shifts and cuts (C, H, W)
+        raise ConfigError(f"remedy=diff_augment augments images (C, H, W); dataset {source.name} "
+                          f"has samples of shape {source.shape}")
 
 
 def build_remedies(cfg: DictConfig) -> dict[str, Remedy]:

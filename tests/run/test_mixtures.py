@@ -137,6 +137,9 @@ def test_a_run_continued_ends_where_the_whole_run_does(ring_run: Path, tmp_path:
      "error: generator gan.core.mlp.MLPGenerator takes samples of shape (2,), but dataset "
      "mnist has samples of shape (1, 28, 28): choose networks made for it "
      "(generator.image_shape=[1, 28, 28])"),
+    (("experiment=ring8", "remedy=[diff_augment]"),
+     "error: remedy=diff_augment augments images (C, H, W); dataset ring8 has samples of shape "
+     "(2,)"),
 ])
 def test_networks_made_for_other_samples_are_refused_in_one_line(
         tmp_path: Path, overrides: tuple[str, ...], expected: str) -> None:
