@@ -4,8 +4,9 @@ A run directory is any directory holding `.hydra/overrides.yaml` or `metrics.jso
 under `outputs/DATE/TIME`, a sweep job under `multirun/DATE/TIME/N_overrides`, wherever
 `hydra.run.dir` put it. Each is read as the sweep summary reads a job (`gan.sweep.summary`):
 its overrides, how it ended, its metrics. Completed runs come first, best first by FID (lower
-is better), those without FID after them; then runs without a metrics.json (still training, or
-killed); then those that failed, with their status and reason.
+is better), those without FID after them (where no run has an FID, as the 2D mixtures' runs, by
+their reverse KL, `class_kl`); then runs without a metrics.json (still training, or killed);
+then those that failed, with their status and reason.
 """
 
 import os
@@ -14,13 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from gan.errors import UserError
+from gan.metrics.names import LABELS
 from gan.report.summary import METRICS, best_cell, number, overrides_now, rank, read_job
 from gan.run.machine import COMPUTED_ON, described
 
 DEFAULT_ROOTS = ("outputs", "multirun")  # where train.py puts runs, relative to where it ran
 OBJECTIVE = "fid"  # the ranking, lower is better
+UNLESS = "class_kl"  # the ranking where no run has an FID (the 2D mixtures' runs)
 WIDTH = 100  # the table's lines fit this many columns (a long directory may not)
 HEADINGS = ("#", "FID", "best (step)", "steps", "time", "status", "overrides")
+
+
+def objective(rows: list[dict[str, Any]]) -> str:
+    """What the rows rank by: FID, unless no row has one (then the reverse KL)."""
+    return OBJECTIVE if any(row.get(OBJECTIVE) is not None for row in rows) or not any(
+        row.get(UNLESS) is not None for row in rows) else UNLESS
 
 
 def find(root: Path) -> list[Path]:
@@ -51,9 +60,10 @@ def read(directory: Path) -> dict[str, Any]:
 
 
 def ordered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Completed runs best first by FID (those without it after them), then runs without a
-    metrics.json, then failed runs; each kind by directory."""
-    return sorted(rows, key=lambda row: (*rank(row, OBJECTIVE), row["status"] != "unknown",
+    """Completed runs best first by FID (those without it after them; `objective`), then runs
+    without a metrics.json, then failed runs; each kind by directory."""
+    by = objective(rows)
+    return sorted(rows, key=lambda row: (*rank(row, by), row["status"] != "unknown",
                                          row["directory"]))
 
 
@@ -85,8 +95,8 @@ def listing(roots: list[Path] | None = None) -> str:
     statuses = ", ".join(f"{count} {status}" for status, count in
                          Counter(row["status"] for row in rows).items())
     runs = f"{len(rows)} run{'s' if len(rows) > 1 else ''}"
-    lines = [f"{runs} in {', '.join(map(str, roots))}: {statuses}. Best first by FID (lower is "
-             "better)."]
+    lines = [f"{runs} in {', '.join(map(str, roots))}: {statuses}. Best first by "
+             f"{LABELS[objective(rows)]} (lower is better)."]
     if shared:
         common = [override for override in rows[0]["overrides"] if override in shared]
         lines.append(shorten(common, WIDTH - len("Every run: "), "Every run: "))
@@ -101,10 +111,12 @@ def table(rows: list[dict[str, Any]], shared: set[str], each_machine: bool = Fal
     time, status, its overrides less the shared ones, shortened to fit), its directory below
     it, then its alarms, what it computed on where runs differ in that (`each_machine`) and, if
     it did not complete, the reason."""
-    cells = [[str(place), number(row[OBJECTIVE]), best_cell(row),
+    by = objective(rows)
+    cells = [[str(place), number(row[by]), best_cell(row),
               "" if row["steps"] is None else str(row["steps"]), duration(row["wall_seconds"]),
               row["status"]] for place, row in enumerate(rows, 1)]
     headings, right = list(HEADINGS), [True, True, True, True, True, False]  # numbers right
+    headings[1] = LABELS[by]
     if not any(row["best"] is not None for row in rows):  # none evaluated: room for overrides
         for columns in (headings, right, *cells):
             del columns[2]

@@ -11,6 +11,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from gan import evaluate, sample
+from gan.report import runs
 from gan.run.checkpoint import load_checkpoint
 from gan.run.evaluation import Evaluation
 from gan.run.mixtures import grid, ring
@@ -157,3 +158,9 @@ def test_a_score_the_mixtures_do_not_measure_keeps_the_best_by_reverse_kl(object
     assert evaluation.objective == "class_kl"
     assert Evaluation(scorer, torch.zeros(1, 2), {}, every=5,
                       objective="high_quality").objective == "high_quality"
+
+
+def test_gan_runs_ranks_mixture_runs_by_their_reverse_kl(ring_run: Path) -> None:
+    listing = runs.listing([ring_run])
+    assert "Best first by class KL (lower is better)." in listing
+    assert listing.splitlines()[3].split()[:2] == ["#", "class"]
