@@ -27,9 +27,12 @@ HEADINGS = ("#", "FID", "best (step)", "steps", "time", "status", "overrides")
 
 
 def objective(rows: list[dict[str, Any]]) -> str:
-    """What the rows rank by: FID, unless no row has one (then the reverse KL)."""
-    return OBJECTIVE if any(row.get(OBJECTIVE) is not None for row in rows) or not any(
-        row.get(UNLESS) is not None for row in rows) else UNLESS
+    """What the rows rank by: FID, unless no row has one and some are scored as the 2D
+    mixtures are (then their reverse KL)."""
+    if any(row.get(OBJECTIVE) is not None for row in rows):
+        return OBJECTIVE
+    mixtures = any(row.get(name) is not None for row in rows for name in (UNLESS, "high_quality"))
+    return UNLESS if mixtures else OBJECTIVE
 
 
 def find(root: Path) -> list[Path]:
