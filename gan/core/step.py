@@ -260,8 +260,10 @@ class AlternatingStep(AdversarialStep):
         backward pass reaches G's parameters only (D's weight gradients are not needed).
 
         A loss that pairs D(x) with D(G(z)) (`pairs_real_and_fake`) reads D(x) of the updated
-        D, as R3GAN's G phase does, not D's features from before its update."""
-        if self.pairs_real_and_fake:
+        D, as R3GAN's G phase does, not D's features from before its update. (A D that
+        normalises by batch statistics computes them afresh with the fake batch in `forward`,
+        and must not see the real batch twice: its running statistics would count it twice.)"""
+        if self.pairs_real_and_fake and not self.discriminator.batch_statistics:
             with torch.no_grad():  # a constant of G's loss: no gradient reaches G through it
                 real_features = self.discriminator.features(real)  # (B, F)
         return self.objective.generator_loss(self.forward(real, fake,

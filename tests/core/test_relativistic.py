@@ -88,3 +88,14 @@ def test_bce_steps_do_not_recompute_d_on_the_real_batch(
         make_cfg: Callable[..., DictConfig]) -> None:
     step = build_step(make_cfg("step=alternating"), CPU)
     assert isinstance(step.objective.loss, BCELoss) and not step.pairs_real_and_fake
+
+
+def test_a_batch_norm_d_sees_the_real_batch_once_per_g_update(
+        make_cfg: Callable[..., DictConfig]) -> None:
+    """Its running statistics count each forward: the G update's forward already runs D on the
+    real batch beside the fake one, so it is not run again."""
+    step = build_step(make_cfg("loss=relativistic", "step=alternating", "discriminator=dcgan"),
+                      CPU)
+    norms = [m for m in step.discriminator.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    step(torch.rand(8, 1, 28, 28), torch.rand(8, 100) * 2 - 1)
+    assert norms and all(int(norm.num_batches_tracked) == 2 for norm in norms)  # D's, then G's

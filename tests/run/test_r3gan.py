@@ -62,7 +62,7 @@ def test_one_gamma_sets_both_penalties(make_cfg: Callable[..., DictConfig]) -> N
 def test_it_trains_on_both_step_kinds(make_cfg: Callable[..., DictConfig], kind: str,
                                       packing: tuple[str, ...]) -> None:
     torch.manual_seed(0)
-    step = build_step(make_cfg("experiment=r3gan", f"step={kind}", "discriminator=cnn",
+    step = build_step(make_cfg("experiment=r3gan", f"step={kind}", "discriminator=fc",
                                *packing), CPU)
     for _ in range(3):
         output = step(torch.rand(8, 1, 28, 28), torch.rand(8, 100) * 2 - 1)
