@@ -22,7 +22,8 @@ from gan.run.config import register_configs
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 BATCH = 128
 OPTIONS = [("loss=hinge",), ("loss=wasserstein",), ("loss=least_squares",),
-           ("remedy=gradient_penalty",), ("remedy=r1",), ("remedy=spectral_norm",),
+           ("loss=relativistic",), ("remedy=gradient_penalty",), ("remedy=r1",), ("remedy=r2",),
+           ("experiment=r3gan",), ("remedy=spectral_norm",),
            ("remedy=packing",), ("remedy=diff_augment",),
            ("discriminator=cnn",), ("discriminator=cnn", "remedy=gradient_penalty"),
            ("discriminator=dcgan",), ("generator=dcgan", "discriminator=dcgan")]

@@ -89,6 +89,9 @@ class AdversarialStep(ABC):
         self.d_steps, self.g_steps = d_steps, g_steps
         self.g_parameters = list(generator.parameters())
         self.d_parameters = list(discriminator.parameters())
+        # Whether G's loss reads D(x) (the relativistic loss pairs it with D(G(z))): read once
+        # here, so the losses that do not (BCE, ...) run the same code as before.
+        self.pairs_real_and_fake = getattr(objective.loss, "pairs_real_and_fake", False)
 
     @property
     def real_batches(self) -> int:
@@ -254,6 +257,14 @@ class AlternatingStep(AdversarialStep):
     def g_after(self, real: torch.Tensor, fake: torch.Tensor,
                 real_features: torch.Tensor) -> Loss:
         """G's loss through the freshly updated D: maximise log D(G(z)) (non-saturating); the
-        backward pass reaches G's parameters only (D's weight gradients are not needed)."""
+        backward pass reaches G's parameters only (D's weight gradients are not needed).
+
+        A loss that pairs D(x) with D(G(z)) (`pairs_real_and_fake`) reads D(x) of the updated
+        D, as R3GAN's G phase does, not D's features from before its update. (A D that
+        normalises by batch statistics computes them afresh with the fake batch in `forward`,
+        and must not see the real batch twice: its running statistics would count it twice.)"""
+        if self.pairs_real_and_fake and not self.discriminator.batch_statistics:
+            with torch.no_grad():  # a constant of G's loss: no gradient reaches G through it
+                real_features = self.discriminator.features(real)  # (B, F)
         return self.objective.generator_loss(self.forward(real, fake,
                                                           real_features=real_features))

@@ -269,7 +269,7 @@ def check_config(cfg: DictConfig) -> None:
     """Refuse, in one line, a key that no schema or constructor declares (naming the closest
     valid key, or the remedy that set it), a remedy preset's setting that the config sets
     otherwise, and a typed value of the wrong type or range (naming the key the user set)."""
-    refusal = preset_conflict(cfg) or out_of_range(cfg)
+    refusal = preset_conflict(cfg) or out_of_range(cfg) or loss_conflict(cfg)
     if refusal is not None:
         raise ConfigError(refusal)
     valid = valid_keys(cfg)
@@ -558,6 +558,36 @@ def preset_conflict(cfg: DictConfig) -> str | None:
                 return (f"remedy={name} sets {key}={wanted!r}, but the config sets "
                         f"{key}={actual!r}; drop one of them")
     return None
+
+
+def loss_conflict(cfg: DictConfig) -> str | None:
+    """The refusal of a remedy that takes G's adversarial loss away (feature matching with
+    `replace: true`, or a class that says `replaces_generator_loss`) under a loss that pairs
+    D(x) with D(G(z)) (`pairs_real_and_fake`, the relativistic loss): G would never descend the
+    pairing the loss is chosen for. (label_smoothing, which sets BCE's real_target, is refused
+    where the loss lacks that option, `missing_option`.) None where there is none."""
+    loss = _target_object(OmegaConf.select(cfg, "loss._target_", default=None))
+    if not getattr(loss, "pairs_real_and_fake", False):
+        return None
+    for name, node in (cfg.get("remedy") or {}).items():
+        if not isinstance(node, DictConfig) or "_target_" not in node:
+            continue
+        remedy = _target_object(node._target_)
+        if getattr(remedy, "replaces_generator_loss", False) or node.get("replace") is True:
+            return (f"remedy={name} replaces G's adversarial loss, so the loss "
+                    f"{cfg.loss._target_} would never train G on its pairs of real and "
+                    f"generated samples; drop one of them"
+                    + (f" (or set remedy.{name}.replace=false)" if "replace" in node else ""))
+    return None
+
+
+def _target_object(target: str | None) -> object:
+    """The class or function a `_target_` names; None where it names none (building it then
+    says what is wrong)."""
+    try:
+        return get_object(target) if target else None
+    except Exception:  # no such module or name: the builder reports it in one line
+        return None
 
 
 def out_of_range(cfg: DictConfig) -> str | None:

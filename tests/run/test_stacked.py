@@ -13,7 +13,7 @@ from gan.run.stacked import stack_key
 from gan.sweep.stacked_launcher import stacks
 
 # What the README says stacks, and what does not (each part's `not_stackable` decides).
-STACKING = {"feature_matching", "gradient_penalty", "r1", "ema", "label_smoothing", "packing",
+STACKING = {"feature_matching", "gradient_penalty", "r1", "r2", "ema", "label_smoothing", "packing",
             "minibatch_discrimination", "balance"}
 NOT_STACKING = {"batch_norm", "spectral_norm", "historical_averaging", "diff_augment"}
 
