@@ -178,11 +178,14 @@ class UnrolledDCGANDiscriminator(Discriminator):
     2c, 4c channels (28 -> 14 -> 7 -> 4) -> features (B, 4c * 4 * 4), channels fastest ->
     logit. The protocol's D = 1/4 G is c = 2 (2, 4, 8 channels, 585 parameters on 3 channels);
     D = 1/2 G is c = 4. `tensorflow_padding`: pad as the protocol's code (module docstring).
+    `joint_batch_norm`: normalise real and generated images as one batch, as gan-lab's other
+    batch-norm discriminators do; the protocol's code runs D on each apart (`batch_statistics`).
     `packing`, `augment` and `batch_layer` as `Discriminator`'s (with
     packing m, the first convolution reads m * C channels: PacDCGAN-m)."""
 
     def __init__(self, channels: int = 2, image_shape: Sequence[int] = (3, 28, 28),
-                 tensorflow_padding: bool = False, packing: int = 1,
+                 tensorflow_padding: bool = False, joint_batch_norm: bool = False,
+                 packing: int = 1,
                  augment: nn.Module | None = None,
                  batch_layer: BatchLayer | None = None) -> None:
         sizes = halvings(image_shape)
@@ -194,3 +197,12 @@ class UnrolledDCGANDiscriminator(Discriminator):
         body = nn.Sequential(*layers, FlattenHWC())  # (B, 4c * 4 * 4)
         super().__init__(body, widths[-1] * math.prod(sizes[-1]), initialiser=unrolled_init,
                          packing=packing, augment=augment, batch_layer=batch_layer)
+        self.joint_batch_norm = joint_batch_norm
+
+    @property
+    def batch_statistics(self) -> bool:
+        """Whether the step gives D real and generated images as one batch (2B): only with
+        `joint_batch_norm`. By default, as the protocol's code (separate D(real) and D(fake)
+        calls, each normalised by its own batch's statistics; G's update sees the generated
+        batch alone), the step runs D on each apart."""
+        return self.joint_batch_norm and super().batch_statistics

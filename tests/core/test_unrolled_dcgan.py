@@ -134,3 +134,11 @@ def test_samples_of_another_shape_are_refused() -> None:
         UnrolledDCGANGenerator(image_shape=(2,))
     with pytest.raises(ConfigError, match="images"):
         UnrolledDCGANDiscriminator(image_shape=(2,))
+
+
+def test_batch_norm_sees_real_and_generated_apart_unless_joint() -> None:
+    # The protocol's code calls D(real) and D(G(z)) apart; the step joins them only where
+    # D's batch_statistics says so.
+    apart, joint = UnrolledDCGANDiscriminator(), UnrolledDCGANDiscriminator(joint_batch_norm=True)
+    assert not apart.batch_statistics and joint.batch_statistics
+    assert not joint.eval().batch_statistics
