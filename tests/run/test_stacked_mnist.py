@@ -11,12 +11,13 @@ import torchvision
 from gan.core.unrolled_dcgan import UnrolledDCGANDiscriminator, UnrolledDCGANGenerator
 from gan.metrics.stacked_mnist import StackedMNISTScorer
 from gan.run.build import build_source
-from gan.run.checkpoint import rng_states, set_rng_states
+from gan.run.checkpoint import load_checkpoint, rng_states, set_rng_states
 from gan.run.data import DeviceBatcher
 from gan.run.loop import build_setup
 from gan.run.stacked_mnist import StackedBatcher, StackedMNIST, stack
 from tests.conftest import compose_config
 from tests.fakes import use_fake_data
+from tests.run.test_resume import assert_equal, finish, resume, start
 
 CPU = torch.device("cpu")
 
@@ -142,3 +143,21 @@ def test_packing_builds_pacdcgan() -> None:
     output = setup.adversarial(setup.source.batcher(setup.images, 32).next(),
                                torch.randn(32, 256))
     assert torch.isfinite(output.d_loss)
+
+
+@pytest.mark.slow
+def test_a_resumed_training_run_ends_where_the_straight_run_ends(data_root: Path,
+                                                                 tmp_path: Path) -> None:
+    # train.py end to end: 20 steps then resumed to 40 gives the 40-step run's weights, so the
+    # resumed run drew the same batches (and noise).
+    run = ("experiment=stacked_mnist", "train.device=cpu", "train.threads=1",
+           "train.batch_size=32", "train.checkpoint_every=10", "train.sample_every=100",
+           "eval.every=0")
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert finish(start(straight, "train.steps=40", *run, data_root=data_root)).returncode == 0
+    assert finish(start(resumed, "train.steps=20", *run, data_root=data_root)).returncode == 0
+    result = resume(resumed, "train.steps=40", data_root=data_root)
+    assert result.returncode == 0, result.stderr
+    mine, expected = (load_checkpoint(d / "checkpoint.pt") for d in (resumed, straight))
+    for key in ("generator", "discriminator", "d_optimizer", "g_optimizer", "rng"):
+        assert_equal(mine[key], expected[key], key)
