@@ -22,14 +22,14 @@ def refusal(*overrides: str) -> str:
 @pytest.mark.parametrize(("overrides", "expected"), [
     (("discriminator.filters=32",),  # the issue's: filters is the CNN's, fc is the default
      "discriminator.filters is a setting of discriminator=cnn, not of discriminator=dcgan, fc "
-     "(selected) or maxout"),
+     "(selected), maxout or unrolled_dcgan"),
     (("optimizer.momentum=0.9",),  # Adam has no momentum
      "optimizer.momentum is a setting of optimizer=sgd, not of optimizer=adam (selected)"),
     (("optimizer=sgd", "optimizer.betas=[0.5,0.9]"),
      "optimizer.betas is a setting of optimizer=adam, not of optimizer=sgd (selected)"),
     (("discriminator=dcgan", "discriminator.hidden_dim=64"),
      "discriminator.hidden_dim is a setting of discriminator=cnn, fc and maxout, not of "
-     "discriminator=dcgan (selected)"),
+     "discriminator=dcgan (selected) or unrolled_dcgan"),
     (("lr=1e-4",),
      "lr is a group of settings (lr.generator, lr.discriminator), not one value: set one of "
      "them, as lr.generator=1e-4, or optimizer.lr=1e-4, which they all follow unless set"),

@@ -172,14 +172,15 @@ def test_main_returns_the_objective_for_sweepers(data_root: Path, tmp_path: Path
 
 @pytest.mark.parametrize(("args", "expected"), [
     (["discriminator=foo"], "error: In 'config': Could not find 'discriminator/foo'. Available "
-                            "options in 'discriminator': cnn, dcgan, fc, maxout"),
+                            "options in 'discriminator': cnn, dcgan, fc, maxout, "
+                            "unrolled_dcgan"),
     (["train.steps=abc"], "error: Error merging override train.steps=abc. Value 'abc' of type "
                           "'str' could not be converted to Integer"),
     (["train.stepz=3"], "error: train.stepz is not a setting gan-lab reads (did you mean "
                         "train.steps?)"),
     (["discriminator.filters=32"], "error: discriminator.filters is a setting of "
                                    "discriminator=cnn, not of discriminator=dcgan, fc "
-                                   "(selected) or maxout"),
+                                   "(selected), maxout or unrolled_dcgan"),
     (["train.steps=-5"], "error: train.steps must be positive, got -5"),
     (["optimizer.lr=0"], "error: optimizer.lr must be positive and finite, got 0.0 "
                          "(lr.generator follows it unless set)"),
@@ -218,10 +219,10 @@ def test_bad_input_is_refused_with_one_line(train: Train, data_root: Path, tmp_p
 @pytest.mark.parametrize(("args", "expected"), [
     (["discriminator=fc,cnn", "discriminator.filters=8"],  # the command
      "discriminator.filters is a setting of discriminator=cnn, not of discriminator=dcgan, fc "
-     "(selected) or maxout"),
+     "(selected), maxout or unrolled_dcgan"),
     (["discriminator=fc,dcgan", "discriminator.hidden_dim=64"],  # the default fc has it
      "discriminator.hidden_dim is a setting of discriminator=cnn, fc and maxout, not of "
-     "discriminator=dcgan (selected)")])
+     "discriminator=dcgan (selected) or unrolled_dcgan")])
 def test_a_sweep_over_options_without_a_key_is_refused_once_before_any_job(
         train: Train, data_root: Path, tmp_path: Path, args: list[str], expected: str) -> None:
     sweep_dir = tmp_path / "sweep"

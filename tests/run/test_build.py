@@ -31,7 +31,7 @@ def sample_shape(group: str, option: str) -> tuple[int, ...]:
 
 
 # A dataset of each sample shape the networks are made for.
-DATASET_FOR = {(1, 28, 28): "mnist", (2,): "ring8"}
+DATASET_FOR = {(1, 28, 28): "mnist", (2,): "ring8", (3, 28, 28): "stacked_mnist"}
 # Every generator with every discriminator made for the same samples.
 PAIRS = [(generator, discriminator) for generator in options("generator")
          for discriminator in options("discriminator")

@@ -27,8 +27,8 @@ REFUSED = [  # the issue's inputs and their kin -> the line that refuses them
     (("+optimizer.momentum=0.9",),  # Adam has no momentum: SGD's
      "optimizer.momentum is a setting of optimizer=sgd, not of optimizer=adam (selected)"),
     (("+discriminator.filters=8",),  # the issue's: the CNN's, not the default FC's
-     "discriminator.filters is a setting of discriminator=cnn, not of discriminator=dcgan or fc "
-     "(selected)"),
+     "discriminator.filters is a setting of discriminator=cnn, not of discriminator=dcgan, fc "
+     "(selected), maxout or unrolled_dcgan"),
     (("optimizer.lr=fast",),
      "optimizer.lr must be a float, got 'fast' (lr.generator follows it unless set)"),
     (("optimizer.lr=-1e-4",),

@@ -370,7 +370,7 @@ def test_a_key_only_some_searched_options_have_is_refused_before_any_trial(
                         "discriminator.hidden_dim=64", "eval.objective=final_loss_g", n_trials=4)
     assert compose_message(refusal.value) == (
         "discriminator.hidden_dim is a setting of discriminator=cnn, fc and maxout, not of "
-        "discriminator=dcgan (selected)")
+        "discriminator=dcgan (selected) or unrolled_dcgan")
     assert launcher.jobs == [] and not (tmp_path / "sweep").exists()
 
 

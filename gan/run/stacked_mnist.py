@@ -1,0 +1,117 @@
+"""Stacked MNIST (Metz et al. 2017, "Unrolled Generative Adversarial Networks"; PacGAN's
+stacked_MNIST_experiments, Lin et al. 2018) as a dataset `Source`: each sample is three MNIST
+training digits drawn independently and uniformly (with replacement) into the three channels
+of one 28 x 28 image, so the data has 10 ** 3 = 1,000 equally likely modes. Samples are made
+on the fly from the MNIST training set held on the device (read by `gan.run.data.ImageSource`),
+scored by `gan.metrics.stacked_mnist`, and pictured as an RGB grid."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+from torchvision.utils import make_grid
+
+from gan.errors import ConfigError
+from gan.metrics.classifier import load_classifier
+from gan.metrics.stacked_mnist import StackedMNISTScorer
+from gan.run.data import ImageSource
+from gan.run.pictures import save_picture, upscale
+
+CHANNELS = 3  # digits per sample: one per colour channel
+
+
+def stack(digits: torch.Tensor, index: torch.Tensor,
+          out: torch.Tensor | None = None) -> torch.Tensor:
+    """Samples (n, C, H, W) from grey digits (N, 1, H, W) and indices (n, C) into them: channel
+    c of sample i is digit index[i, c]. Written into `out` where given (no allocation)."""
+    n, channels = index.shape
+    flat = digits.view(len(digits), *digits.shape[2:])  # (N, H, W)
+    if out is None:
+        out = digits.new_empty(n, channels, *flat.shape[1:])
+    torch.index_select(flat, 0, index.reshape(-1), out=out.view(n * channels, *flat.shape[1:]))
+    return out
+
+
+class StackedBatcher:
+    """Batches (B, 3, H, W) of independent digits drawn with replacement, as the protocol draws
+    them: each call draws (B, 3) indices with `torch.randint` on the digits' device, from the
+    global stream, and gathers into one reused buffer; no host sync. A batch may be larger
+    than the digits it draws from (with replacement, there are no passes). Its state is the global
+    random state, which a checkpoint keeps (gan.run.checkpoint.rng_states): a resumed run
+    draws the same batches, so `state_dict` is empty."""
+
+    def __init__(self, digits: torch.Tensor, batch_size: int) -> None:
+        if not len(digits):  # drawn with replacement: any batch size, but not from nothing
+            raise ConfigError("Stacked MNIST has no digits to draw from")
+        self.digits = digits  # (N, 1, H, W)
+        self.batch_size = batch_size
+        self.batch = digits.new_empty(batch_size, CHANNELS, *digits.shape[2:])  # reused
+
+    def next(self) -> torch.Tensor:
+        """The next batch (B, 3, H, W), written into the reused buffer."""
+        index = torch.randint(len(self.digits), (self.batch_size, CHANNELS),
+                              device=self.digits.device)
+        return stack(self.digits, index, out=self.batch)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Nothing: the draws come from the global random state, which checkpoints keep."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Accept the empty state; refuse another batcher's (a checkpoint of another dataset)."""
+        if state:
+            raise ValueError(f"Stacked MNIST's batcher keeps no state; got one with "
+                             f"{', '.join(sorted(state))} (a checkpoint of another dataset?)")
+
+
+class StackedMNIST:
+    """Stacked MNIST as a dataset `Source`. MNIST is read by an `ImageSource` made from the
+    same settings as conf/dataset/mnist.yaml's (`make_dataset`, `root`, `download`), so
+    `dataset.root=...` and `dataset.download=false` mean what they mean for dataset=mnist."""
+
+    def __init__(self, make_dataset: Callable[..., Dataset], root: str, download: bool = True,
+                 name: str = "stacked_mnist") -> None:
+        self.mnist = ImageSource("mnist", make_dataset, root, download=download)
+        self.name = name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """One sample: (3, H, W), three of MNIST's (1, H, W)."""
+        return (CHANNELS, *self.mnist.shape[1:])
+
+    def images(self, device: torch.device, train: bool = True) -> torch.Tensor:
+        """MNIST's digits (N, 1, H, W) in [0, 1] on the device (the training set by default):
+        what batches and real samples are stacked from."""
+        return self.mnist.images(device, train)
+
+    def batcher(self, data: torch.Tensor, batch_size: int) -> StackedBatcher:
+        """Batches (batch_size, 3, H, W) stacked on the fly (`StackedBatcher`)."""
+        return StackedBatcher(data, batch_size)
+
+    def real(self, data: torch.Tensor, n: int, seed: int) -> torch.Tensor:
+        """n real samples (n, 3, H, W), drawn as the batches are but from a stream of their
+        own seeded by `seed` (the global stream is left as it was)."""
+        stream = torch.Generator().manual_seed(seed)
+        index = torch.randint(len(data), (n, CHANNELS), generator=stream)
+        return stack(data, index.to(data.device))
+
+    def scorer(self, device: torch.device, batch_size: int, seed: int) -> StackedMNISTScorer:
+        """The protocol's scorer with the shipped MNIST classifier (`seed` is unused: no
+        reference set is subsampled)."""
+        return StackedMNISTScorer(load_classifier("mnist", device), batch_size, CHANNELS)
+
+    def picture(self, samples: torch.Tensor) -> torch.Tensor:
+        """A grid (3, H', W') of the samples as RGB images (each channel a digit), about
+        sqrt(n) per row, on black: not inverted, so a digit's colour says which channels hold
+        ink there."""
+        nrow = max(1, round(len(samples) ** 0.5))
+        return make_grid(samples.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=2,
+                         pad_value=0.0)
+
+    final_samples = 100  # a 10 x 10 grid
+
+    def save_final(self, samples: torch.Tensor, folder: Path) -> None:
+        """The final samples' grid, twice enlarged, as folder/grid.png."""
+        save_picture(upscale(self.picture(samples), 2), folder / "grid.png")

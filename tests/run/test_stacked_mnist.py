@@ -1,0 +1,163 @@
+"""Stacked MNIST as a dataset source: batches of three independent digits drawn on the fly,
+seeded real samples, resumed draws, the picture, and the preset that sets the protocol."""
+
+from functools import partial
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision
+
+from gan.core.unrolled_dcgan import UnrolledDCGANDiscriminator, UnrolledDCGANGenerator
+from gan.metrics.stacked_mnist import StackedMNISTScorer
+from gan.run.build import build_source
+from gan.run.checkpoint import load_checkpoint, rng_states, set_rng_states
+from gan.run.data import DeviceBatcher
+from gan.run.loop import build_setup
+from gan.run.stacked_mnist import StackedBatcher, StackedMNIST, stack
+from tests.conftest import compose_config
+from tests.fakes import use_fake_data
+from tests.run.test_resume import assert_equal, finish, resume, start
+
+CPU = torch.device("cpu")
+
+
+def numbered(n: int) -> torch.Tensor:
+    """n 'digits' (n, 1, 2, 2), digit i filled with the value i: a sample's channels say which
+    digits they are."""
+    return torch.arange(n, dtype=torch.float32).view(n, 1, 1, 1).expand(-1, -1, 2, 2).clone()
+
+
+def which(samples: torch.Tensor) -> torch.Tensor:
+    """The digit behind each channel (n, 3) of samples stacked from `numbered`."""
+    assert torch.all(samples == samples[..., :1, :1])  # each channel one whole digit
+    return samples[:, :, 0, 0].long()
+
+
+def test_stack_puts_the_indexed_digits_in_the_channels() -> None:
+    index = torch.tensor([[0, 1, 2], [4, 4, 3]])
+    assert which(stack(numbered(5), index)).tolist() == index.tolist()
+
+
+def test_batches_are_three_independent_uniform_digits_in_one_buffer() -> None:
+    torch.manual_seed(0)
+    batcher = StackedBatcher(numbered(5), batch_size=400)
+    batches = [batcher.next() for _ in range(5)]
+    assert batches[0].shape == (400, 3, 2, 2)
+    assert len({batch.data_ptr() for batch in batches}) == 1  # one reused buffer
+    digits = torch.cat([which(batcher.next()) for _ in range(5)])  # (2000, 3)
+    for channel in range(3):  # each channel uniform over the 5 digits: 400 each
+        counts = torch.bincount(digits[:, channel], minlength=5)
+        assert counts.min() > 300 and counts.max() < 500
+    for a, b in [(0, 1), (0, 2), (1, 2)]:  # independent: equal 1 time in 5, with replacement
+        same = (digits[:, a] == digits[:, b]).float().mean()
+        assert 0.16 < same < 0.24
+
+
+def test_a_resumed_run_draws_the_same_batches() -> None:
+    # The batcher draws from the global stream, which a checkpoint keeps (gan.run.checkpoint).
+    torch.manual_seed(1)
+    first = StackedBatcher(numbered(50), batch_size=8)
+    for _ in range(3):
+        first.next()
+    saved = {"batcher": first.state_dict(), "rng": rng_states()}
+    expected = torch.stack([first.next().clone() for _ in range(4)])
+    torch.manual_seed(2)  # a new process: another state
+    second = StackedBatcher(numbered(50), batch_size=8)
+    second.load_state_dict(saved["batcher"])
+    set_rng_states(saved["rng"])
+    torch.testing.assert_close(torch.stack([second.next().clone() for _ in range(4)]),
+                               expected)
+
+
+def test_another_batchers_state_is_refused() -> None:
+    images = numbered(10)
+    with pytest.raises(ValueError, match="order, position"):
+        StackedBatcher(images, 4).load_state_dict(DeviceBatcher(images, 4).state_dict())
+
+
+def source(root: Path | str = "unused") -> StackedMNIST:
+    """Stacked MNIST read from root."""
+    return StackedMNIST(partial(torchvision.datasets.MNIST), str(root), download=False)
+
+
+def test_real_samples_are_seeded_and_leave_the_global_stream_alone() -> None:
+    data = numbered(100)
+    state = torch.get_rng_state()
+    first = source().real(data, 50, seed=3)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert first.shape == (50, 3, 2, 2)
+    torch.testing.assert_close(source().real(data, 50, seed=3), first)
+    assert not torch.equal(source().real(data, 50, seed=4), first)
+
+
+def test_picture_is_an_rgb_grid_not_inverted() -> None:
+    samples = torch.zeros(9, 3, 28, 28)
+    samples[:, 0] = 1.0  # red everywhere
+    picture = source().picture(samples)
+    assert picture.shape == (3, 3 * 28 + 4 * 2, 3 * 28 + 4 * 2)  # three by three, padding 2
+    assert picture.min() >= 0 and picture.max() <= 1
+    assert picture[0, 2, 2] == 1 and picture[1, 2, 2] == 0  # red stays red: no ink on paper
+
+
+def test_final_samples_are_saved_as_a_grid(tmp_path: Path) -> None:
+    stacked = source()
+    stacked.save_final(torch.rand(stacked.final_samples, 3, 28, 28), tmp_path / "final")
+    assert (tmp_path / "final" / "grid.png").exists()
+
+
+def test_reads_mnist_and_scores_with_the_shipped_classifier(data_root: Path) -> None:
+    stacked = source(data_root)
+    digits = stacked.images(CPU)
+    assert stacked.shape == (3, 28, 28) and digits.shape == (60000, 1, 28, 28)
+    assert stacked.batcher(digits[:300], 16).next().shape == (16, 3, 28, 28)
+    scorer = stacked.scorer(CPU, batch_size=100, seed=0)
+    assert isinstance(scorer, StackedMNISTScorer)
+    scores = scorer.score(stacked.real(digits[:300], 500, seed=0))
+    assert scores["n"] == 500 and scores["modes_covered"] > 350  # ~394 expected of 1,000
+
+
+def test_the_preset_sets_the_protocol_and_builds() -> None:
+    cfg = compose_config("experiment=stacked_mnist", "train.batch_size=16")
+    assert cfg.dataset.name == "stacked_mnist" and cfg.loss._target_.endswith("BCELoss")
+    assert list(cfg.optimizer.betas) == [0.5, 0.99]
+    assert (cfg.lr.discriminator, cfg.lr.generator) == (2e-4, 1e-4)
+    assert cfg.eval.n == 26000 and cfg.eval.objective == "class_kl"
+    assert isinstance(build_source(cfg.dataset), StackedMNIST)
+    use_fake_data(cfg)
+    setup = build_setup(cfg, CPU)
+    assert isinstance(setup.adversarial.generator, UnrolledDCGANGenerator)
+    assert isinstance(setup.adversarial.discriminator, UnrolledDCGANDiscriminator)
+    assert setup.adversarial.generator.prior == "normal"
+    batch = setup.source.batcher(setup.images, 16).next()
+    output = setup.adversarial(batch, torch.randn(16, 256))
+    assert torch.isfinite(torch.stack([output.g_loss, output.d_loss])).all()
+
+
+def test_packing_builds_pacdcgan() -> None:
+    cfg = compose_config("experiment=stacked_mnist", "remedy=[packing]",
+                         "remedy.packing.samples=2", "train.batch_size=16")
+    use_fake_data(cfg)
+    setup = build_setup(cfg, CPU)
+    assert setup.adversarial.discriminator.packing == 2
+    output = setup.adversarial(setup.source.batcher(setup.images, 32).next(),
+                               torch.randn(32, 256))
+    assert torch.isfinite(output.d_loss)
+
+
+@pytest.mark.slow
+def test_a_resumed_training_run_ends_where_the_straight_run_ends(data_root: Path,
+                                                                 tmp_path: Path) -> None:
+    # train.py end to end: 20 steps then resumed to 40 gives the 40-step run's weights, so the
+    # resumed run drew the same batches (and noise).
+    run = ("experiment=stacked_mnist", "train.device=cpu", "train.threads=1",
+           "train.batch_size=32", "train.checkpoint_every=10", "train.sample_every=100",
+           "eval.every=0")
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert finish(start(straight, "train.steps=40", *run, data_root=data_root)).returncode == 0
+    assert finish(start(resumed, "train.steps=20", *run, data_root=data_root)).returncode == 0
+    result = resume(resumed, "train.steps=40", data_root=data_root)
+    assert result.returncode == 0, result.stderr
+    mine, expected = (load_checkpoint(d / "checkpoint.pt") for d in (resumed, straight))
+    for key in ("generator", "discriminator", "d_optimizer", "g_optimizer", "rng"):
+        assert_equal(mine[key], expected[key], key)
