@@ -18,9 +18,11 @@ from typing import Any
 from urllib.parse import quote
 
 from gan.errors import UserError
+from gan.report.history import eval_history
 from gan.report.runs import find
 from gan.report.saved import read_yaml, select
 from gan.report.study import COUNTED, RECORDED, read_run
+from gan.report.study_page import unrun
 from gan.report.summary import read_job
 
 
@@ -127,23 +129,67 @@ def benchmarks_under(root: Path) -> set[str]:
     return {name for run_dir in find(root) if (name := dataset_of(run_dir)) in BENCHMARKS}
 
 
-def collect_rows(root: Path, name: str) -> tuple[list[Row], list[tuple[Path, str]]]:
+def setup_of(job: dict[str, Any], remedies: str) -> str:
+    """A run's set-up: its `setup=` override, else its remedies."""
+    named = [o.split("=", 1)[1] for o in job["overrides"] if o.split("=", 1)[0] == SETUP]
+    return named[-1] if named else remedies
+
+
+def progress(run_dir: Path, job: dict[str, Any]) -> dict[str, Any] | None:
+    """An unfinished run's last evaluation, from its event files: its set-up, seed, the step
+    after which it was scored, its planned steps and scores; None where it has none yet."""
+    cfg = read_yaml(run_dir / "config.yaml") if (run_dir / "config.yaml").is_file() else {}
+    history = eval_history(run_dir, ("modes_covered", "class_kl", "high_quality"))
+    if not cfg or not history["modes_covered"]:
+        return None
+    step = history["modes_covered"][-1][0]
+    scores = {name: next((value for at, value in series if at == step), None)
+              for name, series in history.items()}
+    remedies = " + ".join(sorted((cfg.get("remedy") or {}).keys())) or "none"
+    return {"setup": setup_of(job, remedies), "seed": select(cfg, "train.seed"),
+            "step": step + 1, "steps": select(cfg, "train.steps"), **scores}
+
+
+def in_progress(runs: list[dict[str, Any]], quality: bool) -> list[str]:
+    """The unfinished runs' last evaluations, a row each: not yet counted in any mean."""
+    if not runs:
+        return []
+    lines = ["## In progress", "",
+             "Unfinished runs, at their last evaluation (not in the tables above until they "
+             "finish):", "",
+             "| set-up | seed | step | modes | " + ("high quality (%) | " if quality else "")
+             + "reverse KL |", "|---|---|---|---|" + ("---|" if quality else "") + "---|"]
+    for run in sorted(runs, key=lambda r: (r["setup"], r["seed"])):
+        kl = "–" if run["class_kl"] is None else f"{run['class_kl']:.3f}"
+        hq = ("–" if run["high_quality"] is None else f"{100 * run['high_quality']:.1f}")
+        lines.append(f"| `setup={run['setup']}` | {run['seed']} | {run['step']:,} of "
+                     f"{run['steps']:,} | {run['modes_covered']:.0f} | "
+                     + (f"{hq} | " if quality else "") + f"{kl} |")
+    return [*lines, ""]
+
+
+def collect_rows(root: Path, name: str
+                 ) -> tuple[list[Row], list[dict[str, Any]], list[tuple[Path, str]]]:
     """The completed and diverged runs of benchmark `name` under root by set-up and budget,
-    and its runs not counted (unfinished, failed otherwise) with why."""
+    the unfinished ones' last evaluations (`progress`), and the runs not counted otherwise
+    (failed, or not scored yet) with why."""
     rows: dict[tuple[str, int], Row] = {}
-    left = []
+    running, left = [], []
     for run_dir in find(root):
         if dataset_of(run_dir) != name:
             continue
         job = read_job(run_dir, root, RECORDED)
         if job["status"] not in COUNTED or not (run_dir / "config.yaml").is_file():
-            left.append((run_dir, job["status"]))
+            scored = progress(run_dir, job) if job["status"] == "unknown" else None
+            if scored is not None:
+                running.append(scored)
+            else:
+                left.append((run_dir, job["status"]))
             continue
         run = read_run(run_dir, job)
-        named = [o.split("=", 1)[1] for o in job["overrides"] if o.split("=", 1)[0] == SETUP]
-        setup = named[-1] if named else run["remedies"]
+        setup = setup_of(job, run["remedies"])
         rows.setdefault((setup, run["steps"]), Row(setup, run["steps"])).runs.append(run)
-    return list(rows.values()), left
+    return list(rows.values()), running, left
 
 
 def order(benchmark: Benchmark, rows: list[Row]) -> list[Row]:
@@ -202,6 +248,8 @@ def reproduced(benchmark: Benchmark, row: Row) -> str | None:
 def beyond(benchmark: Benchmark, rows: list[Row]) -> list[str]:
     """The issue's target for gan-lab's best set-up, judged row by row on every seed."""
     lines = [f"Target: {benchmark.target}, in every seed."]
+    if not any(row.completed for row in rows):
+        lines.append("No set-up has finished runs yet.")
     for row in order(benchmark, rows):
         if not row.completed:
             continue
@@ -222,6 +270,8 @@ def beyond(benchmark: Benchmark, rows: list[Row]) -> list[str]:
 
 def budgets(rows: list[Row]) -> list[str]:
     """Each row's budget and hardware: steps, ms per step, device and threads, CPU hours."""
+    if not rows:
+        return ["No finished runs yet."]
     lines = ["| set-up | steps | ms per step | computed on | hours (all seeds) |",
              "|---|---|---|---|---|"]
     for row in rows:
@@ -259,9 +309,9 @@ def pictures(rows: list[Row], folder: Path, page: Path) -> list[str]:
 def write(root: Path, out: Path, name: str) -> str:
     """The page of benchmark `name` from the runs under root; returns what was written."""
     benchmark = BENCHMARKS[name]
-    rows, left = collect_rows(root, name)
-    if not rows:
-        raise UserError(f"no finished runs (metrics.json) of {name} under {root}")
+    rows, running, left = collect_rows(root, name)
+    if not rows and not running:
+        raise UserError(f"no runs of {name} under {root} finished or evaluated yet")
     folder = out.parent / f"{out.stem}_pictures"
     folder.mkdir(parents=True, exist_ok=True)
     ordered = order(benchmark, rows)
@@ -276,7 +326,8 @@ def write(root: Path, out: Path, name: str) -> str:
             *(checks or ["No published set-up has finished runs yet."]), "",
             "## Beyond the paper", "", *beyond(benchmark, rows), "",
             "## Budget and hardware of every number", "", *budgets(ordered), "",
-            "## Pictures", "", *pictures(ordered, folder, out), ""]
+            "## Pictures", "", *pictures(ordered, folder, out), "",
+            *in_progress(running, benchmark.quality), *not_started(root)]
     if left:
         counts: dict[str, int] = defaultdict(int)
         for _, status in left:
@@ -285,4 +336,15 @@ def write(root: Path, out: Path, name: str) -> str:
                                               for status, n in sorted(counts.items())), ""]
     out.write_text("\n".join(page))
     count = sum(len(row.runs) for row in rows)
-    return f"wrote {out}: {count} run{'s' * (count != 1)} of {name}, pictures in {folder}"
+    return (f"wrote {out}: {count} run{'s' * (count != 1)} of {name}"
+            f"{f', {len(running)} in progress' if running else ''}, pictures in {folder}")
+
+
+def not_started(root: Path) -> list[str]:
+    """The sweeps under root whose multirun.yaml plans jobs that have no run folder yet."""
+    waiting = unrun(root)
+    if not waiting:
+        return []
+    return ["## Not started yet", "", *(
+        f"- {missing} of the {planned} jobs of `{folder}`: continue it with `python train.py -m "
+        f"resume={folder}`" for folder, planned, missing in waiting), ""]

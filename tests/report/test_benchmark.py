@@ -96,3 +96,18 @@ def test_the_published_rows_are_the_papers() -> None:
     stacked = BENCHMARKS["stacked_mnist"].rows
     assert (stacked["none"].modes, stacked["pacdcgan4"].kl) == ((78.5, 17.56), (1.81, 0.15))
     assert json.dumps(sorted(stacked)) == '["none", "pacdcgan2", "pacdcgan3", "pacdcgan4"]'
+
+
+def test_an_unfinished_run_shows_its_last_evaluation_apart(sweep: Path, tmp_path: Path) -> None:
+    import shutil
+    root = tmp_path / "sweep"
+    shutil.copytree(sweep / "none_0", root / "none_0")
+    shutil.copytree(sweep / "r1_1", root / "r1_1")
+    (root / "none_0" / "metrics.json").unlink()  # as a run killed before its end
+    out = tmp_path / "page.md"
+    study.main([str(root), str(out)])
+    page = out.read_text()
+    assert "## In progress" in page
+    assert "| `setup=none` | 0 | 3 of 3 | 0 | 0.0 | – |" in page
+    assert "| `setup=none` | gan-lab |" not in page  # in no mean until it finishes
+    assert "| `setup=r1` | gan-lab | 1 | 3 |" in page
