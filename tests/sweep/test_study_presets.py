@@ -76,3 +76,13 @@ def test_pacgan_packs_m_samples_into_the_papers_batch_of_packed_samples(
     cfg = compose_config(f"setup={setup}")
     assert cfg.remedy.packing.samples == cfg.discriminator.packing == m
     assert cfg.train.batch_size == m * base  # D still judges `base` packed samples a step
+
+
+def test_the_stacked_mnist_study_runs_the_issues_set_ups_at_the_cpus_budget() -> None:
+    cfg = compose_config("experiment=study_stacked_mnist", hydra=True)
+    params = cfg.hydra.sweeper.params
+    assert list(params) == ["train.seed", "setup"] and params["train.seed"] == "0,1,2"
+    assert {"none", "pacdcgan4", "r3gan"} <= set(params.setup.split(","))
+    assert cfg.train.steps == 50000 and cfg.eval.n == 26000  # at least 50,000 on this CPU
+    assert cfg.dataset.name == "stacked_mnist"
+    assert cfg.hydra.sweep.dir == "multirun/study/stacked_mnist"
