@@ -306,6 +306,15 @@ def pictures(rows: list[Row], folder: Path, page: Path) -> list[str]:
     return lines
 
 
+def scored(benchmark: Benchmark, rows: list[Row]) -> str:
+    """How many samples gan-lab's runs were scored on, as their configs say (the protocol's
+    number where no run has finished), and whether that is the protocol's."""
+    sizes = sorted({run["eval_n"] for row in rows for run in row.completed if run.get("eval_n")})
+    said = " or ".join(f"{n:,}" for n in sizes or [benchmark.samples]) + " generated samples"
+    return said if sizes in ([], [benchmark.samples]) else (
+        f"{said} (the protocol scores {benchmark.samples:,})")
+
+
 def write(root: Path, out: Path, name: str) -> str:
     """The page of benchmark `name` from the runs under root; returns what was written."""
     benchmark = BENCHMARKS[name]
@@ -320,8 +329,8 @@ def write(root: Path, out: Path, name: str) -> str:
             f"Written by `python -m gan.study {root} {out}` from the runs under `{root}`; the "
             f"published rows are the paper's ({benchmark.trials} trials each, mean ± standard "
             f"error, {benchmark.steps:,} steps). gan-lab's rows: mean ± standard error over its "
-            f"seeds, each scored on {benchmark.samples:,} generated samples after its last step "
-            "(`eval.n`).", "", *table(benchmark, rows), "",
+            f"seeds, each scored on {scored(benchmark, rows)} after its last step (`eval.n`).",
+            "", *table(benchmark, rows), "",
             "## Reproduction: the published set-ups within two published standard errors", "",
             *(checks or ["No published set-up has finished runs yet."]), "",
             "## Beyond the paper", "", *beyond(benchmark, rows), "",

@@ -33,6 +33,7 @@ def test_the_page_sets_the_papers_rows_beside_ours(sweep: Path, tmp_path: Path,
     assert "6 runs of ring8" in capsys.readouterr().out
     page = out.read_text()
     assert "Lin et al. 2018, PacGAN, Table 1 (ring)" in page
+    assert "each scored on 200 generated samples (the protocol scores 2,500)" in page
     assert "| GAN (`setup=none`) | published | 10 | 400,000 | 6.3 ± 0.5 | 98.2 ± 0.2 | " \
            "0.45 ± 0.09 |" in page
     assert "| PacGAN4 (`setup=pacgan4`) | published |" in page
