@@ -285,7 +285,7 @@ def budgets(rows: list[Row]) -> list[str]:
     return lines
 
 
-def pictures(rows: list[Row], folder: Path, page: Path) -> list[str]:
+def pictures(rows: list[Row], folder: Path) -> list[str]:
     """Each set-up's final samples of its first seed (the scatter, or the grid), copied beside
     the page (`gan.archive` keeps both)."""
     lines = []
@@ -335,7 +335,7 @@ def write(root: Path, out: Path, name: str) -> str:
             *(checks or ["No published set-up has finished runs yet."]), "",
             "## Beyond the paper", "", *beyond(benchmark, rows), "",
             "## Budget and hardware of every number", "", *budgets(ordered), "",
-            "## Pictures", "", *pictures(ordered, folder, out), "",
+            "## Pictures", "", *pictures(ordered, folder), "",
             *in_progress(running, benchmark.quality), *not_started(root)]
     if left:
         counts: dict[str, int] = defaultdict(int)

@@ -98,8 +98,9 @@ def listing(roots: list[Path] | None = None) -> str:
     statuses = ", ".join(f"{count} {status}" for status, count in
                          Counter(row["status"] for row in rows).items())
     runs = f"{len(rows)} run{'s' if len(rows) > 1 else ''}"
+    by = objective(rows)
     lines = [f"{runs} in {', '.join(map(str, roots))}: {statuses}. Best first by "
-             f"{LABELS[objective(rows)]} (lower is better)."]
+             f"{LABELS[by]} (lower is better)."]
     if shared:
         common = [override for override in rows[0]["overrides"] if override in shared]
         lines.append(shorten(common, WIDTH - len("Every run: "), "Every run: "))
