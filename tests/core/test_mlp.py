@@ -31,6 +31,15 @@ def test_maxout_takes_the_largest_of_each_group_of_pieces() -> None:
     assert layer(torch.tensor([[1.0], [-1.0]])).tolist() == [[3.0, 0.5], [-1.0, 4.0]]
 
 
+def test_maxout_sends_the_gradient_to_the_winning_piece_only() -> None:
+    layer = Maxout(1, features=2, pieces=3)
+    with torch.no_grad():
+        layer.linear.weight.copy_(torch.tensor([[1.0], [3.0], [2.0], [-1.0], [-4.0], [0.5]]))
+        layer.linear.bias.zero_()
+    layer(torch.tensor([[1.0]])).sum().backward()  # winners: piece 1 of unit 0, piece 2 of unit 1
+    assert layer.linear.bias.grad.tolist() == [0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+
+
 def test_the_discriminator_judges_points_and_packs_them() -> None:
     discriminator = MaxoutDiscriminator()
     assert discriminator(torch.randn(6, 2)).shape == (6,)
