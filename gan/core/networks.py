@@ -84,11 +84,13 @@ class Generator(nn.Module):
 
 
 @torch.no_grad()
-def generate(generator: nn.Module, z: torch.Tensor) -> torch.Tensor:
-    """Images (n, C, H, W) in [0, 1] from noise (n, noise_dim), in eval mode."""
+def generate(generator: nn.Module, z: torch.Tensor,
+             labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Images (n, C, H, W) in [0, 1] from noise (n, noise_dim), in eval mode; a conditional
+    generator's of the requested classes `labels` (n,)."""
     was_training = generator.training
     generator.eval()
-    images = generator(z)
+    images = generator(z) if labels is None else generator(z, labels)
     generator.train(was_training)
     return images
 
@@ -157,6 +159,11 @@ class Discriminator(nn.Module):
         initialise(self, initialiser)
         if batch_layer is not None:
             self._add_batch_layer(batch_layer)
+        # A conditional run's label modules (`gan.core.conditioning` puts them in place); none
+        # in an unconditional D, whose layers and state dict stay as they were.
+        self.label_input: nn.Module | None = None  # (B, C, H, W), (B,) -> (B, C + e, H, W)
+        self.projection: nn.Module | None = None  # labels (B,) -> (B, feature_dim)
+        self.class_head: nn.Module | None = None  # features (B, feature_dim) -> (B, classes)
 
     def _add_batch_layer(self, make: BatchLayer) -> None:
         """Put `make(feature_dim)` before the logit, with a logit layer that reads its output.
@@ -184,21 +191,32 @@ class Discriminator(nn.Module):
         gives it real and generated images as one batch."""
         return self.training and self.has_batch_norm
 
-    def features(self, images: torch.Tensor) -> torch.Tensor:
+    def features(self, images: torch.Tensor, labels: torch.Tensor | None = None
+                 ) -> torch.Tensor:
         """The last hidden layer's activations (B / packing, feature_dim) of images (B, C, H, W),
-        augmented first where D has an augmentation."""
+        augmented first where D has an augmentation; a conditional D (`label_input`) then
+        joins the labels (B,) to its input."""
         images = self.augment(images)
+        if self.label_input is not None:
+            images = self.label_input(images, labels)  # (B, C + e, H, W)
         if self.packing > 1:
             images = pack(images, self.packing)
         return self.body(images)
 
-    def classify(self, features: torch.Tensor) -> torch.Tensor:
-        """Logits (B,) from the last hidden layer's activations (B, feature_dim)."""
-        return self.head(self.batch_layer(features)).squeeze(1)
+    def classify(self, features: torch.Tensor, labels: torch.Tensor | None = None
+                 ) -> torch.Tensor:
+        """Logits (B,) from the last hidden layer's activations (B, feature_dim); a projection
+        D adds <embed(y), features> for the labels (B,) (Miyato and Koyama 2018)."""
+        logits = self.head(self.batch_layer(features)).squeeze(1)
+        if self.projection is not None:
+            logits = logits + (self.projection(labels) * features).sum(dim=1)
+        return logits
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """Logits (B,) for images (B, C, H, W)."""
-        return self.classify(self.features(images))
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        """Logits (B,) for images (B, C, H, W) (and their labels (B,), where D is
+        conditional)."""
+        return self.classify(self.features(images, labels), labels)
 
 
 class FCDiscriminator(Discriminator):

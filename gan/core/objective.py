@@ -21,6 +21,14 @@ Terms = dict[str, torch.Tensor]  # name -> () device scalar, as added to a netwo
 RESERVED = ("generator", "discriminator")  # the whole losses' names (loss/generator, ...)
 
 
+class Labels(NamedTuple):
+    """A conditional step's labels: of the real batch (from the data) and the classes
+    requested of the generator, each (B,) int64."""
+
+    real: torch.Tensor  # (B,)
+    fake: torch.Tensor  # (B,)
+
+
 class Forward(NamedTuple):
     """Both networks on one batch: the context every part of the objective reads.
 
@@ -37,6 +45,7 @@ class Forward(NamedTuple):
     discriminator: nn.Module
     # The terms' random tensors, drawn before the forward (`Objective.draws`), by name.
     draws: dict[str, torch.Tensor] = {}  # noqa: RUF012 (a NamedTuple's default, never mutated)
+    labels: Labels | None = None  # a conditional run's; None: unconditional
 
 
 class Loss(NamedTuple):

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 import torch
 
 from gan.core.networks import Discriminator, Generator
-from gan.core.objective import Forward, Loss, Objective, Terms
+from gan.core.objective import Forward, Labels, Loss, Objective, Terms
 from gan.core.remedies.base import Remedy
 from gan.errors import ConfigError
 
@@ -104,15 +104,18 @@ class AdversarialStep(ABC):
         return self.d_steps + self.g_steps - 1
 
     def forward(self, real: torch.Tensor, fake: torch.Tensor,
-                real_features: torch.Tensor | None = None, draws: Terms | None = None
-                ) -> Forward:
+                real_features: torch.Tensor | None = None, draws: Terms | None = None,
+                labels: Labels | None = None) -> Forward:
         """D's features and logits on real and generated images (real features reused when
         given: a G update reads them only for terms such as feature matching); `draws` are the
-        terms' random tensors, drawn beforehand (`draws`).
+        terms' random tensors, drawn beforehand (`draws`); `labels`, a conditional run's, go
+        with them into D.
 
         A D that normalises by batch statistics sees real and generated images as one batch
         (2B): normalised apart, everything a whole generated batch shares (its brightness, a
         collapse onto one digit) would be divided out before D could see it."""
+        if labels is not None:
+            return self.conditional_forward(real, fake, real_features, draws, labels)
         if self.discriminator.batch_statistics:
             both = self.discriminator.features(torch.cat([real, fake]))  # (2B / packing, F)
             real_features, fake_features = both.chunk(2)  # real and fake batches are one size
@@ -124,6 +127,28 @@ class AdversarialStep(ABC):
                        self.discriminator.classify(real_features),
                        self.discriminator.classify(fake_features), self.discriminator,
                        {} if draws is None else draws)
+
+    def conditional_forward(self, real: torch.Tensor, fake: torch.Tensor,
+                            real_features: torch.Tensor | None, draws: Terms | None,
+                            labels: Labels) -> Forward:
+        """`forward` of a conditional run: D reads each batch with its labels (B,)."""
+        discriminator = self.discriminator
+        if discriminator.batch_statistics:
+            both = discriminator.features(torch.cat([real, fake]),
+                                          torch.cat([labels.real, labels.fake]))  # (2B, F)
+            real_features, fake_features = both.chunk(2)
+        else:
+            if real_features is None:
+                real_features = discriminator.features(real, labels.real)
+            fake_features = discriminator.features(fake, labels.fake)
+        return Forward(real, fake, real_features, fake_features,
+                       discriminator.classify(real_features, labels.real),
+                       discriminator.classify(fake_features, labels.fake), discriminator,
+                       {} if draws is None else draws, labels)
+
+    def generate(self, z: torch.Tensor, labels: Labels | None) -> torch.Tensor:
+        """G(z) (B, C, H, W), of the requested classes where the run is conditional."""
+        return self.generator(z) if labels is None else self.generator(z, labels.fake)
 
     # The three hooks below are where K stacked runs differ from one run
     # (`gan.core.stacking.step`); everything else is the same code for both.
@@ -142,64 +167,87 @@ class AdversarialStep(ABC):
         """Gradients of a network's whole loss () into its parameters only."""
         total.backward(inputs=parameters, retain_graph=retain_graph)
 
-    def d_loss(self, real: torch.Tensor, z: torch.Tensor, draws: Terms) -> Loss:
+    def d_loss(self, real: torch.Tensor, z: torch.Tensor, draws: Terms,
+               labels: Labels | None = None) -> Loss:
         """D's loss on real (B, C, H, W) and G(z), G held fixed."""
         with torch.no_grad():
-            fake = self.generator(z)
-        return self.objective.discriminator_loss(self.forward(real, fake, draws=draws))
+            fake = self.generate(z, labels)
+        return self.objective.discriminator_loss(self.forward(real, fake, draws=draws,
+                                                              labels=labels))
 
-    def g_loss(self, real: torch.Tensor, z: torch.Tensor) -> Loss:
+    def g_loss(self, real: torch.Tensor, z: torch.Tensor, labels: Labels | None = None) -> Loss:
         """G's loss on G(z) (the real batch feeds terms such as feature matching)."""
-        return self.objective.generator_loss(self.forward(real, self.generator(z)))
+        return self.objective.generator_loss(self.forward(real, self.generate(z, labels),
+                                                          labels=labels))
 
-    def both_losses(self, real: torch.Tensor, z: torch.Tensor, draws: Terms
+    def both_losses(self, real: torch.Tensor, z: torch.Tensor, draws: Terms,
+                    labels: Labels | None = None
                     ) -> tuple[Loss, Loss, torch.Tensor, torch.Tensor]:
         """D's and G's losses from one forward, and D's logits on real and generated (B,)."""
-        forward = self.forward(real, self.generator(z), draws=draws)
+        forward = self.forward(real, self.generate(z, labels), draws=draws, labels=labels)
         return (self.objective.discriminator_loss(forward),
                 self.objective.generator_loss(forward), forward.real_logits, forward.fake_logits)
 
-    def update_d(self, real: torch.Tensor, z: torch.Tensor) -> None:
+    def update_d(self, real: torch.Tensor, z: torch.Tensor, labels: Labels | None = None
+                 ) -> None:
         """One D-only update on real (B, C, H, W) and G(z) held fixed."""
-        loss = self.compute(self.d_loss, real, z, self.draws(real))
+        loss = self.compute(self.d_loss, real, z, self.draws(real), labels)
         self.d_optimizer.zero_grad(set_to_none=True)
         self.backward(loss.total, self.d_parameters)
         self.d_optimizer.step()
 
-    def update_g(self, real: torch.Tensor, z: torch.Tensor) -> None:
+    def update_g(self, real: torch.Tensor, z: torch.Tensor, labels: Labels | None = None
+                 ) -> None:
         """One G-only update (real images feed terms such as feature matching)."""
-        loss = self.compute(self.g_loss, real, z)
+        loss = self.compute(self.g_loss, real, z, labels)
         self.g_optimizer.zero_grad(set_to_none=True)
         self.backward(loss.total, self.g_parameters)
         self.g_optimizer.step()
 
-    def __call__(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
-        """All of a call's updates on real (d_steps*B, C, H, W) and z (noise_batches*B, nz)."""
+    def __call__(self, real: torch.Tensor, z: torch.Tensor,
+                 labels: Labels | None = None) -> StepOutput:
+        """All of a call's updates on real (d_steps*B, C, H, W) and z (noise_batches*B, nz),
+        with a conditional run's labels of each (d_steps*B,) and (noise_batches*B,)."""
         if self.d_steps == self.g_steps == 1:  # one batch each: no chunk views to make
-            output = self.joint(real, z)
+            output = self.joint(real, z) if labels is None else self.joint(real, z, labels)
             for remedy in self.remedies:
                 remedy.after_update()
             return output
         reals = real.chunk(self.real_batches, dim=self.batch_dim)
         zs = z.chunk(self.noise_batches, dim=self.batch_dim)
+        batch_labels = self._chunk_labels(labels)
         for index in range(self.d_steps - 1):
-            self.update_d(reals[index], zs[index])
-        output = self.joint(reals[-1], zs[self.d_steps - 1])
+            self.update_d(reals[index], zs[index], batch_labels(index, index))
+        output = self.joint(reals[-1], zs[self.d_steps - 1],
+                            batch_labels(self.d_steps - 1, self.d_steps - 1))
         for index in range(self.g_steps - 1):
-            self.update_g(reals[-1], zs[self.d_steps + index])
+            self.update_g(reals[-1], zs[self.d_steps + index],
+                          batch_labels(self.d_steps - 1, self.d_steps + index))
         for remedy in self.remedies:
             remedy.after_update()
         return output
 
+    def _chunk_labels(self, labels: Labels | None) -> Callable[[int, int], Labels | None]:
+        """The labels of real batch i and noise batch j of a call (None: unconditional)."""
+        if labels is None:
+            return lambda i, j: None
+        reals = labels.real.chunk(self.real_batches, dim=self.batch_dim)
+        fakes = labels.fake.chunk(self.noise_batches, dim=self.batch_dim)
+        return lambda i, j: Labels(reals[i], fakes[j])
+
     @abstractmethod
-    def joint(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
-        """The D and G update on one batch real (B, C, H, W) and noise z (B, noise_dim)."""
+    def joint(self, real: torch.Tensor, z: torch.Tensor,
+              labels: Labels | None = None) -> StepOutput:
+        """The D and G update on one batch real (B, C, H, W) and noise z (B, noise_dim), with a
+        conditional run's labels."""
 
     @torch.no_grad()
-    def losses(self, real: torch.Tensor, z: torch.Tensor) -> dict[str, float]:
+    def losses(self, real: torch.Tensor, z: torch.Tensor,
+               labels: Labels | None = None) -> dict[str, float]:
         """The current networks' losses on a batch, without updating them: the adversarial ones
         as "generator" and "discriminator", and each term by its name."""
-        d_loss, g_loss, real_logits, fake_logits = self.both_losses(real, z, self.draws(real))
+        d_loss, g_loss, real_logits, fake_logits = self.both_losses(real, z, self.draws(real),
+                                                                    labels)
         output = StepOutput.detached(g_loss, d_loss, real_logits, fake_logits)
         return {tag.removeprefix("loss/"): value for tag, value in output.scalars().items()}
 
@@ -212,11 +260,16 @@ class SimultaneousStep(AdversarialStep):
     updates. One G forward and one D forward per batch serve both.
     """
 
-    def joint(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
+    def joint(self, real: torch.Tensor, z: torch.Tensor,
+              labels: Labels | None = None) -> StepOutput:
         """Update D and G together on real (B, C, H, W) and noise z (B, noise_dim)."""
         # D: maximise log D(x) + log(1 - D(G(z))); G: maximise log D(G(z)) (non-saturating).
-        d_loss, g_loss, real_logits, fake_logits = self.compute(self.both_losses, real, z,
-                                                                self.draws(real))
+        if labels is None:
+            d_loss, g_loss, real_logits, fake_logits = self.compute(self.both_losses, real, z,
+                                                                    self.draws(real))
+        else:
+            d_loss, g_loss, real_logits, fake_logits = self.compute(
+                self.both_losses, real, z, self.draws(real), labels)
         self.d_optimizer.zero_grad(set_to_none=True)
         self.g_optimizer.zero_grad(set_to_none=True)
         # Each loss reaches only its own network's parameters: no D weight gradients from the
@@ -231,31 +284,34 @@ class SimultaneousStep(AdversarialStep):
 class AlternatingStep(AdversarialStep):
     """Goodfellow et al.'s Algorithm 1: update D, then update G through the updated D."""
 
-    def joint(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
+    def joint(self, real: torch.Tensor, z: torch.Tensor,
+              labels: Labels | None = None) -> StepOutput:
         """Update D then G on real (B, C, H, W) and noise z (B, noise_dim)."""
+        extra = () if labels is None else (labels,)  # the unconditional call stays as it was
         d_loss, fake, real_features, real_logits, fake_logits = self.compute(
-            self.d_first, real, z, self.draws(real))
+            self.d_first, real, z, self.draws(real), *extra)
         self.d_optimizer.zero_grad(set_to_none=True)
         self.backward(d_loss.total, self.d_parameters)
         self.d_optimizer.step()
-        g_loss = self.compute(self.g_after, real, fake, real_features)
+        g_loss = self.compute(self.g_after, real, fake, real_features, *extra)
         self.g_optimizer.zero_grad(set_to_none=True)
         self.backward(g_loss.total, self.g_parameters)
         self.g_optimizer.step()
         return StepOutput.detached(g_loss, d_loss, real_logits, fake_logits)
 
-    def d_first(self, real: torch.Tensor, z: torch.Tensor, draws: Terms
+    def d_first(self, real: torch.Tensor, z: torch.Tensor, draws: Terms,
+                labels: Labels | None = None
                 ) -> tuple[Loss, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """D's loss with G held fixed by a detach; G(z) (B, C, H, W), still differentiable in
         G, and D's real features (B, F) and logits (B,) for the G update."""
         # Update D: maximise log D(x) + log(1 - D(G(z))).
-        fake = self.generator(z)  # (B, C, H, W)
-        forward = self.forward(real, fake.detach(), draws=draws)
+        fake = self.generate(z, labels)  # (B, C, H, W)
+        forward = self.forward(real, fake.detach(), draws=draws, labels=labels)
         return (self.objective.discriminator_loss(forward), fake,
                 forward.real_features.detach(), forward.real_logits, forward.fake_logits)
 
     def g_after(self, real: torch.Tensor, fake: torch.Tensor,
-                real_features: torch.Tensor) -> Loss:
+                real_features: torch.Tensor, labels: Labels | None = None) -> Loss:
         """G's loss through the freshly updated D: maximise log D(G(z)) (non-saturating); the
         backward pass reaches G's parameters only (D's weight gradients are not needed).
 
@@ -265,6 +321,7 @@ class AlternatingStep(AdversarialStep):
         and must not see the real batch twice: its running statistics would count it twice.)"""
         if self.pairs_real_and_fake and not self.discriminator.batch_statistics:
             with torch.no_grad():  # a constant of G's loss: no gradient reaches G through it
-                real_features = self.discriminator.features(real)  # (B, F)
-        return self.objective.generator_loss(self.forward(real, fake,
-                                                          real_features=real_features))
+                real_features = self.discriminator.features(
+                    real, None if labels is None else labels.real)  # (B, F)
+        return self.objective.generator_loss(self.forward(real, fake, real_features=real_features,
+                                                          labels=labels))

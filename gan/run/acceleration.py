@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from torch.optim import optimizer as torch_optimizer  # for its global step hooks
 
+from gan.core.objective import Labels
 from gan.core.step import AdversarialStep, StepOutput
 from gan.errors import ConfigError
 
@@ -251,22 +252,32 @@ class CudaGraphStep:
             setattr(self.adversarial, name, value)
             self.invalidate()
 
-    def __call__(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
-        """Eager for the first `warmup` calls, then capture once, then replay."""
+    def __call__(self, real: torch.Tensor, z: torch.Tensor,
+                 labels: Labels | None = None) -> StepOutput:
+        """Eager for the first `warmup` calls, then capture once, then replay (a conditional
+        run's labels are inputs of the graph too)."""
+        values = (real, z) if labels is None else (real, z, *labels)
         with torch.cuda.device(self.device):
             self.calls += 1
             if self.calls <= self.warmup:
-                return self._eager(real, z)
+                return self._eager(values)
             if self.graph is None:
-                self._capture(real, z)
+                self._capture(values)
             else:
-                self._load(real, z)
+                self._load(values)
                 self.graph.replay()
             return self.output
 
-    def _load(self, real: torch.Tensor, z: torch.Tensor) -> None:
-        """Copy the batch (B, C, H, W) and noise (B, noise_dim) into the graph's inputs."""
-        for buffer, value in zip(self.inputs, (real, z), strict=True):
+    @staticmethod
+    def _step_inputs(values: tuple[torch.Tensor, ...]) -> tuple[Any, ...]:
+        """The step's arguments from the flat inputs: real, z and, where given, their labels."""
+        real, z, *labels = values
+        return (real, z) if not labels else (real, z, Labels(*labels))
+
+    def _load(self, values: tuple[torch.Tensor, ...]) -> None:
+        """Copy the batch (B, C, H, W), noise (B, noise_dim) and any labels (B,) into the
+        graph's inputs."""
+        for buffer, value in zip(self.inputs, values, strict=True):
             if (value.shape, value.dtype, value.device) != (buffer.shape, buffer.dtype,
                                                             buffer.device):
                 raise ValueError(f"the captured step takes {tuple(buffer.shape)} {buffer.dtype} "
@@ -274,23 +285,23 @@ class CudaGraphStep:
                                  f"on {value.device}")
             buffer.copy_(value)
 
-    def _eager(self, real: torch.Tensor, z: torch.Tensor) -> StepOutput:
+    def _eager(self, values: tuple[torch.Tensor, ...]) -> StepOutput:
         """A plain step on a side stream, as capture's warm-up must be."""
         side = torch.cuda.Stream(device=self.device)
         side.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(side):
-            output = self.adversarial(real, z)
+            output = self.adversarial(*self._step_inputs(values))
         torch.cuda.current_stream(self.device).wait_stream(side)
         return output
 
-    def _capture(self, real: torch.Tensor, z: torch.Tensor) -> None:
+    def _capture(self, values: tuple[torch.Tensor, ...]) -> None:
         """Record one whole step into the graph, then replay it for this call's update."""
-        self.inputs = (torch.empty_like(real), torch.empty_like(z))  # the graph's own
-        self._load(real, z)
+        self.inputs = tuple(torch.empty_like(value) for value in values)  # the graph's own
+        self._load(values)
         graph = torch.cuda.CUDAGraph()
         torch.cuda.synchronize(self.device)
         with torch.cuda.graph(graph, stream=torch.cuda.Stream(device=self.device)):
-            self.output = self.adversarial(*self.inputs)
+            self.output = self.adversarial(*self._step_inputs(self.inputs))
         self.graph = graph
         graph.replay()  # capture records without running: this call's step runs here
         log.info(f"training step captured as a CUDA graph on {self.device}")

@@ -15,7 +15,8 @@ from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from gan.core.networks import Generator
+from gan.core.conditioning import Conditioning
+from gan.core.networks import Discriminator, Generator
 from gan.core.objective import Objective
 from gan.core.remedies import Remedy
 from gan.core.step import AdversarialStep
@@ -85,9 +86,10 @@ def build_remedies(cfg: DictConfig) -> dict[str, Remedy]:
     return remedies
 
 
-def build_part(cfg: DictConfig, part: str) -> Any:
-    """A generator, discriminator or loss from its config node; a constructor that does not
-    take an option a remedy preset sets refuses the remedy in one line, naming the option."""
+def build_part(cfg: DictConfig, part: str, **overrides: Any) -> Any:
+    """A generator, discriminator or loss from its config node (with `overrides` of its
+    arguments); a constructor that does not take an option a remedy preset sets refuses the
+    remedy in one line, naming the option."""
     node = cfg[part]
     followed = {option: remedy for option in node
                 if (remedy := remedy_followed(node, option)) is not None}
@@ -95,7 +97,7 @@ def build_part(cfg: DictConfig, part: str) -> Any:
     for option, remedy in followed.items():
         if accepted is not None and option not in accepted:
             raise ConfigError(missing_option(remedy, part, option, node._target_))
-    return _instantiate(node)
+    return _instantiate(node, **overrides)
 
 
 def _arguments(node: DictConfig) -> set[str] | None:
@@ -109,10 +111,64 @@ def _arguments(node: DictConfig) -> set[str] | None:
     return {p.name for p in parameters}
 
 
+def build_conditioning(cfg: DictConfig) -> Conditioning | None:
+    """How labels condition the networks (`conditioning=concat|acgan|projection`), or None
+    (`conditioning=none`, the default)."""
+    node = OmegaConf.select(cfg, "conditioning", default=None)
+    if not isinstance(node, DictConfig) or "_target_" not in node:
+        return None
+    conditioning = _instantiate(node)
+    if not isinstance(conditioning, Conditioning):
+        raise ConfigError(f"conditioning: {node._target_} is not a "
+                          "gan.core.conditioning.Conditioning")
+    return conditioning
+
+
+def labelled_source(cfg: DictConfig, conditioning: Conditioning) -> Source:
+    """The dataset of a conditional run, refused in one line where it has no labels."""
+    source = build_source(cfg.dataset)
+    if not source.classes:
+        raise ConfigError(f"conditioning={conditioning.name} needs labelled data, and dataset "
+                          f"{source.name} has no labels (use dataset=mnist or fashion_mnist)")
+    return source
+
+
 def build_generator(cfg: DictConfig, device: torch.device) -> Generator:
     """The generator alone (for sampling from a saved run), as its config and remedy presets
-    shape it."""
-    return build_part(cfg, "generator").to(device)
+    shape it; a conditional run's takes z and the label (`ConditionalGenerator`)."""
+    conditioning = build_conditioning(cfg)
+    if conditioning is None:
+        return build_part(cfg, "generator").to(device)
+    classes = labelled_source(cfg, conditioning).classes
+    noise_dim = cfg.generator.noise_dim
+    generator = build_part(cfg, "generator",
+                           noise_dim=conditioning.generator_input(noise_dim, classes))
+    return conditioning.wrap_generator(generator, noise_dim, classes).to(device)
+
+
+def build_discriminator(cfg: DictConfig, conditioning: Conditioning | None) -> Discriminator:
+    """The discriminator (on the CPU), with a conditional run's label modules in place: a
+    `concat` D is built for its wider input."""
+    if conditioning is None:
+        return build_part(cfg, "discriminator")
+    source = labelled_source(cfg, conditioning)
+    extra = conditioning.discriminator_channels(source.classes)
+    overrides = {}
+    if extra:
+        shape = OmegaConf.select(cfg, "discriminator.image_shape", default=None)
+        if shape is None:
+            raise ConfigError(f"conditioning={conditioning.name} widens D's input, and "
+                              f"discriminator {cfg.discriminator._target_} has no image_shape")
+        overrides["image_shape"] = [shape[0] + extra, *shape[1:]]
+    discriminator = build_part(cfg, "discriminator", **overrides)
+    conditioning.attach(discriminator, source.classes, source.shape)
+    return discriminator
+
+
+def conditioning_of(adversarial: AdversarialStep | CudaGraphStep) -> Conditioning | None:
+    """A built step's conditioning (a term of its objective), or None."""
+    return next((term for term in adversarial.objective.terms
+                 if isinstance(term, Conditioning)), None)
 
 
 def build_evaluator(source: Source, device: torch.device, batch_size: int,
@@ -136,13 +192,15 @@ def build_step(cfg: DictConfig, device: torch.device,
     make_step = _instantiate(cfg.step)  # a partial: completed with everything it updates
     capture = cuda_graph and device.type == "cuda" and _capturable(make_step, optimizer)
     remedies, lr = list(build_remedies(cfg).values()), learning_rates(cfg)
+    conditioning = build_conditioning(cfg)
     generator = fast_layout(build_generator(cfg, device), device)
-    discriminator = fast_layout(build_part(cfg, "discriminator").to(device), device)
+    discriminator = fast_layout(build_discriminator(cfg, conditioning).to(device), device)
     for remedy in remedies:
         remedy.attach(generator, discriminator)
+    terms = remedies if conditioning is None else [conditioning, *remedies]
     adversarial = make_step(
         generator=generator, discriminator=discriminator,
-        objective=Objective(build_part(cfg, "loss"), remedies),
+        objective=Objective(build_part(cfg, "loss"), terms),
         g_optimizer=fast_optimizer(partial(optimizer, lr=lr.generator),
                                    generator.parameters(), capture),
         d_optimizer=fast_optimizer(partial(optimizer, lr=lr.discriminator),

@@ -220,6 +220,7 @@ class Config:
     loss: Any = MISSING
     step: Any = MISSING
     remedy: Any = field(default_factory=dict)  # group: the selected remedies, each by name
+    conditioning: Any = field(default_factory=dict)  # group: none ({}), concat, acgan, ...
     lr: LearningRates = field(default_factory=LearningRates)
     resume: str | None = None  # a run directory to continue in place, with its saved config
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -473,7 +474,8 @@ def _type_name(kind: Any) -> str:
     return names.get(kind, f"a {getattr(kind, '__name__', kind)}")
 
 
-GROUPS = ("generator", "discriminator", "optimizer", "dataset", "loss", "step")  # one class each
+GROUPS = ("generator", "discriminator", "optimizer", "dataset", "loss", "step",
+          "conditioning")  # one class each (conditioning=none: none)
 _ABSENT = object()  # OmegaConf.select's default where a key is not there
 # The shipped presets' settings that have a range narrower than their part's option: the
 # loss takes any real target, a smoothed one is below 1; D takes packing 1, which packs nothing.

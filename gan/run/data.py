@@ -61,6 +61,7 @@ class Source(Protocol):
     """A dataset as a run uses it (`dataset=...` builds one; nothing is loaded until asked)."""
 
     name: str  # the config option (mnist, ring8, stacked_mnist, ...)
+    classes: int  # how many classes its labels take (a conditional run's); 0: no labels
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -71,8 +72,15 @@ class Source(Protocol):
         """The data held on the training device (N, ...), what `batcher` draws from."""
         ...
 
-    def batcher(self, data: torch.Tensor, batch_size: int) -> Batcher:
-        """Batches (batch_size, *shape) drawn from `images`' data."""
+    def labelled(self, device: torch.device,
+                 train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """`images`' data and its labels (N,) int64 (only asked of a source with `classes`)."""
+        ...
+
+    def batcher(self, data: torch.Tensor, batch_size: int,
+                labels: torch.Tensor | None = None) -> Batcher:
+        """Batches (batch_size, *shape) drawn from `images`' data (with their `labels`, where
+        given: `DeviceBatcher.next_labelled`)."""
         ...
 
     def real(self, data: torch.Tensor, n: int, seed: int) -> torch.Tensor:
@@ -84,8 +92,9 @@ class Source(Protocol):
         any reference set it subsamples)."""
         ...
 
-    def picture(self, samples: torch.Tensor) -> torch.Tensor:
-        """Samples (n, *shape) as one (3, H, W) picture in [0, 1] (a grid, a scatter)."""
+    def picture(self, samples: torch.Tensor, columns: int | None = None) -> torch.Tensor:
+        """Samples (n, *shape) as one (3, H, W) picture in [0, 1] (a grid, `columns` samples
+        per row where given; a scatter)."""
         ...
 
     @property
@@ -107,15 +116,17 @@ class ImageSource:
     root: str  # a folder holding <Dataset>/raw/
     download: bool = True  # only tried when the files are missing
     image_shape: Sequence[int] = (1, 28, 28)  # (C, H, W) of one image
+    classes: int = 10  # its labels' classes (digits, garments)
 
     @property
     def shape(self) -> tuple[int, ...]:
         """One image's shape (C, H, W)."""
         return tuple(self.image_shape)
 
-    def batcher(self, data: torch.Tensor, batch_size: int) -> "DeviceBatcher":
+    def batcher(self, data: torch.Tensor, batch_size: int,
+                labels: torch.Tensor | None = None) -> "DeviceBatcher":
         """Batches drawn by index, a fresh permutation each pass (`DeviceBatcher`)."""
-        return DeviceBatcher(data, batch_size)
+        return DeviceBatcher(data, batch_size, labels)
 
     def real(self, data: torch.Tensor, n: int, seed: int) -> torch.Tensor:
         """n training images (n, C, H, W) drawn without replacement by a seeded permutation."""
@@ -127,9 +138,9 @@ class ImageSource:
         return Evaluator(load_classifier(self.name, device), self.images(device, train=False),
                          batch_size, seed)
 
-    def picture(self, samples: torch.Tensor) -> torch.Tensor:
-        """A grid of images, dark ink on white paper."""
-        return grid(samples)
+    def picture(self, samples: torch.Tensor, columns: int | None = None) -> torch.Tensor:
+        """A grid of images, dark ink on white paper (`columns` per row; about sqrt(n))."""
+        return grid(samples, nrow=columns)
 
     final_samples = 10  # the seed's ten digits
 
@@ -196,9 +207,11 @@ class DeviceBatcher:
     and the start of the next shuffled pass, so every image is seen once per pass.
     """
 
-    def __init__(self, images: torch.Tensor, batch_size: int) -> None:
+    def __init__(self, images: torch.Tensor, batch_size: int,
+                 labels: torch.Tensor | None = None) -> None:
         check_batch_size(batch_size, len(images))
         self.images = images  # (N, C, H, W)
+        self.labels = labels  # (N,) int64, a conditional run's; None: unlabelled
         self.batch_size = batch_size
         self.order = self._permutation()
         self.position = 0
@@ -211,16 +224,25 @@ class DeviceBatcher:
     def next(self) -> torch.Tensor:
         """The next (B, C, H, W) batch, written into one reused buffer; no copy to or from the
         host and no sync."""
+        return torch.index_select(self.images, 0, self._next_index(), out=self.batch)
+
+    def next_labelled(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next batch (B, C, H, W) and its labels (B,), drawn by the same indices."""
+        index = self._next_index()
+        return (torch.index_select(self.images, 0, index, out=self.batch),
+                self.labels[index])
+
+    def _next_index(self) -> torch.Tensor:
+        """The next batch's indices (B,) into the data."""
         end = self.position + self.batch_size
         if end <= len(self.order):
             index = self.order[self.position:end]
             self.position = end
-        else:
-            rest = self.order[self.position:]
-            self.order = self._permutation()
-            self.position = self.batch_size - len(rest)
-            index = torch.cat([rest, self.order[:self.position]])
-        return torch.index_select(self.images, 0, index, out=self.batch)
+            return index
+        rest = self.order[self.position:]
+        self.order = self._permutation()
+        self.position = self.batch_size - len(rest)
+        return torch.cat([rest, self.order[:self.position]])
 
     def state_dict(self) -> dict[str, torch.Tensor | int]:
         """The pass's order and position, so a resumed run draws the same batches."""

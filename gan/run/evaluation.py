@@ -24,13 +24,15 @@ class Evaluation:
     """The generator's mode-collapse metrics at intervals, beside the real-data reference."""
 
     def __init__(self, evaluator: Evaluator, z: torch.Tensor, real: dict[str, Any],
-                 every: int, setup_seconds: float = 0.0, objective: str = BEST_BY_DEFAULT
-                 ) -> None:
+                 every: int, setup_seconds: float = 0.0, objective: str = BEST_BY_DEFAULT,
+                 labels: torch.Tensor | None = None) -> None:
         """`objective`: the score the best generator is kept by (`eval.objective`; a final
         loss, which no evaluation measures, or a score this dataset's scorer does not measure,
-        keeps it by the scorer's `default_objective`: FID for images)."""
+        keeps it by the scorer's `default_objective`: FID for images). `labels` (n,): the
+        classes a conditional generator is asked for, one per z (None: unconditional)."""
         self.evaluator = evaluator
         self.z = z  # (n, noise_dim), fixed, so every evaluation scores the same inputs
+        self.labels = labels  # (n,) int64, fixed with z
         self.real = real  # the scores of n real training images: what a perfect G would reach
         self.every = every
         self.seconds = setup_seconds  # time spent evaluating, set-up included (its cost)
@@ -45,7 +47,7 @@ class Evaluation:
         """The same scoring (classifier, noise, real reference, interval, objective) with a
         record of its own: another run's, sharing the set-up's cost (stacked runs)."""
         return Evaluation(self.evaluator, self.z, self.real, self.every,
-                          objective=self.objective)
+                          objective=self.objective, labels=self.labels)
 
     def events(self, generator: Generator, monitor: Monitor,
                keep_best: Action | None = None) -> list[Periodic]:
@@ -64,7 +66,8 @@ class Evaluation:
         would draw a curve; the console says why once. Returns whether the generator scored
         its best so far."""
         started = time.perf_counter()
-        scores = self.evaluator.score_generator(generator, self.z)  # ends with a host read
+        scores = (self.evaluator.score_generator(generator, self.z) if self.labels is None
+                  else self.evaluator.score_generator(generator, self.z, self.labels))
         measured = [name for name in SCORE_NAMES if name in scores]  # this dataset's scores
         logged = {f"eval/{name}": scores[name] for name in measured} | {
             f"eval/real_{name}": self.real[name] for name in measured}

@@ -21,11 +21,20 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from gan.core.conditioning import (
+    Conditioning,
+    LabelDraw,
+    balanced_labels,
+    class_grid,
+    grid_labels,
+    label_frequencies,
+)
 from gan.core.networks import Generator, UniformNoise, generate, uniform_noise
+from gan.core.objective import Labels
 from gan.core.step import AdversarialStep, StepOutput
 from gan.metrics.evaluator import evaluation_noise
 from gan.run.acceleration import CudaGraphStep, configure_process, resolve_device, threads_for_now
-from gan.run.build import build_source, build_step, check_shapes
+from gan.run.build import build_source, build_step, check_shapes, conditioning_of
 from gan.run.checkpoint import (
     BEST_NAME,
     RESUME_KEYS,
@@ -60,6 +69,13 @@ class TrainingSetup:
     images: torch.Tensor  # the source's data (N, C, H, W) in [0, 1] or (N, 2), on the device
     source: Source  # the dataset: its batches, real reference, scorer and pictures
     sampler: Generator | None = None  # a weight average (the ema remedy) to sample from
+    conditioning: Conditioning | None = None  # a conditional run's (its G takes labels)
+    labels: torch.Tensor | None = None  # the training images' labels (N,), a conditional run's
+
+    @property
+    def classes(self) -> int:
+        """How many classes a conditional run's generator is asked for; 0: unconditional."""
+        return 0 if self.conditioning is None else self.source.classes
 
     @property
     def generator(self) -> Generator:
@@ -89,16 +105,22 @@ def eval_settings(cfg: DictConfig) -> EvalConfig:
 
 
 def build_setup(cfg: DictConfig, device: torch.device, images: torch.Tensor | None = None,
-                cuda_graph: bool = True) -> TrainingSetup:
-    """The step (see `gan.run.build.build_step`) and the device-resident training images (those
-    given: stacked runs share one copy); `cuda_graph` false keeps the step eager."""
+                cuda_graph: bool = True, labels: torch.Tensor | None = None) -> TrainingSetup:
+    """The step (see `gan.run.build.build_step`) and the device-resident training images and,
+    for a conditional run, their labels (those given: stacked runs share one copy);
+    `cuda_graph` false keeps the step eager."""
     cuda_graph = cuda_graph and train_settings(cfg).cuda_graph
     source = build_source(cfg.dataset)
     check_shapes(cfg, source)  # before anything is built or loaded: one line, not a traceback
     adversarial = build_step(cfg, device, cuda_graph=cuda_graph)
     sampler = next((s for r in adversarial.remedies if (s := r.sampler()) is not None), None)
-    images = source.images(device) if images is None else images
-    return TrainingSetup(adversarial=adversarial, images=images, source=source, sampler=sampler)
+    conditioning = conditioning_of(adversarial)
+    if images is None and conditioning is not None:
+        images, labels = source.labelled(device)
+    elif images is None:
+        images = source.images(device)
+    return TrainingSetup(adversarial=adversarial, images=images, source=source, sampler=sampler,
+                         conditioning=conditioning, labels=labels)
 
 
 def settle(cfg: DictConfig, run_dir: Path, threads: int) -> tuple[TrainConfig, EvalConfig]:
@@ -128,9 +150,11 @@ def build_evaluation(cfg: DictConfig, settings: EvalConfig,
     evaluator = source.scorer(device, settings.batch_size, settings.seed)
     z = evaluation_noise(settings.n, setup.generator.noise_dim, settings.seed, device,
                          setup.generator.prior)
+    # A conditional generator is asked for every class equally often.
+    labels = balanced_labels(settings.n, setup.classes, device) if setup.classes else None
     real = evaluator.score(source.real(setup.images, settings.n, settings.seed))
     return Evaluation(evaluator, z, real, settings.every, time.perf_counter() - started,
-                      objective=settings.objective)
+                      objective=settings.objective, labels=labels)
 
 
 def run(cfg: DictConfig, run_dir: Path, threads: int = 0,
@@ -152,16 +176,17 @@ def run(cfg: DictConfig, run_dir: Path, threads: int = 0,
 def prepare(cfg: DictConfig, run_dir: Path, settings: TrainConfig,
             evaluation_settings: EvalConfig, device: torch.device,
             images: torch.Tensor | None = None, cuda_graph: bool = True,
-            shared: Evaluation | NoEvaluation | None = None, logger: logging.Logger = log
+            shared: Evaluation | NoEvaluation | None = None, logger: logging.Logger = log,
+            labels: torch.Tensor | None = None
             ) -> tuple[TrainingSetup, Evaluation | NoEvaluation, dict[str, Any] | None]:
     """A settled run's objects, in the order of its random draws: the checkpoint it continues
-    (`resume`, else None), its set-up (`build_setup`: `images` and `cuda_graph` as there), its
-    evaluation (`shared`'s classifier and references with a record of its own, where a stack's
-    first run built them; else `build_evaluation`); then its config.yaml. Raises UserError for a
-    batch larger than the data."""
+    (`resume`, else None), its set-up (`build_setup`: `images`, `cuda_graph` and `labels` as
+    there), its evaluation (`shared`'s classifier and references with a record of its own,
+    where a stack's first run built them; else `build_evaluation`); then its config.yaml.
+    Raises UserError for a batch larger than the data."""
     checkpoint = (None if cfg.get("resume") is None else  # continue it (gan.run.saved)
                   read_checkpoint(Path(cfg.resume) / CHECKPOINT_NAME, device, RESUME_KEYS))
-    setup = build_setup(cfg, device, images, cuda_graph)
+    setup = build_setup(cfg, device, images, cuda_graph, labels)
     check_batch_size(settings.batch_size * setup.adversarial.real_batches, len(setup.images))
     logger.info(f"Run directory: {run_dir}")  # once the data is found and the networks built
     evaluation = (build_evaluation(cfg, evaluation_settings, setup) if shared is None
@@ -176,17 +201,22 @@ log = logging.getLogger(__name__)
 
 
 def finish(setup: TrainingSetup, real: torch.Tensor, z: torch.Tensor,
-           run_dir: Path, logger: logging.Logger = log) -> dict[str, float]:
+           run_dir: Path, logger: logging.Logger = log,
+           labels: Labels | None = None) -> dict[str, float]:
     """The seed's ending: the losses on the last batch after the last update (adversarial as
     "generator" and "discriminator", then each term), and samples from fresh noise (ten digits;
-    the source's `final_samples`) in samples/final/."""
-    final = setup.adversarial.losses(real, z)
+    the source's `final_samples`; a conditional run's ask for 0, 1, 2, ...) in
+    samples/final/."""
+    final = (setup.adversarial.losses(real, z) if labels is None
+             else setup.adversarial.losses(real, z, labels))
     logger.info(f"Final: {loss_line(final)}")
     setup.before_sampling()
     generator, source = setup.generator, setup.source
     z_final = uniform_noise(source.final_samples, generator.noise_dim, setup.device,
                             generator.prior)
-    source.save_final(generate(generator, z_final), run_dir / "samples" / "final")
+    asked = (balanced_labels(source.final_samples, setup.classes, setup.device)
+             if setup.classes else None)
+    source.save_final(generate(generator, z_final, asked), run_dir / "samples" / "final")
     return final
 
 
@@ -206,8 +236,7 @@ def continued(setup: TrainingSetup, batcher: Batcher, checkpoint: dict[str, Any]
     evaluating into the evaluation's). Says first what this part computes on, so train.log
     keeps each part's (what a rerun must match)."""
     logger.info(f"computing on {described(computed_on(setup.device))}")
-    fixed_z = uniform_noise(settings.n_samples, setup.generator.noise_dim, setup.device,
-                            setup.generator.prior)
+    fixed_z = grid_noise(setup, settings.n_samples)
     if checkpoint is None:
         return 0, fixed_z
     start, fixed_z = restore(setup.adversarial, setup.sampler, batcher, checkpoint,
@@ -217,6 +246,16 @@ def continued(setup: TrainingSetup, batcher: Batcher, checkpoint: dict[str, Any]
     evaluation.load_state_dict(checkpoint.get("evaluation", {}))
     logger.info(f"resuming from step {start} of {settings.steps}")
     return start, fixed_z
+
+
+def grid_noise(setup: TrainingSetup, n_samples: int) -> torch.Tensor:
+    """The fixed noise behind a run's grids (n_samples, noise_dim); a conditional run's is a
+    class grid's (`class_grid`: one row per class, n_samples // classes columns, one z per
+    column)."""
+    generator, classes = setup.generator, setup.classes
+    columns = max(1, n_samples // classes) if classes else n_samples
+    z = uniform_noise(columns, generator.noise_dim, setup.device, generator.prior)
+    return class_grid(z, classes)[0] if classes else z
 
 
 @dataclass
@@ -243,15 +282,20 @@ class Running:
     monitor: Monitor | None = None
     events: list[Event] = field(default_factory=list)
     failure: Exception | None = None  # a stacked run that diverged; the others go on
+    label_draw: LabelDraw | None = None  # the classes asked of a conditional run's generator
 
     @property
     def log(self) -> logging.Logger:
         """Where its lines go."""
         return self.logger or log
 
-    def draw(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Its next batch (B, C, H, W) and noise (B, noise_dim)."""
-        return self.batcher.next(), self.noise.next()
+    def draw(self) -> tuple[torch.Tensor, torch.Tensor, Labels | None]:
+        """Its next batch (B, C, H, W) and noise (B, noise_dim), and a conditional run's labels
+        of each (B,) (None: unconditional)."""
+        if self.label_draw is None:
+            return self.batcher.next(), self.noise.next(), None
+        real, real_labels = self.batcher.next_labelled()
+        return real, self.noise.next(), Labels(real_labels, self.label_draw.next())
 
 
 def begin(setup: TrainingSetup, settings: TrainConfig, run_dir: Path, started: float,
@@ -261,13 +305,26 @@ def begin(setup: TrainingSetup, settings: TrainConfig, run_dir: Path, started: f
     and noise, and where it starts (`continued`: step 0, or `checkpoint` put back)."""
     clock = Clock(started)
     adversarial = setup.adversarial  # a call may take several batches (the balance remedy)
-    batcher = setup.source.batcher(setup.images, settings.batch_size * adversarial.real_batches)
+    batcher = setup.source.batcher(setup.images, settings.batch_size * adversarial.real_batches,
+                                   setup.labels)
     noise = UniformNoise(settings.batch_size * adversarial.noise_batches,
                          setup.generator.noise_dim, setup.device, setup.generator.prior)
     start, fixed_z = continued(setup, batcher, checkpoint, settings, clock, evaluation,
                                logger or log)
-    return Running(setup, settings, run_dir, batcher, noise, clock, evaluation, start, fixed_z,
-                   checkpoint is not None, hyperparameters, logger)
+    running = Running(setup, settings, run_dir, batcher, noise, clock, evaluation, start,
+                      fixed_z, checkpoint is not None, hyperparameters, logger)
+    running.label_draw = label_draw(setup, settings.batch_size * adversarial.noise_batches)
+    return running
+
+
+def label_draw(setup: TrainingSetup, batch_size: int) -> LabelDraw | None:
+    """What asks a conditional run's generator for classes: uniformly, or as often as the
+    training labels have them (`conditioning.labels=data`); None: unconditional."""
+    if setup.conditioning is None or setup.labels is None:
+        return None
+    frequencies = (label_frequencies(setup.labels, setup.classes)
+                   if setup.conditioning.labels == "data" else None)
+    return LabelDraw(batch_size, setup.classes, setup.device, frequencies)
 
 
 def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
@@ -284,8 +341,8 @@ def train(setup: TrainingSetup, settings: TrainConfig, run_dir: Path,
     running = begin(setup, settings, run_dir,
                     time.perf_counter() if started is None else started,
                     evaluation or NoEvaluation(), hyperparameters or {}, checkpoint)
-    real, z = train_runs([running], setup.adversarial, running.draw)
-    return ended(running, real, z)
+    real, z, labels = train_runs([running], setup.adversarial, running.draw)
+    return ended(running, real, z, labels=labels)
 
 
 def recorder_of(running: Running, interrupts: InterruptWatch, k: int) -> Recorder:
@@ -295,15 +352,16 @@ def recorder_of(running: Running, interrupts: InterruptWatch, k: int) -> Recorde
 
 
 def train_runs(runs: Sequence[Running], adversarial: AdversarialStep | CudaGraphStep,
-               draw: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+               draw: Callable[[], tuple[torch.Tensor, torch.Tensor, Labels | None]],
                recorder: Callable[[Running, InterruptWatch, int], Recorder] = recorder_of,
                part: Callable[[StepOutput, int], StepOutput] = lambda output, k: output,
                stop_run: Callable[[int], None] | None = None
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+               ) -> tuple[torch.Tensor, torch.Tensor, Labels | None]:
     """The loop, for one run or a stack of them (all from one step to one step): each step
-    draws (`draw`: the batch and noise), trains every run in one call of `adversarial`, then
-    gives each run its part of the output (`part(output, k)`) for its events (`recorder`'s, at
-    its intervals). Returns the last batch and noise, the final losses' inputs.
+    draws (`draw`: the batch, noise and a conditional run's labels), trains every run in one
+    call of `adversarial`, then gives each run its part of the output (`part(output, k)`) for
+    its events (`recorder`'s, at its intervals). Returns the last batch, noise and labels, the
+    final losses' inputs.
 
     A run that diverges raises Diverged, unless `stop_run` is given (a stack: run k updates no
     more, its failure is kept in `Running.failure`, the others go on). A signal raises
@@ -321,8 +379,8 @@ def train_runs(runs: Sequence[Running], adversarial: AdversarialStep | CudaGraph
         for running in runs:
             running.clock.start_loop()
         for step in range(start, settings.steps):
-            real, z = draw()  # (B, C, H, W), (B, noise_dim); a stack's (K, B, ...)
-            output = adversarial(real, z)
+            real, z, labels = draw()  # (B, C, H, W), (B, noise_dim); a stack's (K, B, ...)
+            output = adversarial(real, z) if labels is None else adversarial(real, z, labels)
             last = step == settings.steps - 1
             stops = [after_step(running, k, step, part(output, k), last, stop_run)
                      for k, running in enumerate(runs) if running.failure is None]
@@ -331,7 +389,7 @@ def train_runs(runs: Sequence[Running], adversarial: AdversarialStep | CudaGraph
                 raise stop
     for running in runs:
         running.clock.stop_loop()
-    return real, z
+    return real, z, labels
 
 
 def after_step(running: Running, k: int, step: int, output: StepOutput, last: bool,
@@ -353,11 +411,11 @@ def after_step(running: Running, k: int, step: int, output: StepOutput, last: bo
     return None
 
 
-def ended(running: Running, real: torch.Tensor, z: torch.Tensor,
+def ended(running: Running, real: torch.Tensor, z: torch.Tensor, labels: Labels | None = None,
           **extra: Any) -> dict[str, Any]:
-    """The run's final losses on its last batch and noise, its digits, and its metrics.json
-    (with `extra`)."""
-    final = finish(running.setup, real, z, running.run_dir, running.log)
+    """The run's final losses on its last batch, noise and labels, its digits, and its
+    metrics.json (with `extra`)."""
+    final = finish(running.setup, real, z, running.run_dir, running.log, labels)
     return completed(final, running.settings, running.clock, running.start, running.evaluation,
                      running.run_dir, running.log, **computed_on(running.setup.device), **extra)
 
@@ -419,9 +477,14 @@ class Recorder:
 
     def sample(self, step: int, output: StepOutput) -> None:
         """A grid from the fixed noise, as a PNG and in TensorBoard."""
-        samples = generate(self.setup.generator, self.fixed_z)
-        picture = save_picture(self.setup.source.picture(samples),
-                               self.run_dir / "samples" / f"step_{step:06d}.png")
+        classes = self.setup.classes
+        if classes:  # a class grid: one row per class
+            labels = grid_labels(len(self.fixed_z), classes, self.fixed_z.device)
+            samples = generate(self.setup.generator, self.fixed_z, labels)
+            picture = self.setup.source.picture(samples, columns=len(self.fixed_z) // classes)
+        else:
+            picture = self.setup.source.picture(generate(self.setup.generator, self.fixed_z))
+        picture = save_picture(picture, self.run_dir / "samples" / f"step_{step:06d}.png")
         self.monitor.image("samples", picture, step)
 
     def checkpoint(self, step: int, output: StepOutput) -> None:

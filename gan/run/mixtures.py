@@ -50,9 +50,12 @@ class GaussianMixture:
         """The training points (size, D) on the device (another draw for `train=False`)."""
         return self.draw(self.size, self.seed if train else self.seed + 1).to(device)
 
-    def batcher(self, data: torch.Tensor, batch_size: int) -> DeviceBatcher:
+    classes = 0  # unlabelled: a conditional run is refused
+
+    def batcher(self, data: torch.Tensor, batch_size: int,
+                labels: torch.Tensor | None = None) -> DeviceBatcher:
         """Batches drawn by index, a fresh permutation each pass, as for images."""
-        return DeviceBatcher(data, batch_size)
+        return DeviceBatcher(data, batch_size, labels)
 
     def real(self, data: torch.Tensor, n: int, seed: int) -> torch.Tensor:
         """n training points (n, D) drawn without replacement by a seeded permutation."""
@@ -62,8 +65,9 @@ class GaussianMixture:
         """The protocol's scorer: modes captured, high-quality fraction, reverse KL."""
         return MixtureScorer(self.centres.to(device), self.std, batch_size)
 
-    def picture(self, samples: torch.Tensor) -> torch.Tensor:
-        """A scatter of the points over the modes (red crosses)."""
+    def picture(self, samples: torch.Tensor, columns: int | None = None) -> torch.Tensor:
+        """A scatter of the points over the modes (red crosses); `columns` means nothing
+        here."""
         return scatter(samples, self.centres, self.extent)
 
     final_samples = 2500  # the protocol's pictures show 2,500 points

@@ -21,10 +21,11 @@ import torch
 from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 
+from gan.core.objective import Labels
 from gan.core.stacking.step import NotStackable, RunRandom, stack
 from gan.core.step import AdversarialStep, StepOutput
 from gan.run.acceleration import configure_process, resolve_device
-from gan.run.build import build_source
+from gan.run.build import build_conditioning, build_source
 from gan.run.evaluation import Evaluation, NoEvaluation
 from gan.run.job import sole_writer
 from gan.run.loop import Recorder, Running, begin, ended, prepare, settle, train_runs
@@ -92,19 +93,22 @@ def run_logger(job: StackedJob) -> logging.Logger:
     return logger
 
 
-def join(job: StackedJob, k: int, random: RunRandom, images: torch.Tensor, device: torch.device,
-         threads: int, started: float, shared: Evaluation | NoEvaluation | None) -> Running:
+def join(job: StackedJob, k: int, random: RunRandom,
+         data: tuple[torch.Tensor, torch.Tensor | None], device: torch.device, threads: int,
+         started: float, shared: Evaluation | NoEvaluation | None) -> Running:
     """Run k, built as its single run would be (`gan.run.loop.run`: `settle`, `prepare`,
     `begin`), in the same order of random draws, from its own stream, and eager (its step is
     one of the stack's); `shared`: the first run's evaluation, whose classifier and references
-    the others use (the runs' evaluation settings are the same)."""
+    the others use (the runs' evaluation settings are the same); `data`: the images all runs
+    share and, for conditional runs, their labels."""
     settings, evaluation_settings = settle(job.cfg, job.run_dir, threads)
     logger = run_logger(job)
     with random.run(k):
         torch.manual_seed(settings.seed)
         setup, evaluation, checkpoint = prepare(job.cfg, job.run_dir, settings,
-                                                evaluation_settings, device, images,
-                                                cuda_graph=False, shared=shared, logger=logger)
+                                                evaluation_settings, device, data[0],
+                                                cuda_graph=False, shared=shared, logger=logger,
+                                                labels=data[1])
         return begin(setup, settings, job.run_dir, started, evaluation, job.hparams, checkpoint,
                      logger)
 
@@ -117,24 +121,26 @@ def train_stacked(jobs: Sequence[StackedJob], threads: int = 0) -> list[dict[str
     first = jobs[0].cfg.train
     configure_process(threads if threads and not first.threads else first.threads)
     device = resolve_device(first.device)
-    images = build_source(jobs[0].cfg.dataset).images(device)  # one copy for all the runs
+    data = shared_data(jobs[0].cfg, device)  # one copy for all the runs
     random = RunRandom(len(jobs), device)
     runs: list[Running] = []
     with ExitStack() as writers:  # each run directory's only writer (gan.run.job)
         try:
             for k, job in enumerate(jobs):
                 writers.enter_context(sole_writer(job.run_dir))
-                runs.append(join(job, k, random, images, device, threads, started,
+                runs.append(join(job, k, random, data, device, threads, started,
                                  runs[0].evaluation if runs else None))
             stacked = stacked_step(runs, random)
-            real, z = train_runs(
+            real, z, labels = train_runs(
                 runs, stacked, lambda: draw(runs, random),
                 recorder=lambda running, interrupts, k: StackedRecorder(
                     running.setup, running.batcher, running.monitor, running.run_dir,
                     running.fixed_z, running.evaluation, interrupts, running.clock, k=k,
                     random=random),
                 part=run_slice, stop_run=lambda k: stop_run(stacked, k))
-            return [running.failure or end(running, k, random, real[k], z[k])
+            return [running.failure or end(running, k, random, real[k], z[k],
+                                           None if labels is None
+                                           else Labels(labels.real[k], labels.fake[k]))
                     for k, running in enumerate(runs)]
         finally:
             close_logs(runs)
@@ -177,16 +183,32 @@ def run_slice(output: StepOutput, k: int) -> StepOutput:
                       {name: value[k] for name, value in output.terms.items()})
 
 
-def draw(runs: list[Running], random: RunRandom) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each run's batch and noise, from its own stream, stacked: (K, B, C, H, W) and
-    (K, B, noise_dim)."""
-    reals, zs = [], []
+def draw(runs: list[Running], random: RunRandom
+         ) -> tuple[torch.Tensor, torch.Tensor, Labels | None]:
+    """Each run's batch and noise (and a conditional run's labels), from its own stream,
+    stacked: (K, B, C, H, W), (K, B, noise_dim) and (K, B)."""
+    reals, zs, labels = [], [], []
     for k, running in enumerate(runs):
         with random.run(k):
-            real, z = running.draw()
+            real, z, run_labels = running.draw()
             reals.append(real)
             zs.append(z)
-    return torch.stack(reals), torch.stack(zs)
+            labels.append(run_labels)
+    if labels[0] is None:
+        return torch.stack(reals), torch.stack(zs), None
+    return (torch.stack(reals), torch.stack(zs),
+            Labels(torch.stack([run.real for run in labels]),
+                   torch.stack([run.fake for run in labels])))
+
+
+def shared_data(cfg: DictConfig, device: torch.device
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The training images every run of the stack reads, and their labels where the runs are
+    conditional (None: they are not)."""
+    source = build_source(cfg.dataset)
+    if build_conditioning(cfg) is None:
+        return source.images(device), None
+    return source.labelled(device)
 
 
 def stop_run(stacked: AdversarialStep, k: int) -> None:
@@ -196,8 +218,8 @@ def stop_run(stacked: AdversarialStep, k: int) -> None:
 
 
 def end(running: Running, k: int, random: RunRandom, real: torch.Tensor,
-        z: torch.Tensor) -> dict[str, Any]:
-    """Run k's ending (`gan.run.loop.ended`) on its last batch (B, C, H, W) and noise, its
-    digits drawn from its own stream; its metrics say how many runs trained together."""
+        z: torch.Tensor, labels: Labels | None = None) -> dict[str, Any]:
+    """Run k's ending (`gan.run.loop.ended`) on its last batch (B, C, H, W), noise and labels,
+    its digits drawn from its own stream; its metrics say how many runs trained together."""
     with random.run(k):
-        return ended(running, real, z, stacked_runs=random.runs)
+        return ended(running, real, z, labels, stacked_runs=random.runs)

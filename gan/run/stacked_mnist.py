@@ -86,8 +86,11 @@ class StackedMNIST:
         what batches and real samples are stacked from."""
         return self.mnist.images(device, train)
 
-    def batcher(self, data: torch.Tensor, batch_size: int) -> StackedBatcher:
-        """Batches (batch_size, 3, H, W) stacked on the fly (`StackedBatcher`)."""
+    classes = 0  # its three digits' labels are not served yet: a conditional run is refused
+
+    def batcher(self, data: torch.Tensor, batch_size: int,
+                labels: torch.Tensor | None = None) -> StackedBatcher:
+        """Batches (batch_size, 3, H, W) stacked on the fly (`StackedBatcher`; no labels)."""
         return StackedBatcher(data, batch_size)
 
     def real(self, data: torch.Tensor, n: int, seed: int) -> torch.Tensor:
@@ -102,11 +105,11 @@ class StackedMNIST:
         reference set is subsampled)."""
         return StackedMNISTScorer(load_classifier("mnist", device), batch_size, CHANNELS)
 
-    def picture(self, samples: torch.Tensor) -> torch.Tensor:
-        """A grid (3, H', W') of the samples as RGB images (each channel a digit), about
-        sqrt(n) per row, on black: not inverted, so a digit's colour says which channels hold
-        ink there."""
-        nrow = max(1, round(len(samples) ** 0.5))
+    def picture(self, samples: torch.Tensor, columns: int | None = None) -> torch.Tensor:
+        """A grid (3, H', W') of the samples as RGB images (each channel a digit), `columns`
+        (about sqrt(n)) per row, on black: not inverted, so a digit's colour says which
+        channels hold ink there."""
+        nrow = columns or max(1, round(len(samples) ** 0.5))
         return make_grid(samples.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=2,
                          pad_value=0.0)
 

@@ -14,6 +14,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from gan.core.layers import SameConv2d
+from gan.core.objective import Labels
 from gan.core.step import AdversarialStep
 from gan.run import acceleration
 from gan.run.acceleration import (
@@ -293,10 +294,20 @@ def test_graph_step_refuses_inputs_of_another_shape(make_cfg: Callable[..., Dict
     wrapper = CudaGraphStep(build_step(make_cfg(), CPU), torch.device("cuda"))
     wrapper.inputs = (torch.zeros(8, 1, 28, 28), torch.zeros(8, 100))
     real, z = torch.rand(8, 1, 28, 28), torch.rand(8, 100)
-    wrapper._load(real, z)
+    wrapper._load((real, z))
     assert torch.equal(wrapper.inputs[0], real) and wrapper.inputs[0] is not real
     with pytest.raises(ValueError, match="takes \\(8, 1, 28, 28\\)"):
-        wrapper._load(torch.rand(1, 1, 28, 28), z)
+        wrapper._load((torch.rand(1, 1, 28, 28), z))
+
+
+def test_graph_step_takes_a_conditional_runs_labels_as_inputs_too(
+        make_cfg: Callable[..., DictConfig]) -> None:
+    wrapper = CudaGraphStep(build_step(make_cfg("conditioning=projection"), CPU),
+                            torch.device("cuda"))
+    values = (torch.rand(8, 1, 28, 28), torch.rand(8, 100), torch.arange(8), torch.arange(8))
+    _, _, labels = wrapper._step_inputs(values)
+    assert isinstance(labels, Labels) and labels.real is values[2] and labels.fake is values[3]
+    assert len(wrapper._step_inputs(values[:2])) == 2
 
 
 DRAWS_IN_THE_STEP = {"gradient_penalty"}  # random interpolates: replay and eager draw apart

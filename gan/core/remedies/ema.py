@@ -27,7 +27,24 @@ def standing_statistics(generator: Generator, batches: int = 16, batch_size: int
     device = next(generator.parameters()).device
     z = seeded_uniform_noise(batches * batch_size, generator.noise_dim, STATISTICS_SEED, device,
                              generator.prior)
-    update_bn(z.view(batches, batch_size, -1), generator)  # (batches, B, noise_dim)
+    classes = getattr(generator, "classes", 0)  # a conditional generator: every class in turn
+    model = generator if not classes else _AskingForEveryClass(generator, batch_size, classes)
+    update_bn(z.view(batches, batch_size, -1), model)  # (batches, B, noise_dim)
+
+
+class _AskingForEveryClass(torch.nn.Module):
+    """A conditional generator as `update_bn` calls it, with z (B, noise_dim) alone: each
+    batch asks for the classes 0, 1, ..., K-1, 0, ... in turn."""
+
+    def __init__(self, generator: Generator, batch_size: int, classes: int) -> None:
+        super().__init__()
+        self.generator = generator
+        device = next(generator.parameters()).device
+        self.labels = torch.arange(batch_size, device=device) % classes  # (B,)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, noise_dim) -> samples (B, *image_shape)."""
+        return self.generator(z, self.labels[:len(z)])
 
 
 class EMA(Remedy):

@@ -10,19 +10,22 @@ from gan.core.remedies.base import Remedy
 from gan.errors import ConfigError
 
 
-def input_gradient(discriminator: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+def input_gradient(discriminator: torch.nn.Module, images: torch.Tensor,
+                   labels: torch.Tensor | None = None) -> torch.Tensor:
     """d sum D(x) / dx at images (B, C, H, W), kept differentiable (D's weights get the
-    penalty's gradient); works where grad mode is off too (the final losses).
+    penalty's gradient); works where grad mode is off too (the final losses). A conditional
+    D reads the images with their labels (B,), held fixed.
 
     Inside `torch.func.vmap`, where K stacked runs compute their losses, `torch.autograd.grad`
     cannot run: there `torch.func.grad` gives the same gradient (it cannot update a batch
     norm's running statistics, which stacked runs do not have)."""
     images = images.detach()
+    judge = discriminator if labels is None else lambda x: discriminator(x, labels)
     with torch.enable_grad():
         if torch._C._functorch.is_batchedtensor(images):
-            return torch.func.grad(lambda x: discriminator(x).sum())(images)
+            return torch.func.grad(lambda x: judge(x).sum())(images)
         images.requires_grad_(True)
-        (gradient,) = torch.autograd.grad(discriminator(images).sum(), images, create_graph=True)
+        (gradient,) = torch.autograd.grad(judge(images).sum(), images, create_graph=True)
     return gradient  # (B, C, H, W)
 
 
@@ -52,6 +55,8 @@ class GradientPenalty(Remedy):
         real, fake = forward.real.detach(), forward.fake.detach()  # (B, C, H, W)
         eps = forward.draws.get("gradient_penalty_eps")
         eps = self.draws(real)["gradient_penalty_eps"] if eps is None else eps
-        gradient = input_gradient(forward.discriminator, torch.lerp(fake, real, eps))
+        # A conditional D judges each interpolate with its real image's label (as cWGAN-GP).
+        labels = None if forward.labels is None else forward.labels.real
+        gradient = input_gradient(forward.discriminator, torch.lerp(fake, real, eps), labels)
         norms = gradient.flatten(1).square().sum(dim=1).add(1e-12).sqrt()  # (B,), finite at 0
         return {"gradient_penalty": self.weight * (norms - 1.0).square().mean()}

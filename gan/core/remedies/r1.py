@@ -26,5 +26,6 @@ class R1(Remedy):
 
     def discriminator_terms(self, forward: Forward) -> Terms:
         """The penalty on the real batch, a () tensor."""
-        gradient = input_gradient(forward.discriminator, forward.real)  # (B, C, H, W)
+        labels = None if forward.labels is None else forward.labels.real  # (B,), conditional
+        gradient = input_gradient(forward.discriminator, forward.real, labels)  # (B, C, H, W)
         return {"r1": self.gamma / 2 * gradient.flatten(1).square().sum(dim=1).mean()}

@@ -27,5 +27,6 @@ class R2(Remedy):
 
     def discriminator_terms(self, forward: Forward) -> Terms:
         """The penalty on the generated batch, a () tensor."""
-        gradient = input_gradient(forward.discriminator, forward.fake)  # (B, C, H, W), detached
+        labels = None if forward.labels is None else forward.labels.fake  # (B,), conditional
+        gradient = input_gradient(forward.discriminator, forward.fake, labels)  # (B, C, H, W)
         return {"r2": self.gamma / 2 * gradient.flatten(1).square().sum(dim=1).mean()}
