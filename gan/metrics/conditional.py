@@ -24,6 +24,13 @@ have one size, as in the paper), compute them anyway, and say so in `class_manif
 compare runs scored with the same counts (the same `eval.n` and label draw), not the whole-set
 numbers; recall still falls towards 1/m for m samples of one image per class.
 
+**What real images score** (10,000 training images requested as their own labels, against the
+test set, three seeds of the subset): MNIST conditional accuracy 0.994, the worst class
+0.988-0.990, intra-FID 3.86-4.16 where the whole set's FID is 1.31-1.39 (FID of ~1,000 images a
+class is biased upwards), the worst class recall 0.848-0.858; Fashion-MNIST accuracy 0.930-0.938,
+the worst class (shirts) 0.785-0.804, intra-FID 1.55-1.64 (FID 0.30-0.36), the worst recall
+0.821-0.835. The test images themselves: accuracy 0.9927 (worst class 0.985) and 0.9115 (0.719).
+
 **Classes with too few samples.** A class with at most `manifold.K` (3) requested samples (or
 real test images) has no k-NN ball of its own; its FID, precision and recall are None, and so is
 its accuracy when nothing requested it. The means and minimums skip a None; when every class is
