@@ -133,10 +133,12 @@ class ImageSource:
         return real_subset(data, n, seed)
 
     def scorer(self, device: torch.device, batch_size: int, seed: int) -> Evaluator:
-        """The dataset's shipped classifier, with the statistics of its real test set (`seed`
-        orders the test images that precision and recall compare with fewer samples)."""
-        return Evaluator(load_classifier(self.name, device), self.images(device, train=False),
-                         batch_size, seed)
+        """The dataset's shipped classifier, with the statistics of its real test set and its
+        labels, for the conditional scores (`seed` orders the test images that precision and
+        recall compare with fewer samples)."""
+        images, labels = self.labelled(device, train=False)
+        return Evaluator(load_classifier(self.name, device), images, batch_size, seed,
+                         test_labels=labels)
 
     def picture(self, samples: torch.Tensor, columns: int | None = None) -> torch.Tensor:
         """A grid of images, dark ink on white paper (`columns` per row; about sqrt(n))."""
