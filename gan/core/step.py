@@ -191,7 +191,8 @@ class AdversarialStep(ABC):
     def update_d(self, real: torch.Tensor, z: torch.Tensor, labels: Labels | None = None
                  ) -> None:
         """One D-only update on real (B, C, H, W) and G(z) held fixed."""
-        loss = self.compute(self.d_loss, real, z, self.draws(real), labels)
+        extra = () if labels is None else (labels,)  # vmap (stacked runs) maps tensors only
+        loss = self.compute(self.d_loss, real, z, self.draws(real), *extra)
         self.d_optimizer.zero_grad(set_to_none=True)
         self.backward(loss.total, self.d_parameters)
         self.d_optimizer.step()
@@ -199,7 +200,8 @@ class AdversarialStep(ABC):
     def update_g(self, real: torch.Tensor, z: torch.Tensor, labels: Labels | None = None
                  ) -> None:
         """One G-only update (real images feed terms such as feature matching)."""
-        loss = self.compute(self.g_loss, real, z, labels)
+        extra = () if labels is None else (labels,)  # vmap (stacked runs) maps tensors only
+        loss = self.compute(self.g_loss, real, z, *extra)
         self.g_optimizer.zero_grad(set_to_none=True)
         self.backward(loss.total, self.g_parameters)
         self.g_optimizer.step()

@@ -26,7 +26,13 @@ from omegaconf.errors import OmegaConfBaseException
 
 from gan.errors import ConfigError, UserError
 from gan.metrics.manifold import MIN_N
-from gan.metrics.names import FINAL_LOSSES, MANIFOLD, OBJECTIVES, SCORE_NAMES
+from gan.metrics.names import (
+    CONDITIONAL_SCORES,
+    FINAL_LOSSES,
+    MANIFOLD,
+    OBJECTIVES,
+    SCORE_NAMES,
+)
 from gan.run.acceleration import check_device_name
 from gan.run.data import DATA_ENV
 from gan.run.directory import CHECKPOINT_NAME, is_sweep, job_dir_name, resume_command, run_files
@@ -202,7 +208,7 @@ class EvalConfig:
         """Why a run with these settings can never return `eval.objective`, or None where it
         can: a score needs an evaluation, which `eval.every=0` turns off. A sweeper that reads
         the value (the Optuna search) refuses such a sweep before its first trial."""
-        if self.every == 0 and self.objective in SCORE_NAMES:
+        if self.every == 0 and self.objective in (*SCORE_NAMES, *CONDITIONAL_SCORES):
             return (f"eval.objective={self.objective} is a score and eval.every=0 turns "
                     f"evaluation off; set eval.every > 0, or eval.objective="
                     f"{' or '.join(FINAL_LOSSES)}")
@@ -270,7 +276,8 @@ def check_config(cfg: DictConfig) -> None:
     """Refuse, in one line, a key that no schema or constructor declares (naming the closest
     valid key, or the remedy that set it), a remedy preset's setting that the config sets
     otherwise, and a typed value of the wrong type or range (naming the key the user set)."""
-    refusal = preset_conflict(cfg) or out_of_range(cfg) or loss_conflict(cfg)
+    refusal = (preset_conflict(cfg) or out_of_range(cfg) or loss_conflict(cfg)
+               or unconditional_objective(cfg))
     if refusal is not None:
         raise ConfigError(refusal)
     valid = valid_keys(cfg)
@@ -279,6 +286,19 @@ def check_config(cfg: DictConfig) -> None:
             raise ConfigError(unread_key(cfg, key, valid))
     for group, schema in TYPED.items():
         _check_typed(cfg, group, schema)
+
+
+def unconditional_objective(cfg: DictConfig) -> str | None:
+    """Why an unconditional run cannot return `eval.objective` (a conditional run's score:
+    conditional accuracy, intra-FID, ...), or None."""
+    objective = OmegaConf.select(cfg, "eval.objective", default=None)
+    conditioning = OmegaConf.select(cfg, "conditioning", default=None)
+    if objective not in CONDITIONAL_SCORES or (
+            isinstance(conditioning, DictConfig) and "_target_" in conditioning):
+        return None
+    return (f"eval.objective={objective} scores a conditional run, and this one is "
+            "unconditional; choose conditioning=concat, acgan or projection, or another "
+            "objective")
 
 
 def unread_key(cfg: DictConfig, key: str, valid: set[str]) -> str:

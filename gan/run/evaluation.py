@@ -11,7 +11,7 @@ from gan.core.networks import Generator
 from gan.core.step import StepOutput
 from gan.metrics.chart import histogram_chart
 from gan.metrics.evaluator import Evaluator
-from gan.metrics.names import MAXIMISED, SCORE_NAMES
+from gan.metrics.names import CONDITIONAL_SCORES, MAXIMISED, SCORE_NAMES
 from gan.run.checkpoint import BEST_NAME
 from gan.run.collapse import CollapseWatch
 from gan.run.monitor import Monitor
@@ -37,8 +37,9 @@ class Evaluation:
         self.every = every
         self.seconds = setup_seconds  # time spent evaluating, set-up included (its cost)
         self.latest: dict[str, Any] = {}
-        measured = getattr(evaluator, "measures", SCORE_NAMES)
-        self.objective = (objective if objective in SCORE_NAMES and objective in measured
+        measured = (*getattr(evaluator, "measures", SCORE_NAMES),
+                    *(CONDITIONAL_SCORES if labels is not None else ()))
+        self.objective = (objective if objective in measured
                           else getattr(evaluator, "default_objective", BEST_BY_DEFAULT))
         self.best: dict[str, Any] | None = None  # {"step", "objective", "value"} so far
         self.watch = CollapseWatch()
@@ -68,9 +69,10 @@ class Evaluation:
         started = time.perf_counter()
         scores = (self.evaluator.score_generator(generator, self.z) if self.labels is None
                   else self.evaluator.score_generator(generator, self.z, self.labels))
-        measured = [name for name in SCORE_NAMES if name in scores]  # this dataset's scores
+        measured = self.measured(scores)  # this dataset's scores (and a conditional run's)
         logged = {f"eval/{name}": scores[name] for name in measured} | {
-            f"eval/real_{name}": self.real[name] for name in measured}
+            f"eval/real_{name}": self.real[name] for name in measured if name in self.real}
+        logged |= per_class(scores)
         monitor.scalars(step, {tag: value for tag, value in logged.items() if value is not None})
         title = (f"step {step}: {scores['modes_covered']}/{len(scores['class_histogram'])} "
                  f"modes, class KL {console('class_kl', scores['class_kl'])}")
@@ -89,6 +91,12 @@ class Evaluation:
         improved = self.improves(step, scores[self.objective])
         self.seconds += time.perf_counter() - started
         return improved
+
+    @staticmethod
+    def measured(scores: dict[str, Any]) -> list[str]:
+        """The names of the scores `scores` holds, in their order: this dataset's, then a
+        conditional run's."""
+        return [name for name in (*SCORE_NAMES, *CONDITIONAL_SCORES) if name in scores]
 
     def improves(self, step: int, value: float | None) -> bool:
         """Whether `value` of the objective beats the best so far (then it is the best)."""
@@ -128,9 +136,25 @@ class Evaluation:
                 | {"eval_n": self.latest["n"], "eval_seconds": self.seconds,
                    "class_histogram": self.latest["class_histogram"],
                    "manifold_note": self.latest["manifold_note"]}
-                | {name: self.latest[name] for name in SCORE_NAMES if name in self.latest}
-                | {f"real_{name}": self.real[name] for name in SCORE_NAMES
-                   if name in self.latest})
+                | {name: self.latest[name] for name in self.measured(self.latest)}
+                | {f"real_{name}": self.real[name] for name in self.measured(self.latest)
+                   if name in self.real}
+                | {name: self.latest[name] for name in PER_CLASS if name in self.latest}
+                | {f"real_{name}": self.real[name] for name in PER_CLASS if name in self.real})
+
+
+# A conditional run's scores of each class (lists of K), in metrics.json; accuracy and recall
+# are also logged per class, as eval/class_accuracy/<k> and eval/class_recall/<k>.
+PER_CLASS = ("class_accuracy", "class_fid", "class_precision", "class_recall",
+             "class_manifold_note")
+LOGGED_PER_CLASS = ("class_accuracy", "class_recall")
+
+
+def per_class(scores: dict[str, Any]) -> dict[str, float]:
+    """TensorBoard tags of a conditional run's per-class accuracy and recall (none for a
+    class that has none: too few samples)."""
+    return {f"eval/{name}/{k}": value for name in LOGGED_PER_CLASS if name in scores
+            for k, value in enumerate(scores[name]) if value is not None}
 
 
 def shown(value: float | None) -> str:

@@ -152,7 +152,12 @@ def build_evaluation(cfg: DictConfig, settings: EvalConfig,
                          setup.generator.prior)
     # A conditional generator is asked for every class equally often.
     labels = balanced_labels(settings.n, setup.classes, device) if setup.classes else None
-    real = evaluator.score(source.real(setup.images, settings.n, settings.seed))
+    real_images = source.real(setup.images, settings.n, settings.seed)
+    if labels is None:
+        real = evaluator.score(real_images)
+    else:  # the reference of a conditional run: real images requested as their own labels
+        real_labels = source.real(setup.labels, settings.n, settings.seed)  # the same draw
+        real = evaluator.score_conditional(real_images, real_labels)
     return Evaluation(evaluator, z, real, settings.every, time.perf_counter() - started,
                       objective=settings.objective, labels=labels)
 
