@@ -7,6 +7,10 @@ beside the real-data reference and writes DIR/eval.json and DIR/eval_class_histo
 DIR/eval_best.json and DIR/eval_best_class_histogram.png). n and
 seed default to the run's eval.n and eval.seed (10,000 and 0). The real test set is read from
 data_root, else $GAN_DATA_DIR, else the root the run recorded.
+
+A conditional run's generator is asked for every class in turn, and the table adds its
+conditional accuracy, intra-FID and each class's accuracy and recall, beside real images
+requested as their own labels (gan/metrics/conditional.py).
 """
 
 import json
@@ -19,16 +23,18 @@ from omegaconf import MISSING, OmegaConf
 from torchvision.utils import save_image
 
 from gan.cli import parse_args, run_command
+from gan.core.conditioning import balanced_labels
 from gan.errors import ConfigError, UserError
 from gan.metrics.chart import histogram_chart
 from gan.metrics.evaluator import evaluation_noise
-from gan.metrics.names import SCORE_NAMES
+from gan.metrics.names import CONDITIONAL_SCORES, SCORE_NAMES
 from gan.run.acceleration import resolve_device
 from gan.run.build import build_evaluator, build_source
 from gan.run.config import EvalConfig
 from gan.run.data import DATA_ENV
 from gan.run.saved import SavedRun, load_run, rebuild
 
+PER_CLASS = ("class_accuracy", "class_fid", "class_precision", "class_recall")  # conditional
 USAGE = ("python -m gan.evaluate run_dir=DIR [checkpoint=last|best] [n=N] [seed=S] "
          "[device=auto] [data_root=PATH]")
 
@@ -48,12 +54,17 @@ class EvaluateArgs:
 
 def table(scores: dict[str, Any], real: dict[str, Any]) -> str:
     """The scores beside the reference, one metric per line, and why a score is absent (`—`)."""
-    lines = [f"{'metric':<18}{'generated':>12}{'real data':>12}"]
-    for name in SCORE_NAMES:
-        if name in scores:  # what this dataset's scorer measures
-            lines.append(f"{name:<18}{_number(scores[name])}{_number(real[name])}")
+    lines = [f"{'metric':<22}{'generated':>12}{'real data':>12}"]
+    for name in (*SCORE_NAMES, *CONDITIONAL_SCORES):
+        if name in scores:  # what this dataset's scorer measures (and a conditional run's)
+            lines.append(f"{name:<22}{_number(scores[name])}{_number(real.get(name))}")
+    for name in ("class_accuracy", "class_recall"):  # a conditional run's, class by class
+        for k, value in enumerate(scores.get(name, [])):
+            lines.append(f"{f'{name} {k}':<22}{_number(value)}{_number(real[name][k])}")
     if scores["manifold_note"]:
         lines.append(f"—: {scores['manifold_note']}")
+    if scores.get("class_manifold_note"):
+        lines.append(f"class recall: {scores['class_manifold_note']}")
     return "\n".join(lines)
 
 
@@ -91,13 +102,22 @@ def main(argv: list[str]) -> None:
     evaluator = build_evaluator(source, device, chosen.batch_size, chosen.seed)
     z = evaluation_noise(chosen.n, run.generator.noise_dim, chosen.seed, device,
                          run.generator.prior)
-    scores = evaluator.score_generator(run.generator, z)
-    real = evaluator.score(source.real(source.images(device), chosen.n, chosen.seed))
+    classes = getattr(run.generator, "classes", 0)  # a conditional run's: every class in turn
+    if classes:
+        images, labels = source.labelled(device)
+        scores = evaluator.score_generator(run.generator, z,
+                                           balanced_labels(chosen.n, classes, device))
+        real = evaluator.score_conditional(source.real(images, chosen.n, chosen.seed),
+                                           source.real(labels, chosen.n, chosen.seed))
+    else:
+        scores = evaluator.score_generator(run.generator, z)
+        real = evaluator.score(source.real(source.images(device), chosen.n, chosen.seed))
     which = "" if args.checkpoint == "last" else f" ({args.checkpoint}.pt)"
     print(f"{run_dir}{which} after {run.step} steps, {chosen.n} samples (seed {chosen.seed}):")
     print(table(scores, real))
     result = scores | {"steps": run.step, "seed": chosen.seed, "checkpoint": args.checkpoint} | {
-        f"real_{name}": real[name] for name in SCORE_NAMES if name in real}
+        f"real_{name}": real[name] for name in (*SCORE_NAMES, *CONDITIONAL_SCORES, *PER_CLASS)
+        if name in real}
     stem = "eval" if args.checkpoint == "last" else f"eval_{args.checkpoint}"
     (run_dir / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     title = (f"after {run.step} steps: {scores['modes_covered']} modes, class KL "

@@ -9,6 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan.core.losses import BCELoss
 from gan.core.networks import CNNDiscriminator, FCDiscriminator, FCGenerator
+from gan.core.objective import Labels
 from gan.core.step import AlternatingStep, SimultaneousStep
 from gan.errors import ConfigError
 from gan.run.acceleration import resolve_device
@@ -173,4 +174,8 @@ def test_every_preset_composes_and_builds(make_cfg: Callable[..., DictConfig],
     setup = build_without_data(make_cfg(f"experiment={preset}"))
     real = torch.rand(4 * setup.adversarial.real_batches, *setup.source.shape)
     z = torch.rand(4 * setup.adversarial.noise_batches, setup.generator.noise_dim)
-    setup.adversarial(real, z)
+    if setup.classes:  # a conditional preset: the labels of both batches too
+        setup.adversarial(real, z, Labels(torch.arange(len(real)) % setup.classes,
+                                          torch.arange(len(z)) % setup.classes))
+    else:
+        setup.adversarial(real, z)

@@ -2,6 +2,7 @@
 the class grid, the conditional scores in metrics.json, a resume, `gan.sample label=K`, and the
 combinations refused in one line."""
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -132,3 +133,15 @@ def test_an_unconditional_run_takes_no_label(tmp_path: Path) -> None:
     run(fake_cfg("train.steps=2", "train.batch_size=8"), tmp_path)
     with pytest.raises(UserError, match="unconditional .* takes no label"):
         sample_main([f"run_dir={tmp_path}", "n=3", "label=1"])
+
+
+@pytest.mark.usefixtures("data_root")
+def test_evaluate_scores_a_conditional_run_class_by_class(tmp_path: Path, capsys) -> None:
+    from gan.evaluate import main as evaluate_main
+
+    run(compose_config("conditioning=acgan", "train.steps=2"), tmp_path)
+    evaluate_main([f"run_dir={tmp_path}", "n=300"])
+    printed = capsys.readouterr().out
+    assert "conditional_accuracy" in printed and "class_recall 9" in printed
+    saved = json.loads((tmp_path / "eval.json").read_text())
+    assert len(saved["class_accuracy"]) == 10 and saved["real_conditional_accuracy"] > 0.95
