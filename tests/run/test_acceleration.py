@@ -310,6 +310,26 @@ def test_graph_step_takes_a_conditional_runs_labels_as_inputs_too(
     assert len(wrapper._step_inputs(values[:2])) == 2
 
 
+@needs_cuda
+@pytest.mark.parametrize("conditioning", ["concat", "acgan", "projection"])
+def test_a_conditional_step_replays_as_it_runs_eager(make_cfg: Callable[..., DictConfig],
+                                                     conditioning: str) -> None:
+    cuda = torch.device("cuda")
+    cfg = make_cfg(f"conditioning={conditioning}", "discriminator=cnn", "optimizer.lr=0.001")
+    torch.manual_seed(0)
+    replayed = build_step(cfg, cuda)
+    torch.manual_seed(0)
+    eager = build_step(cfg, cuda, cuda_graph=False)
+    assert isinstance(replayed, CudaGraphStep)
+    inputs = [(real, z, Labels(torch.arange(8, device=cuda) % 10,
+                               torch.arange(8, device=cuda).flip(0) % 10))
+              for real, z in batches(8, cuda)]
+    replayed_values = [replayed(*batch).scalars() for batch in inputs]
+    eager_values = [eager(*batch).scalars() for batch in inputs]
+    assert replayed.graph is not None
+    torch.testing.assert_close(replayed_values, eager_values, rtol=1e-3, atol=1e-4)
+
+
 DRAWS_IN_THE_STEP = {"gradient_penalty"}  # random interpolates: replay and eager draw apart
 
 
