@@ -15,7 +15,7 @@ from PIL import Image
 from gan.core.conditioning import ConditionalGenerator
 from gan.errors import ConfigError, UserError
 from gan.run.build import build_step
-from gan.run.config import check_config
+from gan.run.config import check_config, options
 from gan.run.loop import run
 from gan.run.saved import resumed_config
 from gan.sample import main as sample_main
@@ -145,3 +145,35 @@ def test_evaluate_scores_a_conditional_run_class_by_class(tmp_path: Path, capsys
     assert "conditional_accuracy" in printed and "class_recall 9" in printed
     saved = json.loads((tmp_path / "eval.json").read_text())
     assert len(saved["class_accuracy"]) == 10 and saved["real_conditional_accuracy"] > 0.95
+
+
+def one_step(cfg: DictConfig) -> dict[str, float]:
+    """One conditional step of cfg's set-up on FakeMNIST-shaped data; its logged values."""
+    from gan.core.objective import Labels
+    from gan.run.loop import build_setup
+
+    setup = build_setup(cfg, CPU)
+    real = torch.rand(8 * setup.adversarial.real_batches, 1, 28, 28)
+    z = torch.rand(8 * setup.adversarial.noise_batches, setup.generator.noise_dim)
+    labels = Labels(torch.arange(len(real)) % 10, torch.arange(len(z)) % 10)
+    return setup.adversarial(real, z, labels).scalars()
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("loss", options("loss"))
+def test_every_method_takes_every_loss(method: str, loss: str) -> None:
+    values = one_step(fake_cfg(f"conditioning={method}", f"loss={loss}"))
+    assert all(np.isfinite(value) for value in values.values())
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("remedy", options("remedy"))
+def test_every_method_takes_every_remedy_or_says_why_not(method: str, remedy: str) -> None:
+    try:
+        cfg = fake_cfg(f"conditioning={method}", f"remedy=[{remedy}]", "train.batch_size=8")
+        values = one_step(cfg)
+    except ConfigError as refusal:
+        assert (remedy, method) in {("packing", "acgan"), ("packing", "projection")}
+        assert "\n" not in str(refusal)
+        return
+    assert all(np.isfinite(value) for value in values.values())
