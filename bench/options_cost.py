@@ -15,8 +15,9 @@ import torch
 from hydra import compose, initialize_config_dir
 from timing import ms_per_call, paired_medians
 
+from gan.core.objective import Labels
 from gan.run.acceleration import configure_process, resolve_device
-from gan.run.build import build_step
+from gan.run.build import build_step, conditioning_of
 from gan.run.config import register_configs
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
@@ -26,14 +27,20 @@ OPTIONS = [("loss=hinge",), ("loss=wasserstein",), ("loss=least_squares",),
            ("experiment=r3gan",), ("remedy=spectral_norm",),
            ("remedy=packing",), ("remedy=diff_augment",),
            ("discriminator=cnn",), ("discriminator=cnn", "remedy=gradient_penalty"),
-           ("discriminator=dcgan",), ("generator=dcgan", "discriminator=dcgan")]
+           ("discriminator=dcgan",), ("generator=dcgan", "discriminator=dcgan"),
+           ("conditioning=concat",), ("conditioning=acgan",), ("conditioning=projection",)]
 
 
 def call_of(step: object, device: torch.device) -> Callable[[], object]:
-    """One call of the step on fixed random images and noise of MNIST's shape."""
+    """One call of the step on fixed random images and noise of MNIST's shape (and, for a
+    conditional step, labels of both: the classes in turn)."""
     real = torch.rand(BATCH * step.real_batches, 1, 28, 28, device=device)
     z = torch.rand(BATCH * step.noise_batches, 100, device=device) * 2 - 1
-    return lambda: step(real, z)
+    if conditioning_of(step) is None:
+        return lambda: step(real, z)
+    labels = Labels(torch.arange(len(real), device=device) % 10,
+                    torch.arange(len(z), device=device) % 10)
+    return lambda: step(real, z, labels)
 
 
 def main(argv: list[str]) -> None:
