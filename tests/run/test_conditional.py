@@ -177,3 +177,18 @@ def test_every_method_takes_every_remedy_or_says_why_not(method: str, remedy: st
         assert "\n" not in str(refusal)
         return
     assert all(np.isfinite(value) for value in values.values())
+
+
+def test_conditional_runs_train_as_one_stack_as_they_train_alone(tmp_path: Path) -> None:
+    from gan.run.stacked import StackedJob, train_stacked
+
+    overrides = ("conditioning=projection", "train.steps=4", "train.batch_size=8")
+    alone = [run(fake_cfg(*overrides, f"train.seed={seed}"), tmp_path / f"alone{seed}")
+             for seed in (0, 1)]
+    jobs = [StackedJob(fake_cfg(*overrides, f"train.seed={seed}"), tmp_path / f"stack{seed}")
+            for seed in (0, 1)]
+    stacked = train_stacked(jobs)
+    for single, together in zip(alone, stacked, strict=True):
+        assert together["stacked_runs"] == 2
+        assert together["final_loss_d"] == pytest.approx(single["final_loss_d"], rel=1e-4)
+        assert together["final_loss_g"] == pytest.approx(single["final_loss_g"], rel=1e-4)
