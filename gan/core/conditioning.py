@@ -109,7 +109,6 @@ class Conditioning:
     """
 
     replaces_generator_loss = False
-    # D's input gains this many channels per sample (Concat); 0: D reads the image alone.
     packable = True  # whether D may judge m packed samples at once (remedy=packing)
     not_stackable = ""
 
