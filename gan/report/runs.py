@@ -73,14 +73,20 @@ def read(directory: Path) -> dict[str, Any]:
 
 
 def conditioning(directory: Path) -> str | None:
-    """A conditional run's conditioning as its config names it (`conditioning._target_`
-    `gan.core.conditioning.Projection` -> `projection`, the option of conf/conditioning/);
-    None for an unconditional run, or one whose config.yaml is missing or unreadable."""
+    """A conditional run's conditioning, read from its config.yaml (`named_conditioning`); None
+    for an unconditional run, or one whose config.yaml is missing or unreadable."""
     path = directory / "config.yaml"
     try:
-        target = select(read_yaml(path), "conditioning._target_") if path.is_file() else None
+        return named_conditioning(read_yaml(path)) if path.is_file() else None
     except (OSError, yaml.YAMLError):  # half a file: the listing still shows the run
         return None
+
+
+def named_conditioning(config: Any) -> str | None:
+    """The conditioning a run's config names, as its option of conf/conditioning/
+    (`conditioning._target_: gan.core.conditioning.Projection` -> `projection`); None where it
+    has none (`conditioning=none`, or a run from before conditioning)."""
+    target = select(config, "conditioning._target_")
     return str(target).rsplit(".", 1)[-1].lower() if target else None
 
 
