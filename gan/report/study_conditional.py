@@ -13,7 +13,7 @@ every completed seed does. Beside each stands what real test images requested as
 labels score (each run's `real_` references, scored as its samples are): the evaluator's
 classifier reads some real classes below 99 % itself (MNIST test digits 0.985-0.99 in the worst
 classes, Fashion-MNIST shirts about 0.72-0.8; see `gan.metrics.conditional`), and a class's FID
-is of a tenth of the samples, so biased upwards against a whole-set FID; the page says so
+is of one class's share of the samples, so biased upwards against a whole-set FID; the page says so
 plainly wherever a target asks for more than real data reaches.
 """
 
@@ -101,7 +101,8 @@ def relabel(setups: list[SetUp]) -> None:
     several = len({setup.discriminator for setup in setups}) > 1
     for setup in setups:
         named = named_conditioning(setup.runs[0]["config"]) or "none"
-        others = [o for o in setup.others if key(o) != "conditioning"]
+        others = [o for o in setup.others  # `conditioning by default`: left at none
+                  if key(o).removesuffix(" by default") != "conditioning"]
         setup.label = ", ".join([f"{setup.discriminator}: {named}" if several else named,
                                  *others])
 
@@ -330,7 +331,7 @@ def real_fid(runs: list[dict[str, Any]], limit: float) -> str:
     said = (f"Real test images requested as their own labels score intra-FID {real:.1f} (mean "
             f"over {len(intra)} runs' references)"
             + (f", against a whole-set FID of {statistics.fmean(whole):.1f}: a class's FID is "
-               "of a tenth of the images, so biased upwards" if whole else ""))
+               "of one class's share of the images, so biased upwards" if whole else ""))
     if real > limit:
         return (f"{said}. **The target is below what real data reaches**: real images "
                 f"themselves score above {limit:.1f} at these sample counts.")

@@ -203,3 +203,20 @@ def test_runs_shows_the_conditioning_accuracy_and_intra_fid(tmp_path: Path) -> N
     assert all(len(line) <= 100 for line in lines[1:] if not line.strip().startswith("/"))
     plain = listing([tmp_path / "u"])
     assert "intra-FID" not in plain and "conditioning" not in plain
+
+
+def test_an_unconditional_set_up_and_unfinished_runs_are_shown_not_judged(
+        tmp_path: Path) -> None:
+    sweep = study(tmp_path / "sweep")
+    for seed in range(2):  # conditioning=none beside them: scored, but no conditional score
+        conditional_run(sweep, f"n{seed}", None, seed, [], [], 45.0)
+    (sweep / "p2" / "metrics.json").unlink()  # still training
+    out = tmp_path / "out.md"
+    write(sweep, out, Reference(27.0, "given"))
+    page = out.read_text()
+    assert ("| none | 2 | – | – | – | – | 15.0 ± 0.0 | 0.010 ± 0.000 | 200.00 ± 0.00 |"
+            in page)
+    assert "**none**" not in page.split("## The numbers")[0]  # never judged on the targets
+    assert "| projection | 2 |" in page
+    assert page.endswith(f"## Not on this page\n\n- 1 run under `{sweep}` (unknown: no "
+                         "metrics.json: killed, or still running)\n\n")
