@@ -42,8 +42,9 @@ from gan.report.summary import key, read_metrics
 
 ARGUMENT = "unconditional_fid"  # gan.study's key=value argument: the intra-FID target's base
 PER_CLASS = ("class_accuracy", "class_recall")  # the per-class tables, lists of K in metrics.json
-RECORDED_HERE = (*RECORDED, *CONDITIONAL_SCORES, *PER_CLASS, "class_manifold_note", "real_fid",
-                 *(f"real_{name}" for name in (*CONDITIONAL_SCORES, *PER_CLASS)))
+RECORDED_HERE = (*RECORDED, *CONDITIONAL_SCORES, *PER_CLASS, "class_manifold_note",
+                 *(f"real_{name}" for name in (*CONDITIONAL_SCORES, "fid", "class_kl",
+                                               *PER_CLASS)))
 COLUMNS = (*CONDITIONAL_SCORES, "fid", "class_kl", "ms_per_step")  # the table's, in this order
 DIGITS = dict(zip(COLUMNS, (3, 3, 1, 3, 1, 3, 2), strict=True))  # decimals shown
 HEADINGS = LABELS | {"ms_per_step": "ms per step"}
@@ -150,7 +151,8 @@ def table(setups: list[SetUp]) -> list[str]:
     seeds; then the real test images' row (their `real_` references, mean over the runs)."""
     lines = ["| set-up | runs | " + " | ".join(HEADINGS[name] for name in COLUMNS) + " |",
              "|---|---|" + "---|" * len(COLUMNS)]
-    for setup in ranked(setups) + [s for s in setups if s not in ranked(setups)]:
+    first = ranked(setups)
+    for setup in first + [s for s in setups if s not in first]:
         diverged = len(setup.runs) - len(setup.completed)
         runs = f"{len(setup.completed)}" + (f" ({diverged} diverged)" if diverged else "")
         cells = " | ".join(cell(setup.values(name), DIGITS[name]) for name in COLUMNS)
@@ -409,13 +411,10 @@ def headline(root: Path, out: Path, data: str, runs: list[dict[str, Any]],
 def write(root: Path, out: Path, unconditional: Reference | None = None) -> str:
     """Collect the conditional runs under root and write their page to out and their class
     grids to the page's folder beside it; say what was written, in a line. Refuse (UserError)
-    a sweep with nothing to pool (no set-up with completed runs of two or more seeds) and one
-    of several datasets."""
+    runs of several datasets. A study with one seed of each set-up so far (its sweep runs a
+    seed of every set-up first) gets its page: the targets are judged seed by seed, and no
+    set-up is named best until two seeds of it are in (`best`)."""
     setups, left = collect(root, RECORDED_HERE)
-    if not any(len({run["seed"] for run in setup.completed}) > 1 for setup in setups):
-        raise UserError(f"nothing to pool under {root}: no set-up has completed runs of two or "
-                        f"more seeds ({len(setups)} set-ups, one seed each); sweep "
-                        f"{SEED} too, e.g. {SEED}=0,1,2")
     relabel(setups)
     data = dataset(setups)
     folder = pictures_folder(out)

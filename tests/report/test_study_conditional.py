@@ -42,7 +42,8 @@ def conditional_run(root: Path, name: str, conditioning: str | None, seed: int,
     metrics = {"status": "completed", "final_loss_g": 1.0, "final_loss_d": 0.5,
                "wall_seconds": 2000.0, "steps_per_second": 5.0, "device": "cpu", "threads": 1,
                "modes_covered": 10, "class_kl": 0.01, "classifier_score": 9.5,
-               "fid": intra_fid / 3, "precision": 0.8, "recall": 0.7, "real_fid": 1.3}
+               "fid": intra_fid / 3, "precision": 0.8, "recall": 0.7, "real_fid": 1.3,
+               "real_class_kl": 0.002}
     if conditioning:
         metrics |= {
             "conditional_accuracy": sum(accuracy) / 10, "min_class_accuracy": min(accuracy),
@@ -86,7 +87,7 @@ def test_the_page_pools_the_conditionings_and_names_the_best_by_intra_fid(tmp_pa
                        "0.900 ± 0.000 | 7.0 ± 0.3 | 0.010 ± 0.000 | 200.00 ± 0.00 |")
     assert rows[2].startswith("| acgan | 3 |") and rows[3].startswith("| concat | 3 |")
     assert rows[4] == ("| real test images (reference) | 9 | 0.992 ± 0.000 | 0.985 ± 0.000 | "
-                       "4.0 ± 0.0 | 0.850 ± 0.000 | 1.3 ± 0.0 | – | – |")
+                       "4.0 ± 0.0 | 0.850 ± 0.000 | 1.3 ± 0.0 | 0.002 ± 0.000 | – |")
     assert "Best by intra-FID: **projection**: intra-FID 21.0" in page
     assert "Against **acgan** (intra-FID 41.0 ± 1.0): 20.0 lower, beyond the seeds' spread." \
         in page
@@ -161,10 +162,15 @@ def test_the_reference_is_an_fid_or_a_runs_final_fid(tmp_path: Path) -> None:
             reference(bad)
 
 
-def test_one_seed_is_nothing_to_pool(tmp_path: Path) -> None:
-    conditional_run(tmp_path, "p0", "projection", 0, [0.99] * 10, [0.9] * 10, 20.0)
-    with pytest.raises(UserError, match="nothing to pool"):
-        write(tmp_path, tmp_path / "out.md")
+def test_one_seed_so_far_is_judged_on_the_targets_but_names_no_best(tmp_path: Path) -> None:
+    conditional_run(tmp_path, "p0", "projection", 0, [0.995] * 10, [0.9] * 10, 20.0)
+    conditional_run(tmp_path, "a0", "acgan", 0, [0.995] * 10, [0.9] * 10, 30.0)
+    write(tmp_path, tmp_path / "out.md")
+    page = (tmp_path / "out.md").read_text()
+    assert "No set-up has an intra-FID over two seeds or more yet, so none is named best." in page
+    assert "  - **projection**: **met** in every seed (worst: class 0 at 0.995, seed 0;" in page
+    with pytest.raises(UserError, match="no finished runs"):
+        write(tmp_path / "p0" / "samples", tmp_path / "empty.md")
 
 
 def test_the_summary_gains_the_conditional_columns_only_for_a_conditional_sweep(
