@@ -197,7 +197,7 @@ def best(setups: list[SetUp]) -> list[str]:
         clear.append(beyond)
         where = "beyond the seeds' spread" if beyond else "within the seeds' spread"
         text += (f" Against **{other.label}** (intra-FID {other_mean:.1f} ± {other_std:.1f}): "
-                 f"{other_mean - mean:.1f} lower, {where}.")
+                 f"lower by {other_mean - mean:.1f}, {where}.")
     if rest and not all(clear):
         text += (" So it is not clearly best: the set-ups within the spread may swap places "
                  "with other seeds.")

@@ -89,7 +89,7 @@ def test_the_page_pools_the_conditionings_and_names_the_best_by_intra_fid(tmp_pa
     assert rows[4] == ("| real test images (reference) | 9 | 0.992 ± 0.000 | 0.985 ± 0.000 | "
                        "4.0 ± 0.0 | 0.850 ± 0.000 | 1.3 ± 0.0 | 0.002 ± 0.000 | – |")
     assert "Best by intra-FID: **projection**: intra-FID 21.0" in page
-    assert "Against **acgan** (intra-FID 41.0 ± 1.0): 20.0 lower, beyond the seeds' spread." \
+    assert "Against **acgan** (intra-FID 41.0 ± 1.0): lower by 20.0, beyond the seeds' spread." \
         in page
 
 
