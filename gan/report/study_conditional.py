@@ -25,7 +25,7 @@ from typing import Any
 
 from gan.errors import UserError
 from gan.metrics.names import CONDITIONAL_SCORES, LABELS
-from gan.report.runs import find, named_conditioning
+from gan.report.runs import conditioning, find, named_conditioning
 from gan.report.saved import select
 from gan.report.study import RECORDED, SEED, SetUp, cell, collect, spread
 from gan.report.study_answer import pooled
@@ -90,9 +90,10 @@ def reference(value: str) -> Reference:
 
 def conditional_under(root: Path) -> bool:
     """Whether any run under root is class-conditional: its metrics.json has
-    `conditional_accuracy` (an unconditional run's has no such key)."""
+    `conditional_accuracy` (an unconditional run's has no such key), or, before it has one,
+    its config.yaml names a conditioning."""
     return any("conditional_accuracy" in read_metrics(run_dir / "metrics.json")
-               for run_dir in find(root))
+               or conditioning(run_dir) for run_dir in find(root))
 
 
 def relabel(setups: list[SetUp]) -> None:

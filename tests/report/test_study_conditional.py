@@ -171,6 +171,10 @@ def test_one_seed_so_far_is_judged_on_the_targets_but_names_no_best(tmp_path: Pa
     assert "  - **projection**: **met** in every seed (worst: class 0 at 0.995, seed 0;" in page
     with pytest.raises(UserError, match="no finished runs"):
         write(tmp_path / "p0" / "samples", tmp_path / "empty.md")
+    (tmp_path / "p0" / "metrics.json").unlink()  # still training: its config says conditional
+    (tmp_path / "a0" / "metrics.json").unlink()
+    with pytest.raises(SystemExit, match="error: no finished runs"):
+        main([str(tmp_path), str(tmp_path / "out.md"), "unconditional_fid=27"])
 
 
 def test_the_summary_gains_the_conditional_columns_only_for_a_conditional_sweep(
