@@ -9,8 +9,9 @@ but the unconditional FID the intra-FID target is drawn from, which is given on 
 The targets (issue 38), never lowered: conditional accuracy at least 99 % in every class on
 MNIST (95 % on Fashion-MNIST), intra-FID within 2x of the best unconditional preset's FID, and
 every class's recall at least 0.8 (no collapse inside a class). A set-up meets one only where
-every completed seed does. Beside each stands what real test images requested as their own
-labels score (each run's `real_` references, scored as its samples are): the evaluator's
+every completed seed does. Beside each stands what real images requested as their own labels
+score (each run's `real_` references: `eval.n` training images, scored against the test set as
+its samples are): the evaluator's
 classifier reads some real classes below 99 % itself (MNIST test digits 0.985-0.99 in the worst
 classes, Fashion-MNIST shirts about 0.72-0.8; see `gan.metrics.conditional`), and a class's FID
 is of one class's share of the samples, so biased upwards against a whole-set FID; the page says so
@@ -55,7 +56,9 @@ RECALL = 0.8
 FID_TIMES = 2.0
 CLASS_NAMES = {"fashion_mnist": ("T-shirt/top", "trouser", "pullover", "dress", "coat",
                                  "sandal", "shirt", "sneaker", "bag", "ankle boot")}
-REAL = "real test images (reference)"  # the real-data row of the tables
+REAL = "real images (reference)"  # the real-data row of the tables
+EACH = ("each run's eval.n training images requested as their own labels, scored against the "
+        "test set as its samples are")  # what the real_ references are (gan.run.loop)
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,11 @@ def class_name(k: int, data: str) -> str:
     return f"{k} ({names[k]})" if names and k < len(names) else str(k)
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 seed`, `3 seeds`."""
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
 def completed_runs(setups: list[SetUp]) -> list[dict[str, Any]]:
     """Every completed run of the study: the real-data references are read from them."""
     return [run for setup in setups for run in setup.completed]
@@ -149,7 +157,7 @@ def completed_runs(setups: list[SetUp]) -> list[dict[str, Any]]:
 
 def table(setups: list[SetUp]) -> list[str]:
     """A row per set-up, best intra-FID first (those without one last), with mean ± std over
-    seeds; then the real test images' row (their `real_` references, mean over the runs)."""
+    seeds; then the real images' row (their `real_` references, mean over the runs)."""
     lines = ["| set-up | runs | " + " | ".join(HEADINGS[name] for name in COLUMNS) + " |",
              "|---|---|" + "---|" * len(COLUMNS)]
     first = ranked(setups)
@@ -235,7 +243,7 @@ def at_least(setup: SetUp, name: str, least: str, target: float, data: str) -> t
     met = value >= target and not missing
     below = sum(found[2] < target for found in worst)
     said = ("**met** in every seed" if met else
-            f"missed in {below} of {len(setup.completed)} seeds" if below else
+            f"missed in {below} of {plural(len(setup.completed), 'seed')}" if below else
             f"missed: {missing} seed{'s' * (missing != 1)} not measured")
     return met, (f"**{setup.label}**: {said} (worst: {where}{value:.3f}, seed {seed}; each "
                  f"seed's worst class: {each})")
@@ -243,7 +251,7 @@ def at_least(setup: SetUp, name: str, least: str, target: float, data: str) -> t
 
 def real_classes(runs: list[dict[str, Any]], name: str, target: float, data: str,
                  what: str) -> str:
-    """What real test images requested as their own labels score per class, against a target:
+    """What real images requested as their own labels score per class, against a target:
     plainly, the classes where the target is above what real data reaches."""
     real = [(value, k) for k, value in enumerate(per_class_mean(runs, f"real_{name}"))
             if value is not None]
@@ -253,8 +261,8 @@ def real_classes(runs: list[dict[str, Any]], name: str, target: float, data: str
     below = sorted((k, value) for value, k in real if value < target)
     scored = (f"{low[0]:.3f} in every class" if low[0] == high[0] else
               f"{low[0]:.3f}-{high[0]:.3f} per class")
-    said = (f"Real test images requested as their own labels score {what} {scored} (mean over "
-            f"{len(runs)} runs' references)")
+    said = (f"Real images requested as their own labels score {what} {scored} (mean over the "
+            f"references of {plural(len(runs), 'run')})")
     if not below:
         return (f"{said}: they reach the target in every class (worst: class "
                 f"{class_name(low[1], data)} at {low[0]:.3f}).")
@@ -316,7 +324,8 @@ def fid_target(setups: list[SetUp], unconditional: Reference | None) -> tuple[li
         above = sum(value > limit for value in values)
         passed = not above and len(values) == len(setup.completed)
         said = ("**met** in every seed" if passed else f"missed in {above} of "
-                f"{len(setup.completed)} seeds" if above else "missed: a seed not measured")
+                f"{plural(len(setup.completed), 'seed')}" if above else
+                "missed: a seed not measured")
         lines.append(f"  - **{setup.label}**: {said} (intra-FID {cell(values, 1)}; each seed: "
                      f"{', '.join(f'{value:.1f}' for value in values)})")
         met |= {setup.label} if passed else set()
@@ -324,15 +333,15 @@ def fid_target(setups: list[SetUp], unconditional: Reference | None) -> tuple[li
 
 
 def real_fid(runs: list[dict[str, Any]], limit: float) -> str:
-    """What real test images requested as their own labels score in intra-FID against the
+    """What real images requested as their own labels score in intra-FID against the
     limit, beside their whole-set FID: a class's FID is of fewer images, so biased upwards."""
     intra = [run["real_intra_fid"] for run in runs if run.get("real_intra_fid") is not None]
     if not intra:
         return "No real-data reference in these runs (no `real_intra_fid` in their metrics.json)."
     whole = [run["real_fid"] for run in runs if run.get("real_fid") is not None]
     real = statistics.fmean(intra)
-    said = (f"Real test images requested as their own labels score intra-FID {real:.1f} (mean "
-            f"over {len(intra)} runs' references)"
+    said = (f"Real images requested as their own labels score intra-FID {real:.1f} (mean over "
+            f"the references of {plural(len(intra), 'run')})"
             + (f", against a whole-set FID of {statistics.fmean(whole):.1f}: a class's FID is "
                "of one class's share of the images, so biased upwards" if whole else ""))
     if real > limit:
@@ -360,8 +369,8 @@ def targets(setups: list[SetUp], data: str, unconditional: Reference | None) -> 
     verdict = (f"Every target met, in every seed: {', '.join(f'**{label}**' for label in labels)}."
                if labels else "No set-up meets every target in every seed.")
     return ["## Targets", "", "Issue 38's targets, as the issue sets them, each judged on every "
-            "completed seed; beside each, what real test images requested as their own labels "
-            "score, since a target above that asks the generator to beat real data.", "",
+            f"completed seed; beside each, what real images ({EACH}) score, since a target "
+            "above that asks the generator to beat real data.", "",
             *lines, "", verdict, ""]
 
 
@@ -429,8 +438,7 @@ def write(root: Path, out: Path, unconditional: Reference | None = None) -> str:
         "## The numbers", "", provenance(setups), "", *table(setups), "",
         "## Per class", "", "Mean over seeds; in bold, a class below the target "
         f"({'no accuracy target for ' + data if accuracy is None else f'{accuracy:.0%}'} "
-        f"accuracy, {RECALL} recall). The last row is real test images requested as their own "
-        "labels.", "",
+        f"accuracy, {RECALL} recall). The last row is real images ({EACH}).", "",
         *per_class(setups, "class_accuracy", accuracy, data, "Conditional accuracy per class"),
         *per_class(setups, "class_recall", RECALL, data, "Recall per class"),
         "## Final class grids", "", "One row per class, one noise vector per column.", "",

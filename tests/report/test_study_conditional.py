@@ -16,7 +16,7 @@ from gan.report.summary import summarise
 from gan.study import main
 
 TARGETS = {"concat": "Concat", "acgan": "ACGAN", "projection": "Projection"}
-# Real MNIST test images requested as their own labels, as the shipped evaluator reads them:
+# Real MNIST images requested as their own labels, as the shipped evaluator reads them:
 # two classes below 99 % (the classifier's own mistakes).
 REAL_ACCURACY = [1.0, 0.995, 0.99, 0.99, 0.99, 0.992, 0.99, 0.985, 0.99, 0.988]
 
@@ -86,7 +86,7 @@ def test_the_page_pools_the_conditionings_and_names_the_best_by_intra_fid(tmp_pa
     assert rows[1] == ("| projection | 3 | 0.995 ± 0.000 | 0.995 ± 0.000 | 21.0 ± 1.0 | "
                        "0.900 ± 0.000 | 7.0 ± 0.3 | 0.010 ± 0.000 | 200.00 ± 0.00 |")
     assert rows[2].startswith("| acgan | 3 |") and rows[3].startswith("| concat | 3 |")
-    assert rows[4] == ("| real test images (reference) | 9 | 0.992 ± 0.000 | 0.985 ± 0.000 | "
+    assert rows[4] == ("| real images (reference) | 9 | 0.992 ± 0.000 | 0.985 ± 0.000 | "
                        "4.0 ± 0.0 | 0.850 ± 0.000 | 1.3 ± 0.0 | 0.002 ± 0.000 | – |")
     assert "Best by intra-FID: **projection**: intra-FID 21.0" in page
     assert "Against **acgan** (intra-FID 41.0 ± 1.0): lower by 20.0, beyond the seeds' spread." \
@@ -108,15 +108,16 @@ def test_each_target_is_met_or_missed_beside_what_real_data_scores(tmp_path: Pat
             "line): at most 30.0, in every seed:") in page
     assert "  - **projection**: **met** in every seed (intra-FID 21.0 ± 1.0;" in page
     assert "  - **acgan**: missed in 3 of 3 seeds" in page
-    assert "intra-FID 4.0 (mean over 9 runs' references), against a whole-set FID of 1.3" in page
+    assert ("intra-FID 4.0 (mean over the references of 9 runs), against a whole-set FID of 1.3"
+            in page)
     # Recall at least 0.8 in every class: concat collapses inside class 3.
     assert "  - **concat**: missed in 3 of 3 seeds (worst: class 3 at 0.200, seed 0;" in page
-    assert ("score recall 0.850 in every class (mean over 9 runs' references): they reach "
+    assert ("score recall 0.850 in every class (mean over the references of 9 runs): they reach "
             "the target in every class (worst: class 0 at 0.850)") in page
     assert "Every target met, in every seed: **projection**." in page
     # Per class: the means over seeds, below the target in bold, and the real images' row.
     assert "| acgan | 0.995 | 0.995 | 0.995 | 0.995 | 0.995 | 0.995 | 0.995 | **0.987** |" in page
-    assert ("| real test images (reference) | 1.000 | 0.995 | 0.990 | 0.990 | 0.990 | 0.992 | "
+    assert ("| real images (reference) | 1.000 | 0.995 | 0.990 | 0.990 | 0.990 | 0.992 | "
             "0.990 | **0.985** | 0.990 | **0.988** |") in page
 
 
