@@ -11,9 +11,10 @@ from gan.report.runs import listing
 USAGE = """usage: python -m gan.runs [DIR ...]
 
 Lists every run under the DIRs (default: outputs and multirun, here): its rank, FID, steps,
-wall time, status and overrides, then its directory. Completed runs come first, best first by
-FID (lower is better), runs without FID after them; then runs that left no metrics.json (still
-training, or killed); then failed runs, with their reason. A run directory is any directory
+wall time, status and overrides, then its directory (a class-conditional run also its intra-FID,
+conditional accuracy and conditioning). Completed runs come first, best first by FID (lower is
+better), runs without FID after them; then runs that left no metrics.json (still training, or
+killed); then failed runs, with their reason. A run directory is any directory
 holding .hydra/overrides.yaml or metrics.json."""
 
 

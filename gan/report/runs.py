@@ -7,6 +7,11 @@ its overrides, how it ended, its metrics. Completed runs come first, best first 
 is better), those without FID after them (where no run has an FID, as the 2D mixtures' runs, by
 their reverse KL, `class_kl`); then runs without a metrics.json (still training, or killed);
 then those that failed, with their status and reason.
+
+A class-conditional run (its config's `conditioning`) says its conditioning under its directory
+(`conditioning: projection`), and where any run has them the table gains its intra-FID and its
+conditional accuracy (the share of samples the evaluator assigns to the class requested); a
+listing without such a run is as it always was.
 """
 
 import os
@@ -14,8 +19,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from gan.errors import UserError
 from gan.metrics.names import LABELS
+from gan.report.saved import read_yaml, select
 from gan.report.summary import METRICS, best_cell, number, overrides_now, rank, read_job
 from gan.run.machine import COMPUTED_ON, described
 
@@ -24,6 +32,7 @@ OBJECTIVE = "fid"  # the ranking, lower is better
 UNLESS = "class_kl"  # the ranking where no run has an FID (the 2D mixtures' runs)
 WIDTH = 100  # the table's lines fit this many columns (a long directory may not)
 HEADINGS = ("#", "FID", "best (step)", "steps", "time", "status", "overrides")
+CONDITIONAL = {"intra_fid": "intra-FID", "conditional_accuracy": "accuracy"}  # their columns
 
 
 def objective(rows: list[dict[str, Any]]) -> str:
@@ -54,12 +63,31 @@ def read(directory: Path) -> dict[str, Any]:
     computed on (`computed_on`, what a rerun must match: empty where it recorded none), its first
     command's overrides and what its later resumes changed (`overrides_now`), and the directory
     as found (so it can be pasted)."""
-    row = read_job(directory, directory, metrics=(*METRICS, "steps", *COMPUTED_ON))
+    row = read_job(directory, directory, metrics=(*METRICS, *CONDITIONAL, "steps", *COMPUTED_ON))
     first, now = overrides_now(directory)
     return row | {"overrides": first, "directory": str(directory),
+                  "conditioning": conditioning(directory),
                   "computed_on": described(row),
                   "resumes": len(list((directory / ".hydra").glob("resumed-*"))),
                   "resumed": [word for word in now if word not in first]}  # what they changed
+
+
+def conditioning(directory: Path) -> str | None:
+    """A conditional run's conditioning, read from its config.yaml (`named_conditioning`); None
+    for an unconditional run, or one whose config.yaml is missing or unreadable."""
+    path = directory / "config.yaml"
+    try:
+        return named_conditioning(read_yaml(path)) if path.is_file() else None
+    except (OSError, yaml.YAMLError):  # half a file: the listing still shows the run
+        return None
+
+
+def named_conditioning(config: Any) -> str | None:
+    """The conditioning a run's config names, as its option of conf/conditioning/
+    (`conditioning._target_: gan.core.conditioning.Projection` -> `projection`); None where it
+    has none (`conditioning=none`, or a run from before conditioning)."""
+    target = select(config, "conditioning._target_")
+    return str(target).rsplit(".", 1)[-1].lower() if target else None
 
 
 def ordered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -101,6 +129,9 @@ def listing(roots: list[Path] | None = None) -> str:
     by = objective(rows)
     lines = [f"{runs} in {', '.join(map(str, roots))}: {statuses}. Best first by "
              f"{LABELS[by]} (lower is better)."]
+    if conditional(rows):
+        lines.append("intra-FID: lower is better; accuracy: the share of samples classified "
+                     "as the class asked for.")
     if shared:
         common = [override for override in rows[0]["overrides"] if override in shared]
         lines.append(shorten(common, WIDTH - len("Every run: "), "Every run: "))
@@ -110,20 +141,27 @@ def listing(roots: list[Path] | None = None) -> str:
     return "\n".join([*lines, "", *table(rows, shared, each_machine=len(machines) > 1)])
 
 
+def conditional(rows: list[dict[str, Any]]) -> bool:
+    """Whether any row has a conditional score: the table then shows them (`CONDITIONAL`)."""
+    return any(row.get(name) is not None for row in rows for name in CONDITIONAL)
+
+
 def table(rows: list[dict[str, Any]], shared: set[str], each_machine: bool = False) -> list[str]:
-    """One line per run (rank, FID, the best evaluation where any run has one, steps, wall
-    time, status, its overrides less the shared ones, shortened to fit), its directory below
-    it, then its alarms, what it computed on where runs differ in that (`each_machine`) and, if
-    it did not complete, the reason."""
+    """One line per run (rank, FID, intra-FID and conditional accuracy where any run has them,
+    the best evaluation where any run has one, steps, wall time, status, its overrides less the
+    shared ones, shortened to fit), its directory below it, then its conditioning, its alarms,
+    what it computed on where runs differ in that (`each_machine`) and, if it did not complete,
+    the reason."""
     by = objective(rows)
-    cells = [[str(place), number(row[by]), best_cell(row),
-              "" if row["steps"] is None else str(row["steps"]), duration(row["wall_seconds"]),
-              row["status"]] for place, row in enumerate(rows, 1)]
-    headings, right = list(HEADINGS), [True, True, True, True, True, False]  # numbers right
-    headings[1] = LABELS[by]
+    scores = list(CONDITIONAL) if conditional(rows) else []
+    cells = [[str(place), number(row[by]), *(number(row.get(name)) for name in scores),
+              best_cell(row), "" if row["steps"] is None else str(row["steps"]),
+              duration(row["wall_seconds"]), row["status"]] for place, row in enumerate(rows, 1)]
+    headings = [HEADINGS[0], LABELS[by], *(CONDITIONAL[name] for name in scores), *HEADINGS[2:]]
+    right = [True] * (len(headings) - 2) + [False]  # numbers right, status left
     if not any(row["best"] is not None for row in rows):  # none evaluated: room for overrides
         for columns in (headings, right, *cells):
-            del columns[2]
+            del columns[2 + len(scores)]
     widths = [max(len(heading), *(len(cell[i]) for cell in cells))
               for i, heading in enumerate(headings[:-1])]
 
@@ -142,6 +180,8 @@ def table(rows: list[dict[str, Any]], shared: set[str], each_machine: bool = Fal
                              f"{' '.join(row['resumed'])})")
         lines.append(f"{line(values)}  {shorten(overrides, room)}".rstrip())
         lines.append(f"{indent}{row['directory']}")
+        if row.get("conditioning"):  # G(z, y): the config's, whatever set it (a preset too)
+            lines.append(f"{indent}conditioning: {row['conditioning']}")
         if row["alarms"]:  # a collapse the run's evaluations showed, with its step
             lines.append(shorten([row["alarms"]], WIDTH - len(indent) - 8, f"{indent}alarms: "))
         if each_machine and row["computed_on"]:

@@ -93,15 +93,17 @@ def read_run(run_dir: Path, job: dict[str, Any]) -> dict[str, Any]:
         "ms_per_step": 1000 / speed if speed else None}
 
 
-def collect(root: Path) -> tuple[list[SetUp], list[tuple[Path, str]]]:
+def collect(root: Path, recorded: tuple[str, ...] = RECORDED
+            ) -> tuple[list[SetUp], list[tuple[Path, str]]]:
     """The completed and diverged runs under root as set-ups (a diverged run is counted, not
-    scored), and the runs left out with why: unfinished and other failed runs (a metrics.json
-    whose status is neither, or none, or no config.yaml), each also said on stderr."""
+    scored), each with the values of `recorded` from its metrics.json, and the runs left out
+    with why: unfinished and other failed runs (a metrics.json whose status is neither, or
+    none, or no config.yaml), each also said on stderr."""
     if not root.is_dir():
         raise UserError(f"{root} is not a directory")
     runs, left = [], []
     for run_dir in find(root):
-        job = read_job(run_dir, root, RECORDED)
+        job = read_job(run_dir, root, recorded)
         status = job["status"]
         if status in COUNTED and not (run_dir / "config.yaml").is_file():
             status = f"{status}, no config.yaml"

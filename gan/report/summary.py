@@ -1,6 +1,10 @@
 """A sweep's summary: one row per job, best first by the objective, read from the job
 directories (summary.csv and summary.md in the sweep directory). When it is written: after each
-job's own record, and when the sweep ends (`gan.sweep.summary`)."""
+job's own record, and when the sweep ends (`gan.sweep.summary`).
+
+A sweep where any job is class-conditional (its metrics.json has `conditional_accuracy`, ...)
+gets the conditional scores' columns too (`CONDITIONAL_SCORES`, after the other scores); a
+sweep without one keeps the columns it always had."""
 
 import csv
 import io
@@ -12,7 +16,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from gan.metrics.names import FINAL_LOSSES, LABELS, MANIFOLD, MAXIMISED, SCORE_NAMES
+from gan.metrics.names import (
+    CONDITIONAL_SCORES,
+    FINAL_LOSSES,
+    LABELS,
+    MANIFOLD,
+    MAXIMISED,
+    SCORE_NAMES,
+)
 from gan.report.saved import read_yaml, select
 from gan.run.files import write_atomically
 
@@ -27,13 +38,24 @@ BEST = ("best", "best_step", "alarms")  # the best evaluation's value and step; 
 COLUMNS = ("job", "status", "overrides", *METRICS, *BEST, "reason", "directory")
 HEADINGS = ("#", "status", "overrides", *(LABELS.get(name, "time (s)") for name in METRICS),
             "best (step)", "alarms", "reason")
+# A conditional sweep's metrics: the conditional scores join the others, before the wall time.
+CONDITIONAL_METRICS = (*FINAL_LOSSES, *SCORE_NAMES, *CONDITIONAL_SCORES, "wall_seconds")
+
+
+def metrics_of(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The metrics a sweep's tables show: `CONDITIONAL_METRICS` where any row has a conditional
+    score, else `METRICS` (the columns an unconditional sweep always had)."""
+    conditional = any(row.get(name) is not None for row in rows for name in CONDITIONAL_SCORES)
+    return CONDITIONAL_METRICS if conditional else METRICS
 
 
 def read_job(directory: Path, sweep_dir: Path,
              metrics: tuple[str, ...] = METRICS) -> dict[str, Any]:
     """A job directory's row: its number, overrides, and how it ended (its metrics.json); the
     values of `metrics` are copied from that file (None where it has none), and so is why its
-    precision and recall are absent (`manifold_note`, None where they are not)."""
+    precision and recall are absent (`manifold_note`, None where they are not) and, for a
+    conditional run, what its per-class precision and recall were measured on
+    (`class_manifold_note`)."""
     hydra_dir = directory / ".hydra"
     hydra_file = hydra_dir / "hydra.yaml"
     hydra = read_yaml(hydra_file) if hydra_file.is_file() else {}
@@ -42,7 +64,8 @@ def read_job(directory: Path, sweep_dir: Path,
             "overrides": overrides_now(directory)[1],
             "status": recorded.get("status", "completed"), "reason": recorded.get("reason", ""),
             "directory": str(directory.relative_to(sweep_dir)),
-            "manifold_note": recorded.get("manifold_note")
+            "manifold_note": recorded.get("manifold_note"),
+            "class_manifold_note": recorded.get("class_manifold_note"),
             } | {name: recorded.get(name) for name in metrics} | best_and_alarms(recorded)
 
 
@@ -112,10 +135,12 @@ def summarise(sweep_dir: Path, objective: str) -> list[dict[str, Any]]:
     """Read every job under sweep_dir; write summary.csv and summary.md there; return the rows
     in their order."""
     with _one_writer(sweep_dir):
-        rows = ordered([read_job(path.parent.parent, sweep_dir) for path in
+        rows = ordered([read_job(path.parent.parent, sweep_dir, CONDITIONAL_METRICS) for path in
                         sweep_dir.glob("**/.hydra/overrides.yaml")], objective)
+        metrics = metrics_of(rows)
+        columns = ("job", "status", "overrides", *metrics, *BEST, "reason", "directory")
         table = io.StringIO()
-        writer = csv.DictWriter(table, fieldnames=COLUMNS, extrasaction="ignore")  # note: .md
+        writer = csv.DictWriter(table, fieldnames=columns, extrasaction="ignore")  # note: .md
         writer.writeheader()
         writer.writerows({**row, "overrides": " ".join(row["overrides"])} for row in rows)
         # Readers never see half a file.
@@ -139,8 +164,10 @@ def _one_writer(sweep_dir: Path) -> Iterator[None]:
 
 
 def markdown(rows: list[dict[str, Any]], objective: str) -> str:
-    """The rows as a Markdown table; the overrides every job shares are said once above it,
-    and below it why a precision or recall shown as `—` is absent."""
+    """The rows as a Markdown table (with the conditional scores where any row has one:
+    `metrics_of`); the overrides every job shares are said once above it, and below it why a
+    precision or recall shown as `—` is absent and what a conditional run's per-class recall
+    was measured on (each said once)."""
     shared = set.intersection(*(set(row["overrides"]) for row in rows)) if rows else set()
     statuses = ", ".join(f"{count} {status}" for status, count in
                          Counter(row["status"] for row in rows).items())
@@ -150,16 +177,21 @@ def markdown(rows: list[dict[str, Any]], objective: str) -> str:
              "is better).", ""]
     if shared:
         lines += [f"Every job: `{' '.join(sorted(shared))}`", ""]
-    lines += ["| " + " | ".join(HEADINGS) + " |", "|" + "---|" * len(HEADINGS)]
+    metrics = metrics_of(rows)
+    headings = ("#", "status", "overrides",
+                *(LABELS.get(name, "time (s)") for name in metrics), *HEADINGS[-3:])
+    lines += ["| " + " | ".join(headings) + " |", "|" + "---|" * len(headings)]
     for row in rows:
         overrides = " ".join(o for o in row["overrides"] if o not in shared)
         cells = [str(row["job"]), row["status"], f"`{overrides}`" if overrides else "",
-                 *("—" if name in MANIFOLD and row["manifold_note"] else number(row[name])
-                   for name in METRICS), best_cell(row), row["alarms"], row["reason"]]
+                 *("—" if name in MANIFOLD and row["manifold_note"] else number(row.get(name))
+                   for name in metrics), best_cell(row), row["alarms"], row["reason"]]
         cells = [cell.replace("|", "\\|") for cell in cells]  # a | would end the cell
         lines.append("| " + " | ".join(cells) + " |")
-    notes = dict.fromkeys(row["manifold_note"] for row in rows if row["manifold_note"])
-    lines += ["", *(f"—: {note}" for note in notes)] if notes else []
+    for marker, name in (("—", "manifold_note"), (LABELS["min_class_recall"],
+                                                  "class_manifold_note")):
+        notes = dict.fromkeys(row.get(name) for row in rows if row.get(name))
+        lines += ["", *(f"{marker}: {note}" for note in notes)] if notes else []
     return "\n".join(lines) + "\n"
 
 
