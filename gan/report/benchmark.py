@@ -135,6 +135,9 @@ def setup_of(job: dict[str, Any], remedies: str) -> str:
     return named[-1] if named else remedies
 
 
+UNFINISHED = ("unknown", "interrupted")  # a run still training, or stopped to be resumed
+
+
 def progress(run_dir: Path, job: dict[str, Any]) -> dict[str, Any] | None:
     """An unfinished run's last evaluation, from its event files: its set-up, seed, the step
     after which it was scored, its planned steps and scores; None where it has none yet."""
@@ -180,7 +183,8 @@ def collect_rows(root: Path, name: str
             continue
         job = read_job(run_dir, root, RECORDED)
         if job["status"] not in COUNTED or not (run_dir / "config.yaml").is_file():
-            scored = progress(run_dir, job) if job["status"] == "unknown" else None
+            # Still running (no metrics.json) or stopped to be continued: its last evaluation.
+            scored = progress(run_dir, job) if job["status"] in UNFINISHED else None
             if scored is not None:
                 running.append(scored)
             else:

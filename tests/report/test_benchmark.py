@@ -99,12 +99,20 @@ def test_the_published_rows_are_the_papers() -> None:
     assert json.dumps(sorted(stacked)) == '["none", "pacdcgan2", "pacdcgan3", "pacdcgan4"]'
 
 
-def test_an_unfinished_run_shows_its_last_evaluation_apart(sweep: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stopped", ["killed", "interrupted"])
+def test_an_unfinished_run_shows_its_last_evaluation_apart(sweep: Path, tmp_path: Path,
+                                                           stopped: str) -> None:
+    import json
     import shutil
     root = tmp_path / "sweep"
     shutil.copytree(sweep / "none_0", root / "none_0")
     shutil.copytree(sweep / "r1_1", root / "r1_1")
-    (root / "none_0" / "metrics.json").unlink()  # as a run killed before its end
+    metrics = root / "none_0" / "metrics.json"
+    if stopped == "killed":
+        metrics.unlink()  # as a run killed before its end
+    else:  # as a run stopped by SIGTERM to be continued (a study paused for another)
+        metrics.write_text(json.dumps({"status": "interrupted", "reason": "interrupted by "
+                                       "SIGTERM after 2 steps", "wall_seconds": 1.0}))
     out = tmp_path / "page.md"
     study.main([str(root), str(out)])
     page = out.read_text()
