@@ -110,6 +110,10 @@ class Conditioning:
 
     replaces_generator_loss = False
     packable = True  # whether D may judge m packed samples at once (remedy=packing)
+    # Whether G's loss reads the label in a term of its own (AC-GAN's class term): then a
+    # remedy may replace the adversarial loss (feature matching's `replace`) and G still
+    # learns the classes; otherwise only the adversarial loss carries the condition.
+    generator_term = False
     not_stackable = ""
 
     def __init__(self, labels: str = "uniform", embedding: str = "learned",
@@ -122,6 +126,10 @@ class Conditioning:
                               f"got {embedding!r}")
         if embedding_dim is not None and embedding_dim < 1:
             raise ConfigError(f"conditioning.embedding_dim must be >= 1, got {embedding_dim}")
+        if embedding_dim is not None and embedding == "onehot":
+            raise ConfigError(f"conditioning.embedding_dim={embedding_dim} sets a learned "
+                              "embedding's width; a one-hot one is as wide as the classes "
+                              "(set conditioning.embedding=learned, or drop embedding_dim)")
         self.labels = labels
         self.embedding = embedding
         self.embedding_dim = embedding_dim
@@ -145,6 +153,16 @@ class Conditioning:
     def discriminator_channels(self, classes: int) -> int:
         """Channels (coordinates, for points) D's input gains per sample: none unless `Concat`."""
         return 0
+
+    def check_terms(self, terms: list) -> None:
+        """Refuse, in one line, a term that replaces G's adversarial loss (feature matching
+        with `replace`) where only that loss tells G which class it was asked for."""
+        replacing = [type(t).__name__ for t in terms if t.replaces_generator_loss]
+        if replacing and not self.generator_term:
+            raise ConfigError(f"{', '.join(replacing)} replaces G's adversarial loss, the only "
+                              f"part of it that carries the label under conditioning="
+                              f"{self.name}: G would no longer learn the classes asked of it "
+                              "(use conditioning=acgan, or a term that adds to the loss)")
 
     def wrap_generator(self, generator: Generator, noise_dim: int,
                        classes: int) -> ConditionalGenerator:
@@ -217,6 +235,7 @@ class ACGAN(Conditioning):
     D maximises L_S + L_C, G maximises L_C - L_S)."""
 
     packable = False
+    generator_term = True  # class_generated: G learns the classes from it alone
 
     def __init__(self, weight: float = 1.0, labels: str = "uniform", embedding: str = "learned",
                  embedding_dim: int | None = None) -> None:

@@ -230,7 +230,8 @@ class AdversarialStep(ABC):
         return output
 
     def _chunk_labels(self, labels: Labels | None) -> Callable[[int, int], Labels | None]:
-        """The labels of real batch i and noise batch j of a call (None: unconditional)."""
+        """The labels of real batch i (B,) and noise batch j (B,) of a call, from the call's
+        (d_steps*B,) and (noise_batches*B,) (None: unconditional)."""
         if labels is None:
             return lambda i, j: None
         reals = labels.real.chunk(self.real_batches, dim=self.batch_dim)

@@ -128,8 +128,9 @@ def labelled_source(cfg: DictConfig, conditioning: Conditioning) -> Source:
     """The dataset of a conditional run, refused in one line where it has no labels."""
     source = build_source(cfg.dataset)
     if not source.classes:
-        raise ConfigError(f"conditioning={conditioning.name} needs labelled data, and dataset "
-                          f"{source.name} has no labels (use dataset=mnist or fashion_mnist)")
+        raise ConfigError(f"conditioning={conditioning.name} needs labels from the dataset, "
+                          f"and dataset {source.name} serves none (use dataset=mnist or "
+                          "fashion_mnist)")
     return source
 
 
@@ -197,6 +198,8 @@ def build_step(cfg: DictConfig, device: torch.device,
     discriminator = fast_layout(build_discriminator(cfg, conditioning).to(device), device)
     for remedy in remedies:
         remedy.attach(generator, discriminator)
+    if conditioning is not None:
+        conditioning.check_terms(remedies)
     terms = remedies if conditioning is None else [conditioning, *remedies]
     adversarial = make_step(
         generator=generator, discriminator=discriminator,

@@ -156,7 +156,11 @@ class ImageSource:
         dataset = self._open(train)
         pixels = dataset.data  # (N, H, W) uint8, no per-sample transforms
         images = (pixels.to(device).unsqueeze(1).float() / 255.0).contiguous()
-        return images, torch.as_tensor(dataset.targets, dtype=torch.long, device=device)
+        labels = torch.as_tensor(dataset.targets, dtype=torch.long)  # (N,), on the CPU first
+        if len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < self.classes:
+            raise ConfigError(f"dataset {self.name} has labels {int(labels.min())} to "
+                              f"{int(labels.max())}, outside dataset.classes={self.classes}")
+        return images, labels.to(device)
 
     def images(self, device: torch.device, train: bool = True) -> torch.Tensor:
         """Images (N, 1, H, W) as floats in [0, 1] on device (the training set by default)."""
@@ -214,6 +218,8 @@ class DeviceBatcher:
         check_batch_size(batch_size, len(images))
         self.images = images  # (N, C, H, W)
         self.labels = labels  # (N,) int64, a conditional run's; None: unlabelled
+        self.label_batch = (None if labels is None
+                            else labels.new_empty(batch_size))  # (B,), reused like `batch`
         self.batch_size = batch_size
         self.order = self._permutation()
         self.position = 0
@@ -232,7 +238,7 @@ class DeviceBatcher:
         """The next batch (B, C, H, W) and its labels (B,), drawn by the same indices."""
         index = self._next_index()
         return (torch.index_select(self.images, 0, index, out=self.batch),
-                self.labels[index])
+                torch.index_select(self.labels, 0, index, out=self.label_batch))
 
     def _next_index(self) -> torch.Tensor:
         """The next batch's indices (B,) into the data."""

@@ -316,10 +316,9 @@ def begin(setup: TrainingSetup, settings: TrainConfig, run_dir: Path, started: f
                          setup.generator.noise_dim, setup.device, setup.generator.prior)
     start, fixed_z = continued(setup, batcher, checkpoint, settings, clock, evaluation,
                                logger or log)
-    running = Running(setup, settings, run_dir, batcher, noise, clock, evaluation, start,
-                      fixed_z, checkpoint is not None, hyperparameters, logger)
-    running.label_draw = label_draw(setup, settings.batch_size * adversarial.noise_batches)
-    return running
+    return Running(setup, settings, run_dir, batcher, noise, clock, evaluation, start, fixed_z,
+                   checkpoint is not None, hyperparameters, logger,
+                   label_draw=label_draw(setup, settings.batch_size * adversarial.noise_batches))
 
 
 def label_draw(setup: TrainingSetup, batch_size: int) -> LabelDraw | None:

@@ -237,3 +237,17 @@ def test_stacked_conditional_runs_reproduce_single_runs(method: type[Conditionin
                                 single.discriminator.parameters(), strict=True):
             torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(output.d_loss[k], single_output.d_loss, rtol=1e-4, atol=1e-4)
+
+
+def test_spectral_norm_leaves_concats_label_maps_as_they_are() -> None:
+    from torch.nn.utils import parametrize
+
+    from gan.core.remedies import SpectralNorm
+
+    generator, discriminator = conditional_networks(Concat())
+    SpectralNorm().attach(generator, discriminator)
+    assert not parametrize.is_parametrized(discriminator.label_input.embedding)
+    assert parametrize.is_parametrized(discriminator.head)
+    _, projected = conditional_networks(Projection())
+    SpectralNorm().attach(generator, projected)
+    assert parametrize.is_parametrized(projected.projection)  # as Miyato and Koyama's V

@@ -99,7 +99,15 @@ def test_a_conditional_evaluation_scores_each_class_beside_real_images(tmp_path:
 
 @pytest.mark.parametrize(("overrides", "message"), [
     (("experiment=ring8", "conditioning=concat"),
-     "conditioning=concat needs labelled data, and dataset ring8 has no labels"),
+     "conditioning=concat needs labels from the dataset, and dataset ring8 serves none"),
+    (("conditioning=projection", "remedy=[feature_matching]",
+      "remedy.feature_matching.replace=true"),
+     "FeatureMatching replaces G's adversarial loss, the only part of it that carries the "
+     "label under conditioning=projection"),
+    (("conditioning=concat", "conditioning.embedding=onehot", "conditioning.embedding_dim=4"),
+     "conditioning.embedding_dim=4 sets a learned embedding's width"),
+    (("conditioning=concat", "+dataset.classes=5"),
+     "dataset mnist has labels 0 to 9, outside dataset.classes=5"),
     (("conditioning=acgan", "remedy=[packing]"),
      "conditioning=acgan gives each sample one label, but remedy=packing"),
     (("conditioning=projection", "remedy=[packing]"),
@@ -110,9 +118,10 @@ def test_a_conditional_evaluation_scores_each_class_beside_real_images(tmp_path:
 ])
 def test_what_cannot_be_conditioned_is_refused_in_one_line(overrides: tuple[str, ...],
                                                            message: str) -> None:
+    from gan.run.loop import build_setup
+
     with pytest.raises(ConfigError, match=message):
-        cfg = fake_cfg(*overrides)
-        build_step(cfg, CPU)
+        build_setup(fake_cfg(*overrides), CPU)  # the step, the data and its labels
 
 
 def test_sample_draws_the_class_asked_for_and_a_class_grid_otherwise(tmp_path: Path,

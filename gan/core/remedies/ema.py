@@ -39,6 +39,7 @@ class _AskingForEveryClass(torch.nn.Module):
     def __init__(self, generator: Generator, batch_size: int, classes: int) -> None:
         super().__init__()
         self.generator = generator
+        self.train(generator.training)  # update_bn puts back the mode it finds
         device = next(generator.parameters()).device
         self.labels = torch.arange(batch_size, device=device) % classes  # (B,)
 

@@ -55,7 +55,9 @@ class GradientPenalty(Remedy):
         real, fake = forward.real.detach(), forward.fake.detach()  # (B, C, H, W)
         eps = forward.draws.get("gradient_penalty_eps")
         eps = self.draws(real)["gradient_penalty_eps"] if eps is None else eps
-        # A conditional D judges each interpolate with its real image's label (as cWGAN-GP).
+        # A conditional D judges each interpolate with its real endpoint's label: the fake
+        # endpoint was asked for an independently drawn class, so for a different class the
+        # interpolate lies off the real (x, y) pairs (G is not asked for the real labels here).
         labels = None if forward.labels is None else forward.labels.real
         gradient = input_gradient(forward.discriminator, torch.lerp(fake, real, eps), labels)
         norms = gradient.flatten(1).square().sum(dim=1).add(1e-12).sqrt()  # (B,), finite at 0

@@ -27,8 +27,13 @@ class SpectralNorm(Remedy):
 
     def attach(self, generator: Generator, discriminator: Discriminator) -> None:
         """Normalise each layer's weight (and any other learned matrix, the minibatch
-        layer's `tensor`) in place; the parameters stay the same objects."""
-        for module in list(discriminator.modules()):
+        layer's `tensor`, a projection D's label embedding) in place; the parameters stay the
+        same objects. A conditional D's input label maps (`conditioning=concat`) are input, not
+        a layer: normalised, each class's map would shrink to norm 1 beside an image of norm
+        ~9, and D could hardly read the label."""
+        label_maps = set() if discriminator.label_input is None else set(
+            discriminator.label_input.modules())
+        for module in [m for m in discriminator.modules() if m not in label_maps]:
             names = (["weight"] if isinstance(module, LAYERS) else
                      [name for name, p in module.named_parameters(recurse=False) if p.dim() == 2])
             for name in names:
