@@ -13,6 +13,8 @@ import difflib
 import inspect
 import math
 import os
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -277,7 +279,7 @@ def check_config(cfg: DictConfig) -> None:
     valid key, or the remedy that set it), a remedy preset's setting that the config sets
     otherwise, and a typed value of the wrong type or range (naming the key the user set)."""
     refusal = (preset_conflict(cfg) or out_of_range(cfg) or loss_conflict(cfg)
-               or unconditional_objective(cfg))
+               or unconditional_objective(cfg) or mistyped_argument(cfg))
     if refusal is not None:
         raise ConfigError(refusal)
     valid = valid_keys(cfg)
@@ -625,6 +627,59 @@ def out_of_range(cfg: DictConfig) -> str | None:
         if not allowed(value):
             return f"{key} must be {rule}, got {value}"
     return None
+
+
+SIMPLE = (bool, int, float, str)  # argument types a setting is checked against
+
+
+def mistyped_argument(cfg: DictConfig) -> str | None:
+    """The refusal of a setting whose value is not of the type its gan-lab class's argument
+    declares (`conditioning.weight=abc` where `weight: float`; an int where a float is
+    declared is fine), naming the setting; None where every one fits. Arguments of other
+    types, and classes outside the package (torch's optimizers), are not checked here."""
+    paths = [*GROUPS, *(f"remedy.{name}" for name in (cfg.get("remedy") or {}))]
+    for path in paths:
+        node = OmegaConf.select(cfg, path, default=None, throw_on_resolution_failure=False)
+        if not isinstance(node, DictConfig) or "_target_" not in node:
+            continue
+        declared = _declared_types(node._target_)
+        for key, kind in declared.items():
+            if key not in node:
+                continue
+            value = OmegaConf.select(node, key, throw_on_resolution_failure=False)
+            if not _fits(value, kind):
+                return f"{path}.{key} must be {_type_name(kind)}, got {value!r}"
+    return None
+
+
+def _declared_types(target: str) -> dict[str, type]:
+    """The simple declared type (SIMPLE, optionally None) of each argument of a gan-lab class
+    or function; empty for anything else or where the hints cannot be read."""
+    if not target.startswith("gan."):
+        return {}
+    try:
+        made = get_object(target)
+        hints = typing.get_type_hints(made.__init__ if inspect.isclass(made) else made)
+    except Exception:  # no such object, or hints it cannot resolve: the builder says why
+        return {}
+    declared = {}
+    for name, hint in hints.items():
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)  # X | None
+        kinds = [k for k in typing.get_args(hint) if k is not type(None)] if union else [hint]
+        if len(kinds) == 1 and kinds[0] in SIMPLE:
+            declared[name] = kinds[0]
+    return declared
+
+
+def _fits(value: Any, kind: type) -> bool:
+    """Whether value may be passed where `kind` (or None) is declared; an int fits a float."""
+    if value is None:
+        return True
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
 
 
 def interpolation_source(node: DictConfig, key: str) -> str | None:

@@ -38,6 +38,13 @@ REFUSED = [  # the issue's inputs and their kin -> the line that refuses them
     (("eval.objective=loss",), "eval.objective must be one of"),
     (("+remedy.balance.d_steps=2",), "remedy.balance.d_steps: remedy balance is not selected; "
                                      "add it with remedy=[...,balance]"),
+    # A class's argument of the wrong type, before the class is built (a review's inputs).
+    (("conditioning=acgan", "conditioning.weight=abc"),
+     "conditioning.weight must be a float, got 'abc'"),
+    (("conditioning=concat", "conditioning.embedding_dim=2.5"),
+     "conditioning.embedding_dim must be an int, got 2.5"),
+    (("remedy=[r1]", "remedy.r1.gamma=abc"), "remedy.r1.gamma must be a float, got 'abc'"),
+    (("generator.hidden_dim=abc",), "generator.hidden_dim must be an int, got 'abc'"),
 ]
 
 
@@ -51,7 +58,7 @@ def test_refused_in_one_line_naming_the_key(make_cfg: Callable[..., DictConfig],
 
 
 GROUPS = ["generator", "discriminator", "optimizer", "dataset", "loss", "step", "remedy",
-          "experiment", "hparams_search"]
+          "conditioning", "experiment", "hparams_search"]
 
 
 @pytest.mark.parametrize("override", [f"{group}={option}" for group in GROUPS
