@@ -12,6 +12,13 @@ from gan.core.remedies.base import Remedy
 from gan.errors import ConfigError
 
 
+def given(labels: Labels | None) -> tuple[Labels, ...]:
+    """A conditional run's labels as the trailing arguments of a `compute` call, none for an
+    unconditional run: `compute` may vmap every argument (stacked runs), and vmap maps
+    tensors, not None."""
+    return () if labels is None else (labels,)
+
+
 class StepOutput(NamedTuple):
     """What a step leaves behind, detached and still on the device (reading them syncs).
 
@@ -191,8 +198,7 @@ class AdversarialStep(ABC):
     def update_d(self, real: torch.Tensor, z: torch.Tensor, labels: Labels | None = None
                  ) -> None:
         """One D-only update on real (B, C, H, W) and G(z) held fixed."""
-        extra = () if labels is None else (labels,)  # vmap (stacked runs) maps tensors only
-        loss = self.compute(self.d_loss, real, z, self.draws(real), *extra)
+        loss = self.compute(self.d_loss, real, z, self.draws(real), *given(labels))
         self.d_optimizer.zero_grad(set_to_none=True)
         self.backward(loss.total, self.d_parameters)
         self.d_optimizer.step()
@@ -200,8 +206,7 @@ class AdversarialStep(ABC):
     def update_g(self, real: torch.Tensor, z: torch.Tensor, labels: Labels | None = None
                  ) -> None:
         """One G-only update (real images feed terms such as feature matching)."""
-        extra = () if labels is None else (labels,)  # vmap (stacked runs) maps tensors only
-        loss = self.compute(self.g_loss, real, z, *extra)
+        loss = self.compute(self.g_loss, real, z, *given(labels))
         self.g_optimizer.zero_grad(set_to_none=True)
         self.backward(loss.total, self.g_parameters)
         self.g_optimizer.step()
@@ -211,7 +216,7 @@ class AdversarialStep(ABC):
         """All of a call's updates on real (d_steps*B, C, H, W) and z (noise_batches*B, nz),
         with a conditional run's labels of each (d_steps*B,) and (noise_batches*B,)."""
         if self.d_steps == self.g_steps == 1:  # one batch each: no chunk views to make
-            output = self.joint(real, z) if labels is None else self.joint(real, z, labels)
+            output = self.joint(real, z, labels)
             for remedy in self.remedies:
                 remedy.after_update()
             return output
@@ -267,12 +272,8 @@ class SimultaneousStep(AdversarialStep):
               labels: Labels | None = None) -> StepOutput:
         """Update D and G together on real (B, C, H, W) and noise z (B, noise_dim)."""
         # D: maximise log D(x) + log(1 - D(G(z))); G: maximise log D(G(z)) (non-saturating).
-        if labels is None:
-            d_loss, g_loss, real_logits, fake_logits = self.compute(self.both_losses, real, z,
-                                                                    self.draws(real))
-        else:
-            d_loss, g_loss, real_logits, fake_logits = self.compute(
-                self.both_losses, real, z, self.draws(real), labels)
+        d_loss, g_loss, real_logits, fake_logits = self.compute(
+            self.both_losses, real, z, self.draws(real), *given(labels))
         self.d_optimizer.zero_grad(set_to_none=True)
         self.g_optimizer.zero_grad(set_to_none=True)
         # Each loss reaches only its own network's parameters: no D weight gradients from the
@@ -290,13 +291,12 @@ class AlternatingStep(AdversarialStep):
     def joint(self, real: torch.Tensor, z: torch.Tensor,
               labels: Labels | None = None) -> StepOutput:
         """Update D then G on real (B, C, H, W) and noise z (B, noise_dim)."""
-        extra = () if labels is None else (labels,)  # the unconditional call stays as it was
         d_loss, fake, real_features, real_logits, fake_logits = self.compute(
-            self.d_first, real, z, self.draws(real), *extra)
+            self.d_first, real, z, self.draws(real), *given(labels))
         self.d_optimizer.zero_grad(set_to_none=True)
         self.backward(d_loss.total, self.d_parameters)
         self.d_optimizer.step()
-        g_loss = self.compute(self.g_after, real, fake, real_features, *extra)
+        g_loss = self.compute(self.g_after, real, fake, real_features, *given(labels))
         self.g_optimizer.zero_grad(set_to_none=True)
         self.backward(g_loss.total, self.g_parameters)
         self.g_optimizer.step()

@@ -212,8 +212,7 @@ def finish(setup: TrainingSetup, real: torch.Tensor, z: torch.Tensor,
     "generator" and "discriminator", then each term), and samples from fresh noise (ten digits;
     the source's `final_samples`; a conditional run's ask for 0, 1, 2, ...) in
     samples/final/."""
-    final = (setup.adversarial.losses(real, z) if labels is None
-             else setup.adversarial.losses(real, z, labels))
+    final = setup.adversarial.losses(real, z, labels)
     logger.info(f"Final: {loss_line(final)}")
     setup.before_sampling()
     generator, source = setup.generator, setup.source
@@ -384,7 +383,7 @@ def train_runs(runs: Sequence[Running], adversarial: AdversarialStep | CudaGraph
             running.clock.start_loop()
         for step in range(start, settings.steps):
             real, z, labels = draw()  # (B, C, H, W), (B, noise_dim); a stack's (K, B, ...)
-            output = adversarial(real, z) if labels is None else adversarial(real, z, labels)
+            output = adversarial(real, z, labels)  # labels: None unless conditional
             last = step == settings.steps - 1
             stops = [after_step(running, k, step, part(output, k), last, stop_run)
                      for k, running in enumerate(runs) if running.failure is None]
