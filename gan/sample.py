@@ -21,7 +21,7 @@ import torch
 from omegaconf import MISSING
 
 from gan.cli import parse_args, run_command
-from gan.core.conditioning import balanced_labels, class_grid
+from gan.core.conditioning import balanced_labels, class_grid, grid_rows
 from gan.core.networks import Generator, generate
 from gan.errors import UserError
 from gan.metrics.evaluator import evaluation_noise
@@ -83,8 +83,9 @@ def requested_labels(generator: Generator, n: int, label: int | None,
 @torch.no_grad()
 def class_grid_samples(generator: Generator, columns: int, seed: int,
                        device: torch.device) -> torch.Tensor:
-    """A conditional generator's class grid (classes * columns, C, H, W) on the CPU: row k
-    asks for class k with each column's seeded noise vector."""
+    """A conditional generator's class grid (rows * columns, C, H, W) on the CPU: each row
+    asks for one class (every class, or ten of more: `grid_classes`) with each column's
+    seeded noise vector."""
     z = evaluation_noise(columns, generator.noise_dim, seed, device, generator.prior)
     grid_z, labels = class_grid(z, generator.classes)
     return generate(generator, grid_z, labels).float().cpu()
@@ -133,10 +134,10 @@ def main(argv: list[str]) -> None:
         np.save(labels_path(array_path), labels.cpu().numpy())
     if labels is not None and args.label is None:  # every class: the class grid
         classes = run.generator.classes
-        columns = max(1, GRID_SIZE // classes)
+        columns = max(1, GRID_SIZE // grid_rows(classes))
         shown = class_grid_samples(run.generator, columns, args.seed, device)
         save_picture(picture(shown, Path(args.run_dir), run, columns), grid_path)
-        what = f"a class grid of {classes} x {columns}"
+        what = f"a class grid of {grid_rows(classes)} x {columns}"
     else:
         # Images: a grid of the first GRID_SIZE; points: every one, over the mixture's modes.
         shown = samples[:GRID_SIZE] if samples.dim() == 4 else samples

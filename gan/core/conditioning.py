@@ -294,18 +294,34 @@ def label_frequencies(labels: torch.Tensor, classes: int) -> torch.Tensor:
     return counts / counts.sum()
 
 
+GRID_ROWS = 10  # a class grid's rows at most: every class of MNIST's, ten of more
+
+
+def grid_classes(classes: int, device: torch.device | None = None) -> torch.Tensor:
+    """The classes (R,) int64 a class grid shows, one per row: every class where there are at
+    most GRID_ROWS, else GRID_ROWS evenly spaced from the first to the last (Stacked MNIST's
+    1,000 modes: 000, 111, ..., 999, each digit in all three channels)."""
+    if classes <= GRID_ROWS:
+        return torch.arange(classes, device=device)
+    return torch.linspace(0, classes - 1, GRID_ROWS, device=device).round().long()
+
+
+def grid_rows(classes: int) -> int:
+    """How many rows a class grid of `classes` has (`grid_classes`)."""
+    return min(classes, GRID_ROWS)
+
+
 def class_grid(z: torch.Tensor, classes: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """A class grid's inputs from one noise vector per column z (C, noise_dim): row k asks
-    for class k with every column's z, so a column shows one style across the classes.
-    Returns z (classes * C, noise_dim) and labels (classes * C,), row by row."""
-    columns = len(z)
-    labels = torch.arange(classes, device=z.device).repeat_interleave(columns)
-    return z.repeat(classes, 1), labels
+    """A class grid's inputs from one noise vector per column z (C, noise_dim): row r asks
+    for the r-th of `grid_classes` with every column's z, so a column shows one style across
+    the classes. Returns z (R * C, noise_dim) and labels (R * C,), row by row."""
+    rows = grid_classes(classes, z.device)
+    return z.repeat(len(rows), 1), rows.repeat_interleave(len(z))
 
 
 def grid_labels(n: int, classes: int, device: torch.device) -> torch.Tensor:
-    """The labels (n,) of a class grid of n = classes * C samples (`class_grid`'s)."""
-    return torch.arange(classes, device=device).repeat_interleave(n // classes)
+    """The labels (n,) of a class grid of n = R * C samples (`class_grid`'s)."""
+    return grid_classes(classes, device).repeat_interleave(n // grid_rows(classes))
 
 
 def balanced_labels(n: int, classes: int, device: torch.device) -> torch.Tensor:

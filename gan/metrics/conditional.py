@@ -66,10 +66,36 @@ def class_accuracy(probabilities: torch.Tensor, requested: torch.Tensor) -> list
     class (probabilities (N, K)) is k: a list of K, None for a class nothing requested.
     Raises ValueError for requested labels (N,) that are not int64 in [0, K)."""
     check_requested(probabilities, requested)
-    correct = (probabilities.argmax(dim=1) == requested).double()  # (N,)
-    asked = torch.bincount(requested, minlength=probabilities.shape[1])  # (K,)
-    hits = torch.bincount(requested, weights=correct, minlength=probabilities.shape[1])
+    return predicted_accuracy(probabilities.argmax(dim=1), requested, probabilities.shape[1])
+
+
+def predicted_accuracy(predicted: torch.Tensor, requested: torch.Tensor,
+                       classes: int) -> list[float | None]:
+    """Per requested class k of `classes`, the share (0 to 1) of the samples requested as k
+    (requested (N,) int64) whose predicted class (N,) is k; None for a class nothing requested."""
+    correct = (predicted == requested).double()  # (N,)
+    asked = torch.bincount(requested, minlength=classes)  # (K,)
+    hits = torch.bincount(requested, weights=correct, minlength=classes)
     return [None if int(n) == 0 else float(h / n) for h, n in zip(hits, asked, strict=True)]
+
+
+def prediction_scores(predicted: torch.Tensor, requested: torch.Tensor,
+                      classes: int) -> dict[str, Any]:
+    """The accuracy scores of samples whose class a scorer predicted (N,) int64, requested as
+    `requested` (N,) int64 in [0, classes): `conditional_accuracy` (the share right, 0 to 1),
+    `min_class_accuracy` and `class_accuracy` (a list of `classes`, None where nothing was
+    requested). For a scorer that predicts a class without the evaluator's features (Stacked
+    MNIST's three digits read as one of 1,000 modes). Raises ValueError for labels of another
+    length or outside [0, classes), or no samples."""
+    if requested.shape != predicted.shape or not len(requested):
+        raise ValueError(f"requested labels must be one per sample: got "
+                         f"{tuple(requested.shape)} for {tuple(predicted.shape)} predictions")
+    if int(requested.min()) < 0 or int(requested.max()) >= classes:
+        raise ValueError(f"requested labels must lie in [0, {classes}), got "
+                         f"{int(requested.min())} to {int(requested.max())}")
+    accuracy = predicted_accuracy(predicted, requested, classes)
+    return {"conditional_accuracy": float((predicted == requested).double().mean()),
+            "min_class_accuracy": minimum(accuracy), "class_accuracy": accuracy}
 
 
 def conditional_accuracy(probabilities: torch.Tensor, requested: torch.Tensor) -> float:

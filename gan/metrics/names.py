@@ -10,6 +10,10 @@ SCORE_NAMES = ("modes_covered", "class_kl", "high_quality", "classifier_score", 
 # summarises and compares with its real-data reference.
 CONDITIONAL_SCORES = ("conditional_accuracy", "min_class_accuracy", "intra_fid",
                       "min_class_recall")
+# A conditional run's per-class scores are shown class by class (TensorBoard curves,
+# gan.evaluate's table) where there are at most this many classes; Stacked MNIST's 1,000 modes
+# would be 1,000 curves an evaluation, too many to read, so metrics.json alone keeps them.
+SHOWN_CLASSES = 100
 MANIFOLD = ("precision", "recall")  # absent below gan.metrics.manifold.MIN_N samples
 FINAL_LOSSES = ("final_loss_g", "final_loss_d")  # the losses after the last update
 OBJECTIVES = (*SCORE_NAMES, *CONDITIONAL_SCORES, *FINAL_LOSSES)  # what eval.objective may name

@@ -2,7 +2,12 @@
 them in `log_metrics`, Lin et al. 2018): each channel of a sample is classified as a digit by an
 MNIST classifier (here the shipped evaluator's), the sample's mode is the three digits read as
 one number (100 d0 + 10 d1 + d2, of 1,000), a mode is covered where at least one sample falls
-in it, and the spread is KL(mode histogram || uniform) in nats."""
+in it, and the spread is KL(mode histogram || uniform) in nats.
+
+A conditional run asks for a mode (its three digits as one label, 0 to 999): its samples score
+the share read as the mode requested (`gan.metrics.conditional.prediction_scores`: all three
+digits right), over all samples and in the worst mode. Stacked MNIST has no features-based
+scores (no FID), so no intra-FID or per-class recall either."""
 
 from typing import Any
 
@@ -11,6 +16,7 @@ from torch import nn
 
 from gan.core.networks import generate
 from gan.metrics.classifier import Classifier
+from gan.metrics.conditional import prediction_scores
 from gan.metrics.scores import class_kl
 
 DIGITS = 10  # classes per channel: MNIST's digits
@@ -43,6 +49,7 @@ class StackedMNISTScorer:
 
     default_objective = "class_kl"  # lower where more modes are evenly covered
     measures = ("modes_covered", "class_kl")
+    conditional_measures = ("conditional_accuracy", "min_class_accuracy")  # of requested modes
 
     def __init__(self, classifier: Classifier, batch_size: int = 500, channels: int = 3) -> None:
         self.classifier = classifier
@@ -81,13 +88,30 @@ class StackedMNISTScorer:
         """The scores of samples (N, C, H, W) in [0, 1] (`mode_scores`)."""
         return mode_scores(self.modes(samples), self.n_modes)
 
+    def score_conditional(self, samples: torch.Tensor, requested: torch.Tensor
+                          ) -> dict[str, Any]:
+        """`score`'s scores of samples (N, C, H, W) and the accuracy of their modes against the
+        modes requested (N,) int64 in [0, n_modes) (`prediction_scores`). Raises ValueError for
+        samples of another shape or labels not one per sample in range."""
+        modes = self.modes(samples)
+        return mode_scores(modes, self.n_modes) | prediction_scores(
+            modes, requested.to(modes.device), self.n_modes)
+
     @torch.no_grad()
-    def score_generator(self, generator: nn.Module, z: torch.Tensor) -> dict[str, Any]:
+    def score_generator(self, generator: nn.Module, z: torch.Tensor,
+                        labels: torch.Tensor | None = None) -> dict[str, Any]:
         """The scores of the generator's samples from noise z (n, noise_dim), generated and
-        classified `batch_size` at a time, in eval mode (the samples are never all held)."""
+        classified `batch_size` at a time, in eval mode (the samples are never all held); a
+        conditional generator's of the modes `labels` (n,) int64, with the accuracy scores
+        too (`score_conditional`)."""
         modes = []
         for i in range(0, len(z), self.batch_size):
-            samples = generate(generator, z[i:i + self.batch_size])
+            chunk = slice(i, i + self.batch_size)
+            samples = generate(generator, z[chunk], None if labels is None else labels[chunk])
             self.check(samples)
             modes.append(self._modes(samples))
-        return mode_scores(torch.cat(modes), self.n_modes)
+        scores = mode_scores(torch.cat(modes), self.n_modes)
+        if labels is None:
+            return scores
+        return scores | prediction_scores(torch.cat(modes), labels.to(modes[0].device),
+                                          self.n_modes)

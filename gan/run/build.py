@@ -129,8 +129,8 @@ def labelled_source(cfg: DictConfig, conditioning: Conditioning) -> Source:
     source = build_source(cfg.dataset)
     if not source.classes:
         raise ConfigError(f"conditioning={conditioning.name} needs labels from the dataset, "
-                          f"and dataset {source.name} serves none (use dataset=mnist or "
-                          "fashion_mnist)")
+                          f"and dataset {source.name} serves none (use dataset=mnist, "
+                          "fashion_mnist or stacked_mnist)")
     return source
 
 

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from gan.core.conditioning import label_frequencies
 from gan.errors import ConfigError, DataNotFoundError, first_line
 from gan.metrics.classifier import load_classifier
 from gan.metrics.evaluator import Evaluator, real_subset
@@ -87,6 +88,18 @@ class Source(Protocol):
         """n real samples (n, *shape), seeded (its own stream): the metrics' reference."""
         ...
 
+    def real_labelled(self, data: torch.Tensor, labels: torch.Tensor, n: int,
+                      seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """`real`'s n samples and their labels (n,) int64 in [0, classes), from `labelled`'s
+        data and labels: a conditional run's reference (only asked of a source with
+        `classes`)."""
+        ...
+
+    def label_frequencies(self, labels: torch.Tensor) -> torch.Tensor:
+        """The share of each class (classes,) among the samples drawn from `labelled`'s data
+        with labels (N,): what a generator asked for classes as the data has them draws."""
+        ...
+
     def scorer(self, device: torch.device, batch_size: int, seed: int) -> Scorer:
         """What scores samples of this dataset (`batch_size` samples per call; `seed` orders
         any reference set it subsamples)."""
@@ -131,6 +144,15 @@ class ImageSource:
     def real(self, data: torch.Tensor, n: int, seed: int) -> torch.Tensor:
         """n training images (n, C, H, W) drawn without replacement by a seeded permutation."""
         return real_subset(data, n, seed)
+
+    def real_labelled(self, data: torch.Tensor, labels: torch.Tensor, n: int,
+                      seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """`real`'s n images and their labels (n,), by the same permutation."""
+        return real_subset(data, n, seed), real_subset(labels, n, seed)
+
+    def label_frequencies(self, labels: torch.Tensor) -> torch.Tensor:
+        """Each class's share of the labels (N,): (classes,), summing to 1."""
+        return label_frequencies(labels, self.classes)
 
     def scorer(self, device: torch.device, batch_size: int, seed: int) -> Evaluator:
         """The dataset's shipped classifier, with the statistics of its real test set and its

@@ -11,7 +11,7 @@ from gan.core.networks import Generator
 from gan.core.step import StepOutput
 from gan.metrics.chart import histogram_chart
 from gan.metrics.evaluator import Evaluator
-from gan.metrics.names import CONDITIONAL_SCORES, MAXIMISED, SCORE_NAMES
+from gan.metrics.names import CONDITIONAL_SCORES, MAXIMISED, SCORE_NAMES, SHOWN_CLASSES
 from gan.run.checkpoint import BEST_NAME
 from gan.run.collapse import CollapseWatch
 from gan.run.monitor import Monitor
@@ -38,7 +38,8 @@ class Evaluation:
         self.seconds = setup_seconds  # time spent evaluating, set-up included (its cost)
         self.latest: dict[str, Any] = {}
         measured = (*getattr(evaluator, "measures", SCORE_NAMES),
-                    *(CONDITIONAL_SCORES if labels is not None else ()))
+                    *(getattr(evaluator, "conditional_measures", CONDITIONAL_SCORES)
+                      if labels is not None else ()))
         self.objective = (objective if objective in measured
                           else getattr(evaluator, "default_objective", BEST_BY_DEFAULT))
         self.best: dict[str, Any] | None = None  # {"step", "objective", "value"} so far
@@ -144,7 +145,8 @@ class Evaluation:
 
 
 # A conditional run's scores of each class (lists of K), in metrics.json; accuracy and recall
-# are also logged per class, as eval/class_accuracy/<k> and eval/class_recall/<k>.
+# are also logged per class, as eval/class_accuracy/<k> and eval/class_recall/<k>, where there
+# are at most SHOWN_CLASSES classes.
 PER_CLASS = ("class_accuracy", "class_fid", "class_precision", "class_recall",
              "class_manifold_note")
 LOGGED_PER_CLASS = ("class_accuracy", "class_recall")
@@ -152,8 +154,9 @@ LOGGED_PER_CLASS = ("class_accuracy", "class_recall")
 
 def per_class(scores: dict[str, Any]) -> dict[str, float]:
     """TensorBoard tags of a conditional run's per-class accuracy and recall (none for a
-    class that has none: too few samples)."""
-    return {f"eval/{name}/{k}": value for name in LOGGED_PER_CLASS if name in scores
+    class that has none: too few samples; none at all past SHOWN_CLASSES classes)."""
+    return {f"eval/{name}/{k}": value for name in LOGGED_PER_CLASS
+            if name in scores and len(scores[name]) <= SHOWN_CLASSES
             for k, value in enumerate(scores[name]) if value is not None}
 
 

@@ -27,7 +27,7 @@ from gan.core.conditioning import (
     balanced_labels,
     class_grid,
     grid_labels,
-    label_frequencies,
+    grid_rows,
 )
 from gan.core.networks import Generator, UniformNoise, generate, uniform_noise
 from gan.core.objective import Labels
@@ -152,12 +152,11 @@ def build_evaluation(cfg: DictConfig, settings: EvalConfig,
                          setup.generator.prior)
     # A conditional generator is asked for every class equally often.
     labels = balanced_labels(settings.n, setup.classes, device) if setup.classes else None
-    real_images = source.real(setup.images, settings.n, settings.seed)
     if labels is None:
-        real = evaluator.score(real_images)
+        real = evaluator.score(source.real(setup.images, settings.n, settings.seed))
     else:  # the reference of a conditional run: real images requested as their own labels
-        real_labels = source.real(setup.labels, settings.n, settings.seed)  # the same draw
-        real = evaluator.score_conditional(real_images, real_labels)
+        real = evaluator.score_conditional(*source.real_labelled(setup.images, setup.labels,
+                                                                 settings.n, settings.seed))
     return Evaluation(evaluator, z, real, settings.every, time.perf_counter() - started,
                       objective=settings.objective, labels=labels)
 
@@ -254,10 +253,10 @@ def continued(setup: TrainingSetup, batcher: Batcher, checkpoint: dict[str, Any]
 
 def grid_noise(setup: TrainingSetup, n_samples: int) -> torch.Tensor:
     """The fixed noise behind a run's grids (n_samples, noise_dim); a conditional run's is a
-    class grid's (`class_grid`: one row per class, n_samples // classes columns, one z per
+    class grid's (`class_grid`: one row per class shown, n_samples // rows columns, one z per
     column)."""
     generator, classes = setup.generator, setup.classes
-    columns = max(1, n_samples // classes) if classes else n_samples
+    columns = max(1, n_samples // grid_rows(classes)) if classes else n_samples
     z = uniform_noise(columns, generator.noise_dim, setup.device, generator.prior)
     return class_grid(z, classes)[0] if classes else z
 
@@ -325,7 +324,7 @@ def label_draw(setup: TrainingSetup, batch_size: int) -> LabelDraw | None:
     training labels have them (`conditioning.labels=data`); None: unconditional."""
     if setup.conditioning is None or setup.labels is None:
         return None
-    frequencies = (label_frequencies(setup.labels, setup.classes)
+    frequencies = (setup.source.label_frequencies(setup.labels)
                    if setup.conditioning.labels == "data" else None)
     return LabelDraw(batch_size, setup.classes, setup.device, frequencies)
 
@@ -481,10 +480,11 @@ class Recorder:
     def sample(self, step: int, output: StepOutput) -> None:
         """A grid from the fixed noise, as a PNG and in TensorBoard."""
         classes = self.setup.classes
-        if classes:  # a class grid: one row per class
+        if classes:  # a class grid: one row per class shown
             labels = grid_labels(len(self.fixed_z), classes, self.fixed_z.device)
             samples = generate(self.setup.generator, self.fixed_z, labels)
-            picture = self.setup.source.picture(samples, columns=len(self.fixed_z) // classes)
+            picture = self.setup.source.picture(samples,
+                                                columns=len(self.fixed_z) // grid_rows(classes))
         else:
             picture = self.setup.source.picture(generate(self.setup.generator, self.fixed_z))
         picture = save_picture(picture, self.run_dir / "samples" / f"step_{step:06d}.png")

@@ -3,7 +3,12 @@ stacked_MNIST_experiments, Lin et al. 2018) as a dataset `Source`: each sample i
 training digits drawn independently and uniformly (with replacement) into the three channels
 of one 28 x 28 image, so the data has 10 ** 3 = 1,000 equally likely modes. Samples are made
 on the fly from the MNIST training set held on the device (read by `gan.run.data.ImageSource`),
-scored by `gan.metrics.stacked_mnist`, and pictured as an RGB grid."""
+scored by `gan.metrics.stacked_mnist`, and pictured as an RGB grid.
+
+Its labels are its modes: a sample's three digits' labels read as one number, 100 d0 + 10 d1 +
+d2 (0 to 999, the first channel the most significant, as `stacked_modes` reads them), so a
+conditional run asks for three digits at once (`label=427`: a 4 in red, a 2 in green, a 7 in
+blue)."""
 
 from collections.abc import Callable
 from pathlib import Path
@@ -13,9 +18,10 @@ import torch
 from torch.utils.data import Dataset
 from torchvision.utils import make_grid
 
+from gan.core.conditioning import label_frequencies
 from gan.errors import ConfigError
 from gan.metrics.classifier import load_classifier
-from gan.metrics.stacked_mnist import StackedMNISTScorer
+from gan.metrics.stacked_mnist import DIGITS, StackedMNISTScorer, stacked_modes
 from gan.run.data import ImageSource
 from gan.run.pictures import save_picture, upscale
 
@@ -38,22 +44,35 @@ class StackedBatcher:
     """Batches (B, 3, H, W) of independent digits drawn with replacement, as the protocol draws
     them: each call draws (B, 3) indices with `torch.randint` on the digits' device, from the
     global stream, and gathers into one reused buffer; no host sync. A batch may be larger
-    than the digits it draws from (with replacement, there are no passes). Its state is the global
-    random state, which a checkpoint keeps (gan.run.checkpoint.rng_states): a resumed run
-    draws the same batches, so `state_dict` is empty."""
+    than the digits it draws from (with replacement, there are no passes). Given the digits'
+    labels (N,), `next_labelled` also gives each sample's mode (B,) (`stacked_modes`). Its
+    state is the global random state, which a checkpoint keeps
+    (gan.run.checkpoint.rng_states): a resumed run draws the same batches, so `state_dict` is
+    empty."""
 
-    def __init__(self, digits: torch.Tensor, batch_size: int) -> None:
+    def __init__(self, digits: torch.Tensor, batch_size: int,
+                 labels: torch.Tensor | None = None) -> None:
         if not len(digits):  # drawn with replacement: any batch size, but not from nothing
             raise ConfigError("Stacked MNIST has no digits to draw from")
         self.digits = digits  # (N, 1, H, W)
+        self.labels = labels  # (N,) int64 digits 0-9, a conditional run's; None: unlabelled
         self.batch_size = batch_size
         self.batch = digits.new_empty(batch_size, CHANNELS, *digits.shape[2:])  # reused
 
     def next(self) -> torch.Tensor:
         """The next batch (B, 3, H, W), written into the reused buffer."""
-        index = torch.randint(len(self.digits), (self.batch_size, CHANNELS),
-                              device=self.digits.device)
-        return stack(self.digits, index, out=self.batch)
+        return stack(self.digits, self._index(), out=self.batch)
+
+    def next_labelled(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next batch (B, 3, H, W) and its modes (B,) int64, 0 to 999, from the same
+        draw."""
+        index = self._index()  # (B, 3)
+        return stack(self.digits, index, out=self.batch), stacked_modes(self.labels[index])
+
+    def _index(self) -> torch.Tensor:
+        """The next batch's digit indices (B, 3), drawn from the global stream."""
+        return torch.randint(len(self.digits), (self.batch_size, CHANNELS),
+                             device=self.digits.device)
 
     def state_dict(self) -> dict[str, Any]:
         """Nothing: the draws come from the global random state, which checkpoints keep."""
@@ -86,19 +105,42 @@ class StackedMNIST:
         what batches and real samples are stacked from."""
         return self.mnist.images(device, train)
 
-    classes = 0  # its three digits' labels are not served yet: a conditional run is refused
+    classes = DIGITS ** CHANNELS  # its labels are its 1,000 modes
+
+    def labelled(self, device: torch.device,
+                 train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """MNIST's digits (N, 1, H, W) and their labels (N,) int64, 0 to 9, on the device:
+        what labelled batches and real samples are stacked from (their modes are made then)."""
+        return self.mnist.labelled(device, train)
 
     def batcher(self, data: torch.Tensor, batch_size: int,
                 labels: torch.Tensor | None = None) -> StackedBatcher:
-        """Batches (batch_size, 3, H, W) stacked on the fly (`StackedBatcher`; no labels)."""
-        return StackedBatcher(data, batch_size)
+        """Batches (batch_size, 3, H, W) stacked on the fly (`StackedBatcher`), with their
+        modes where the digits' `labels` (N,) are given."""
+        return StackedBatcher(data, batch_size, labels)
 
     def real(self, data: torch.Tensor, n: int, seed: int) -> torch.Tensor:
         """n real samples (n, 3, H, W), drawn as the batches are but from a stream of their
         own seeded by `seed` (the global stream is left as it was)."""
+        return stack(data, self._real_index(data, n, seed))
+
+    def real_labelled(self, data: torch.Tensor, labels: torch.Tensor, n: int,
+                      seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """`real`'s n samples and their modes (n,) int64, from the digits' labels (N,)."""
+        index = self._real_index(data, n, seed)  # (n, 3)
+        return stack(data, index), stacked_modes(labels[index])
+
+    @staticmethod
+    def _real_index(data: torch.Tensor, n: int, seed: int) -> torch.Tensor:
+        """The digits (n, 3) behind `real`'s samples, seeded, on the data's device."""
         stream = torch.Generator().manual_seed(seed)
-        index = torch.randint(len(data), (n, CHANNELS), generator=stream)
-        return stack(data, index.to(data.device))
+        return torch.randint(len(data), (n, CHANNELS), generator=stream).to(data.device)
+
+    def label_frequencies(self, labels: torch.Tensor) -> torch.Tensor:
+        """Each mode's share (1000,) when every channel draws a digit as the data has them:
+        the product of the three digits' shares (the digits' labels (N,), 0 to 9)."""
+        digit = label_frequencies(labels, DIGITS)  # (10,)
+        return torch.kron(torch.kron(digit, digit), digit)  # mode 100 a + 10 b + c: a's first
 
     def scorer(self, device: torch.device, batch_size: int, seed: int) -> StackedMNISTScorer:
         """The protocol's scorer with the shipped MNIST classifier (`seed` is unused: no

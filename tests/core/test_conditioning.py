@@ -13,7 +13,9 @@ from gan.core.conditioning import (
     Projection,
     balanced_labels,
     class_grid,
+    grid_classes,
     grid_labels,
+    grid_rows,
     label_frequencies,
 )
 from gan.core.losses import BCELoss
@@ -202,6 +204,16 @@ def test_a_class_grid_has_one_row_per_class_and_one_noise_vector_per_column() ->
     assert torch.equal(grid_z[3:6], z) and torch.equal(grid_z[9:], z)
     assert torch.equal(grid_labels(12, 4, torch.device("cpu")), labels)
     assert balanced_labels(5, 3, torch.device("cpu")).tolist() == [0, 1, 2, 0, 1]
+
+
+def test_a_grid_of_many_classes_shows_ten_evenly_spaced() -> None:
+    # Stacked MNIST's 1,000 modes: 000, 111, ..., 999 (each digit in all three channels).
+    assert grid_classes(1000).tolist() == [111 * k for k in range(10)]
+    assert grid_classes(10).tolist() == list(range(10)) and grid_rows(1000) == 10
+    z = torch.rand(2, NOISE)
+    grid_z, labels = class_grid(z, 1000)
+    assert labels.tolist() == [111 * k for k in range(10) for _ in range(2)]
+    assert torch.equal(grid_labels(20, 1000, torch.device("cpu")), labels)
 
 
 @pytest.mark.parametrize("method", METHODS)

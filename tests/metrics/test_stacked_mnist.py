@@ -96,3 +96,36 @@ def test_the_shipped_classifier_reads_real_stacked_digits(data_root: Path) -> No
     scorer = StackedMNISTScorer(load_classifier("mnist"), batch_size=128)
     agree = scorer.modes(samples) == stacked_modes(labels[index])
     assert agree.float().mean() > 0.95  # each digit about 99 % right: three, about 97 %
+
+
+def test_requested_modes_score_the_share_read_as_asked() -> None:
+    digits = [[1, 2, 3], [4, 5, 6], [7, 8, 9], [0, 0, 0]]
+    scorer = StackedMNISTScorer(PixelDigits(), batch_size=3)
+    assert set(scorer.conditional_measures) == {"conditional_accuracy", "min_class_accuracy"}
+    right = scorer.score_conditional(samples_of(digits), torch.tensor([123, 456, 789, 0]))
+    assert right["conditional_accuracy"] == 1.0 and right["min_class_accuracy"] == 1.0
+    assert right["modes_covered"] == 4  # the unconditional scores too
+    # One digit of three wrong is a wrong mode: the third sample asked for 788, read as 789.
+    half = scorer.score_conditional(samples_of(digits), torch.tensor([123, 456, 788, 1]))
+    assert half["conditional_accuracy"] == 0.5 and half["min_class_accuracy"] == 0.0
+    accuracy = half["class_accuracy"]
+    assert len(accuracy) == 1000 and accuracy[123] == 1.0 and accuracy[788] == 0.0
+    assert accuracy[789] is None  # nothing asked for it
+
+
+def test_requested_modes_outside_the_thousand_are_refused() -> None:
+    scorer = StackedMNISTScorer(PixelDigits())
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1000\)"):
+        scorer.score_conditional(samples_of([[1, 2, 3]]), torch.tensor([1000]))
+
+
+def test_a_conditional_generator_is_scored_on_the_modes_asked_of_it() -> None:
+    class Asked(nn.Module):  # draws exactly the mode it is asked for
+        def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+            digits = torch.stack([labels // 100, labels // 10 % 10, labels % 10], dim=1)
+            return samples_of(digits.tolist())
+
+    scorer = StackedMNISTScorer(PixelDigits(), batch_size=7)
+    labels = torch.arange(20) * 37  # 0, 37, ..., 703
+    scores = scorer.score_generator(Asked(), torch.zeros(20, 2), labels)
+    assert scores["conditional_accuracy"] == 1.0 and scores["modes_covered"] == 20

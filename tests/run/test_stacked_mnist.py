@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 import torchvision
+from PIL import Image
 
 from gan.core.unrolled_dcgan import UnrolledDCGANDiscriminator, UnrolledDCGANGenerator
 from gan.metrics.stacked_mnist import StackedMNISTScorer
@@ -161,3 +162,71 @@ def test_a_resumed_training_run_ends_where_the_straight_run_ends(data_root: Path
     mine, expected = (load_checkpoint(d / "checkpoint.pt") for d in (resumed, straight))
     for key in ("generator", "discriminator", "d_optimizer", "g_optimizer", "rng"):
         assert_equal(mine[key], expected[key], key)
+
+
+# Labels: a sample's mode, its three digits' labels read as one number (100 d0 + 10 d1 + d2).
+
+def test_labelled_batches_carry_each_samples_mode() -> None:
+    torch.manual_seed(2)
+    digits, labels = numbered(30), torch.arange(30) % 10  # digit i is labelled i mod 10
+    batcher = StackedBatcher(digits, batch_size=64, labels=labels)
+    batch, modes = batcher.next_labelled()
+    channel_labels = which(batch) % 10  # (64, 3): each channel's digit's label
+    assert modes.tolist() == (channel_labels @ torch.tensor([100, 10, 1])).tolist()
+    assert modes.dtype == torch.long and int(modes.min()) >= 0 and int(modes.max()) < 1000
+
+
+def test_real_labelled_samples_are_reals_with_their_modes() -> None:
+    source, digits = StackedMNIST(torchvision.datasets.MNIST, "."), numbered(30)
+    labels = (torch.arange(30) * 7) % 10
+    images, modes = source.real_labelled(digits, labels, n=50, seed=3)
+    assert torch.equal(images, source.real(digits, 50, seed=3))  # the same draw
+    channel_labels = labels[which(images)]  # (50, 3)
+    assert modes.tolist() == (channel_labels @ torch.tensor([100, 10, 1])).tolist()
+
+
+def test_the_datas_mode_frequencies_are_the_product_of_its_digits() -> None:
+    source = StackedMNIST(torchvision.datasets.MNIST, ".")
+    labels = torch.tensor([4] * 5 + [2] * 3 + [7] * 2)  # shares 0.5, 0.3, 0.2
+    frequencies = source.label_frequencies(labels)
+    assert frequencies.shape == (1000,) and float(frequencies.sum()) == pytest.approx(1.0)
+    assert float(frequencies[427]) == pytest.approx(0.5 * 0.3 * 0.2)
+    assert float(frequencies[742]) == pytest.approx(0.2 * 0.5 * 0.3)
+    assert float(frequencies[111]) == 0.0
+
+
+@pytest.mark.parametrize("method", ["concat", "acgan", "projection"])
+def test_a_conditional_run_asks_for_modes_and_scores_them(method: str, tmp_path: Path) -> None:
+    from gan.run.loop import run
+
+    cfg = compose_config("experiment=stacked_mnist", f"conditioning={method}",
+                         "train.steps=2", "train.batch_size=8", "train.sample_every=1",
+                         "train.n_samples=20", "eval.every=2", "eval.n=60")
+    use_fake_data(cfg)
+    metrics = run(cfg, tmp_path)
+    assert metrics["status"] == "completed"
+    for name in ("conditional_accuracy", "min_class_accuracy"):
+        assert 0 <= metrics[name] <= 1 and f"real_{name}" in metrics
+    assert "intra_fid" not in metrics  # no features, so no per-class FID
+    assert len(metrics["class_accuracy"]) == 1000
+    assert metrics["best"]["objective"] == "class_kl"  # the dataset's own objective
+    picture = Image.open(tmp_path / "samples" / "step_000001.png")  # 10 modes x 2 columns
+    assert picture.size == (2 * 30 + 2, 10 * 30 + 2)
+
+
+def test_a_thousand_modes_accuracies_stay_out_of_tensorboard_and_the_table(
+        tmp_path: Path, capsys) -> None:
+    from gan.evaluate import main as evaluate_main
+    from gan.run.evaluation import per_class
+    from gan.run.loop import run
+
+    cfg = compose_config("experiment=stacked_mnist", "conditioning=concat", "train.steps=1",
+                         "train.batch_size=8", "eval.every=0")
+    use_fake_data(cfg)
+    run(cfg, tmp_path)
+    evaluate_main([f"run_dir={tmp_path}", "n=40"])
+    printed = capsys.readouterr().out
+    assert "conditional_accuracy" in printed and "class_accuracy: 1000 classes" in printed
+    assert "class_accuracy 0 " not in printed
+    assert per_class({"class_accuracy": [0.5] * 1000}) == {}  # 1,000 curves: none
+    assert len(per_class({"class_accuracy": [0.5] * 10})) == 10
