@@ -15,7 +15,7 @@ import math
 import os
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -288,6 +288,34 @@ def check_config(cfg: DictConfig) -> None:
             raise ConfigError(unread_key(cfg, key, valid))
     for group, schema in TYPED.items():
         _check_typed(cfg, group, schema)
+
+
+def check_choices(choices: Mapping[str, Any]) -> None:
+    """Refuse, in one line (ConfigError), config-group choices that contradict each other
+    before their merged settings are checked (`setup_conflict`); Hydra's runtime choices."""
+    refusal = setup_conflict(choices)
+    if refusal is not None:
+        raise ConfigError(refusal)
+
+
+def setup_conflict(choices: Mapping[str, Any]) -> str | None:
+    """Why `experiment=X setup=Y` cannot run, where the experiment's preset includes another
+    set-up (experiment=r3gan is conf/setup/r3gan's objective): both would be merged, and the
+    refusal of what is left over (a remedy's settings without the remedy) would not name the
+    cause. None where there is no conflict."""
+    experiment, setup = choices.get("experiment"), choices.get("setup")
+    path = CONF_DIR / "experiment" / f"{experiment}.yaml"
+    if not experiment or not setup or not path.is_file():
+        return None
+    for entry in OmegaConf.load(path).get("defaults", []):
+        if not (isinstance(entry, str) and entry.startswith("/setup/")):
+            continue
+        included = entry.removeprefix("/setup/")
+        if included != setup:
+            return (f"experiment={experiment} sets the objective as setup={included} does, and "
+                    f"setup={setup} sets another; drop one of them (setup={setup} alone, or "
+                    f"experiment={experiment} alone)")
+    return None
 
 
 def unconditional_objective(cfg: DictConfig) -> str | None:

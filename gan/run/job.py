@@ -27,7 +27,7 @@ import torch
 from omegaconf import DictConfig
 
 from gan.errors import UserError, message_lines
-from gan.run.config import absolute, check_config
+from gan.run.config import absolute, check_choices, check_config
 from gan.run.directory import CHECKPOINT_NAME, made_by_hydra_now, remove_traces, stopped
 from gan.run.divergence import Diverged
 from gan.run.files import write_atomically
@@ -107,6 +107,7 @@ def claimed(cfg: DictConfig, hydra_cfg: DictConfig, run_dir: Path, held: ExitSta
     `held` closes), then prepared (`prepare`, default `prepared`: its config, hyper-parameters,
     and the metrics of a job that is done already). Raises UserError for a mistyped setting,
     Busy where another process holds the directory too long."""
+    check_choices(hydra_cfg.runtime.choices)  # contradicting presets, before what they leave
     check_config(cfg)  # a mistyped setting is refused at once, not after a wait
     held.enter_context(sole_writer(run_dir))  # before `prepare` reads the directory
     return (prepare or prepared)(cfg, hydra_cfg)

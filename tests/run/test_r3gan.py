@@ -15,7 +15,7 @@ from gan.core.remedies import R1, R2
 from gan.core.stacking.step import RunRandom, stack
 from gan.errors import ConfigError
 from gan.run.build import build_step
-from gan.run.config import check_config
+from gan.run.config import check_config, setup_conflict
 from tests.conftest import train_command
 
 CPU = torch.device("cpu")
@@ -119,3 +119,21 @@ def test_feature_matching_added_to_the_pairing_is_kept(
         make_cfg: Callable[..., DictConfig]) -> None:
     check_config(make_cfg("experiment=r3gan", "remedy=[r1,r2,feature_matching]"))
     check_config(make_cfg("remedy=[feature_matching]", "remedy.feature_matching.replace=true"))
+
+
+def test_another_set_up_beside_the_experiment_is_refused_naming_both(tmp_path: Path) -> None:
+    # experiment=r3gan is setup=r3gan's objective: setup=hinge beside it merged both, and was
+    # refused as "remedy.r1.gamma: remedy r1 is not selected", which named neither.
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        refused = train_command("experiment=r3gan", "setup=hinge", "train.steps=1")
+    finally:
+        os.chdir(here)
+    assert refused == ("error: experiment=r3gan sets the objective as setup=r3gan does, and "
+                       "setup=hinge sets another; drop one of them (setup=hinge alone, or "
+                       "experiment=r3gan alone)")
+    assert not any(tmp_path.iterdir())  # refused before the run directory was made
+    assert setup_conflict({"experiment": "r3gan", "setup": "r3gan"}) is None
+    assert setup_conflict({"experiment": "ring8", "setup": "hinge"}) is None
+    assert setup_conflict({"experiment": None, "setup": "hinge"}) is None
