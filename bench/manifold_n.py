@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from gan.core.conditioning import balanced_labels
 from gan.core.networks import generate
 from gan.metrics.evaluator import Evaluator, evaluation_noise, real_subset
 from gan.metrics.manifold import precision_recall
@@ -53,8 +54,10 @@ def main(argv: list[str]) -> None:
         evaluator = build_evaluator(source, CPU, 500, seed)
         for n in map(int, args["ns"].split(",")):
             with torch.no_grad():
-                z = evaluation_noise(n, run.generator.noise_dim, seed, CPU)
-                generated = evaluator.outputs(generate(run.generator, z))[1]
+                z = evaluation_noise(n, run.generator.noise_dim, seed, CPU, run.generator.prior)
+                classes = getattr(run.generator, "classes", 0)  # a conditional run's: in turn
+                labels = balanced_labels(n, classes, CPU) if classes else None
+                generated = evaluator.outputs(generate(run.generator, z, labels))[1]
             noise = torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed))
             real = real_subset(train, n, seed)
             radius = evaluator.manifold(n)[1].median()
