@@ -8,9 +8,11 @@ DIR/eval_best.json and DIR/eval_best_class_histogram.png). n and
 seed default to the run's eval.n and eval.seed (10,000 and 0). The real test set is read from
 data_root, else $GAN_DATA_DIR, else the root the run recorded.
 
-A conditional run's generator is asked for every class in turn, and the table adds its
-conditional accuracy, intra-FID and each class's accuracy and recall, beside real images
-requested as their own labels (gan/metrics/conditional.py).
+A conditional run's generator is asked for every class in turn, and the table adds the
+conditional scores its dataset's scorer measures (MNIST's: conditional accuracy, intra-FID, ...;
+Stacked MNIST's: the accuracy of its modes) and each class's accuracy and recall (past
+SHOWN_CLASSES classes, eval.json alone keeps them), beside real images requested as their own
+labels (gan/metrics/conditional.py).
 """
 
 import json
@@ -61,7 +63,7 @@ def table(scores: dict[str, Any], real: dict[str, Any]) -> str:
     for name in ("class_accuracy", "class_recall"):  # a conditional run's, class by class
         values = scores.get(name, [])
         if len(values) > SHOWN_CLASSES:  # Stacked MNIST's 1,000 modes: in eval.json only
-            lines.append(f"{name}: {len(values)} classes, each in eval.json")
+            lines.append(f"{name}: {len(values)} classes, each in the json file")
             continue
         for k, value in enumerate(values):
             lines.append(f"{f'{name} {k}':<22}{_number(value)}{_number(real[name][k])}")

@@ -7,10 +7,11 @@ evaluation scored its best, best.pt): FILE.npy gets a float32 array (n, H, W) in
 gives the same noise on every device. Works on a finished run or one still training.
 
 A conditional run's generator (`conditioning=concat|acgan|projection`) is asked for class
-`label` alone where it is given (`label=7`); otherwise for every class in turn (0, 1, ..., 9,
-0, ...): FILE_labels.npy then holds each sample's class (int64, n) and FILE.png is a class
-grid, one row per class and one noise vector per column, so a column shows one style across
-the classes.
+`label` alone where it is given (`label=7`; on Stacked MNIST a mode, `label=427`); otherwise
+for every class in turn (0, 1, ..., 9, 0, ...; fewer samples than classes are spread over them):
+FILE_labels.npy then holds each sample's class (int64, n) and FILE.png is a class grid, one row
+per class (ten evenly spaced of more than ten) and one noise vector per column, so a column shows
+one style across the classes.
 """
 
 from dataclasses import dataclass

@@ -12,7 +12,8 @@ CONDITIONAL_SCORES = ("conditional_accuracy", "min_class_accuracy", "intra_fid",
                       "min_class_recall")
 # A conditional run's per-class scores are shown class by class (TensorBoard curves,
 # gan.evaluate's table) where there are at most this many classes; Stacked MNIST's 1,000 modes
-# would be 1,000 curves an evaluation, too many to read, so metrics.json alone keeps them.
+# would be 1,000 curves an evaluation, too many to read, so the json files alone keep them
+# (metrics.json, gan.evaluate's eval.json).
 SHOWN_CLASSES = 100
 MANIFOLD = ("precision", "recall")  # absent below gan.metrics.manifold.MIN_N samples
 FINAL_LOSSES = ("final_loss_g", "final_loss_d")  # the losses after the last update

@@ -26,7 +26,7 @@ def stacked_modes(digits: torch.Tensor) -> torch.Tensor:
     """Each sample's mode (n,) int64 from its channels' digits (n, C), the first channel the
     most significant: 100 d0 + 10 d1 + d2 for three channels, 0 to 999."""
     places = DIGITS ** torch.arange(digits.shape[1] - 1, -1, -1, device=digits.device)
-    return digits.long() @ places
+    return (digits.long() * places).sum(dim=1)  # not `@`: CUDA has no int64 matmul
 
 
 def mode_scores(modes: torch.Tensor, n_modes: int) -> dict[str, Any]:

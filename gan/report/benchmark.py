@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from gan.errors import UserError
 from gan.report.history import eval_history
-from gan.report.runs import find
+from gan.report.runs import conditioning, find
 from gan.report.saved import read_yaml, select
 from gan.report.study import COUNTED, RECORDED, read_run
 from gan.report.study_page import unrun
@@ -175,20 +175,26 @@ def collect_rows(root: Path, name: str
                  ) -> tuple[list[Row], list[dict[str, Any]], list[tuple[Path, str]]]:
     """The completed and diverged runs of benchmark `name` under root by set-up and budget,
     the unfinished ones' last evaluations (`progress`), and the runs not counted otherwise
-    (failed, or not scored yet) with why."""
+    (failed, or not scored yet; class-conditional runs, which the paper's protocol has none
+    of) with why."""
     rows: dict[tuple[str, int], Row] = {}
     running, left = [], []
     for run_dir in find(root):
         if dataset_of(run_dir) != name:
             continue
         job = read_job(run_dir, root, RECORDED)
+        asked = conditioning(run_dir)
+        if asked is not None:  # asked for each mode: no row of an unconditional table
+            left.append((run_dir, f"conditional (conditioning={asked}): asked for their modes, "
+                                  "which the protocol's generators are not"))
+            continue
         if job["status"] not in COUNTED or not (run_dir / "config.yaml").is_file():
             # Still running (no metrics.json) or stopped to be continued: its last evaluation.
             scored = progress(run_dir, job) if job["status"] in UNFINISHED else None
             if scored is not None:
                 running.append(scored)
             else:
-                left.append((run_dir, job["status"]))
+                left.append((run_dir, f"{job['status']} (unfinished or failed)"))
             continue
         run = read_run(run_dir, job)
         setup = setup_of(job, run["remedies"])
@@ -345,7 +351,7 @@ def write(root: Path, out: Path, name: str) -> str:
         counts: dict[str, int] = defaultdict(int)
         for _, status in left:
             counts[status] += 1
-        page += ["## Not on this page", "", *(f"- {n} run(s) {status} (unfinished or failed)"
+        page += ["## Not on this page", "", *(f"- {n} run(s) {status}"
                                               for status, n in sorted(counts.items())), ""]
     out.write_text("\n".join(page))
     count = sum(len(row.runs) for row in rows)

@@ -48,13 +48,23 @@ class Scorer(Protocol):
 
     default_objective: str  # the score a run keeps its best generator by, unless told another
     measures: tuple[str, ...]  # the names of SCORE_NAMES its scores hold
+    # The names of CONDITIONAL_SCORES its conditional scores hold (a labelled source's scorer).
+    conditional_measures: tuple[str, ...]
 
     def score(self, samples: torch.Tensor) -> dict[str, Any]:
         """The scores of samples (n, *shape)."""
         ...
 
-    def score_generator(self, generator: nn.Module, z: torch.Tensor) -> dict[str, Any]:
-        """The scores of the generator's samples from noise z (n, noise_dim)."""
+    def score_conditional(self, samples: torch.Tensor, requested: torch.Tensor
+                          ) -> dict[str, Any]:
+        """`score`'s scores of samples (n, *shape) and the conditional scores of the classes
+        they were requested as (n,) int64 (only asked of a labelled source's scorer)."""
+        ...
+
+    def score_generator(self, generator: nn.Module, z: torch.Tensor,
+                        labels: torch.Tensor | None = None) -> dict[str, Any]:
+        """The scores of the generator's samples from noise z (n, noise_dim); a conditional
+        generator's asked for `labels` (n,), with the conditional scores too."""
         ...
 
 

@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import Dataset
 from torchvision.utils import make_grid
 
-from gan.core.conditioning import label_frequencies
+from gan.core.conditioning import label_frequencies as class_shares
 from gan.errors import ConfigError
 from gan.metrics.classifier import load_classifier
 from gan.metrics.stacked_mnist import DIGITS, StackedMNISTScorer, stacked_modes
@@ -45,7 +45,9 @@ class StackedBatcher:
     them: each call draws (B, 3) indices with `torch.randint` on the digits' device, from the
     global stream, and gathers into one reused buffer; no host sync. A batch may be larger
     than the digits it draws from (with replacement, there are no passes). Given the digits'
-    labels (N,), `next_labelled` also gives each sample's mode (B,) (`stacked_modes`). Its
+    labels (N,), `next_labelled` also gives each sample's mode (B,) (`stacked_modes`, a new
+    tensor each batch), from the same single draw: labelled or not, a batch consumes the same
+    random numbers. Its
     state is the global random state, which a checkpoint keeps
     (gan.run.checkpoint.rng_states): a resumed run draws the same batches, so `state_dict` is
     empty."""
@@ -139,7 +141,7 @@ class StackedMNIST:
     def label_frequencies(self, labels: torch.Tensor) -> torch.Tensor:
         """Each mode's share (1000,) when every channel draws a digit as the data has them:
         the product of the three digits' shares (the digits' labels (N,), 0 to 9)."""
-        digit = label_frequencies(labels, DIGITS)  # (10,)
+        digit = class_shares(labels, DIGITS)  # (10,)
         return torch.kron(torch.kron(digit, digit), digit)  # mode 100 a + 10 b + c: a's first
 
     def scorer(self, device: torch.device, batch_size: int, seed: int) -> StackedMNISTScorer:

@@ -216,6 +216,13 @@ def test_a_grid_of_many_classes_shows_ten_evenly_spaced() -> None:
     assert torch.equal(grid_labels(20, 1000, torch.device("cpu")), labels)
 
 
+def test_fewer_labels_than_classes_are_spread_over_them() -> None:
+    # Stacked MNIST's 100 final samples: 000, 010, ..., 990, a red digit per row of ten.
+    assert balanced_labels(100, 1000, torch.device("cpu")).tolist() == list(range(0, 1000, 10))
+    assert balanced_labels(4, 10, torch.device("cpu")).tolist() == [0, 2, 5, 7]
+    assert balanced_labels(12, 10, torch.device("cpu")).tolist() == [*range(10), 0, 1]
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_stacked_conditional_runs_reproduce_single_runs(method: type[Conditioning]) -> None:
     def build(seed: int) -> AdversarialStep:

@@ -129,3 +129,10 @@ def test_a_conditional_generator_is_scored_on_the_modes_asked_of_it() -> None:
     labels = torch.arange(20) * 37  # 0, 37, ..., 703
     scores = scorer.score_generator(Asked(), torch.zeros(20, 2), labels)
     assert scores["conditional_accuracy"] == 1.0 and scores["modes_covered"] == 20
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_modes_are_read_on_a_gpu() -> None:
+    # CUDA has no int64 matrix product: modes are a sum of products, on every device.
+    digits = torch.tensor([[4, 2, 7], [0, 0, 9]], device="cuda")
+    assert stacked_modes(digits).tolist() == [427, 9]

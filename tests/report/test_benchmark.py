@@ -120,3 +120,24 @@ def test_an_unfinished_run_shows_its_last_evaluation_apart(sweep: Path, tmp_path
     assert "| `setup=none` | 0 | 3 of 3 | 0 | 0.0 | – |" in page
     assert "| `setup=none` | gan-lab |" not in page  # in no mean until it finishes
     assert "| `setup=r1` | gan-lab | 1 | 3 |" in page
+
+
+def test_a_conditional_run_stays_off_the_unconditional_table(sweep: Path, tmp_path: Path) -> None:
+    # Asked for each mode in turn, a conditional generator covers modes the protocol's cannot:
+    # in the `setup=none` row it would read as a huge gain over the paper's GAN.
+    import shutil
+
+    import yaml
+    root = tmp_path / "sweep"
+    shutil.copytree(sweep / "none_0", root / "none_0")
+    shutil.copytree(sweep / "r1_1", root / "r1_1")
+    config = root / "none_0" / "config.yaml"
+    written = yaml.safe_load(config.read_text())
+    written["conditioning"] = {"_target_": "gan.core.conditioning.Projection"}
+    config.write_text(yaml.safe_dump(written))
+    out = tmp_path / "page.md"
+    study.main([str(root), str(out)])
+    page = out.read_text()
+    assert "| `setup=none` | gan-lab |" not in page and "| `setup=r1` | gan-lab | 1 | 3 |" in page
+    assert ("- 1 run(s) conditional (conditioning=projection): asked for their modes, which the "
+            "protocol's generators are not") in page

@@ -4,6 +4,7 @@ seeded real samples, resumed draws, the picture, and the preset that sets the pr
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torchvision
@@ -176,6 +177,18 @@ def test_labelled_batches_carry_each_samples_mode() -> None:
     assert modes.dtype == torch.long and int(modes.min()) >= 0 and int(modes.max()) < 1000
 
 
+def test_labelled_or_not_a_batch_is_the_same_draw() -> None:
+    # A resumed conditional run draws the batches the straight one drew: the labels cost no
+    # random numbers of their own.
+    digits, labels = numbered(30), torch.arange(30) % 10
+    torch.manual_seed(4)
+    plain = StackedBatcher(digits, batch_size=16).next().clone()
+    after_plain = torch.get_rng_state()
+    torch.manual_seed(4)
+    labelled, _ = StackedBatcher(digits, batch_size=16, labels=labels).next_labelled()
+    assert torch.equal(labelled, plain) and torch.equal(torch.get_rng_state(), after_plain)
+
+
 def test_real_labelled_samples_are_reals_with_their_modes() -> None:
     source, digits = StackedMNIST(torchvision.datasets.MNIST, "."), numbered(30)
     labels = (torch.arange(30) * 7) % 10
@@ -195,11 +208,12 @@ def test_the_datas_mode_frequencies_are_the_product_of_its_digits() -> None:
     assert float(frequencies[111]) == 0.0
 
 
-@pytest.mark.parametrize("method", ["concat", "acgan", "projection"])
+@pytest.mark.parametrize("method", ["concat", "acgan", "projection",
+                                    "concat conditioning.labels=data"])
 def test_a_conditional_run_asks_for_modes_and_scores_them(method: str, tmp_path: Path) -> None:
     from gan.run.loop import run
 
-    cfg = compose_config("experiment=stacked_mnist", f"conditioning={method}",
+    cfg = compose_config("experiment=stacked_mnist", *f"conditioning={method}".split(),
                          "train.steps=2", "train.batch_size=8", "train.sample_every=1",
                          "train.n_samples=20", "eval.every=2", "eval.n=60")
     use_fake_data(cfg)
@@ -219,6 +233,7 @@ def test_a_thousand_modes_accuracies_stay_out_of_tensorboard_and_the_table(
     from gan.evaluate import main as evaluate_main
     from gan.run.evaluation import per_class
     from gan.run.loop import run
+    from gan.sample import main as sample_main
 
     cfg = compose_config("experiment=stacked_mnist", "conditioning=concat", "train.steps=1",
                          "train.batch_size=8", "eval.every=0")
@@ -226,6 +241,10 @@ def test_a_thousand_modes_accuracies_stay_out_of_tensorboard_and_the_table(
     run(cfg, tmp_path)
     evaluate_main([f"run_dir={tmp_path}", "n=40"])
     printed = capsys.readouterr().out
+    sample_main([f"run_dir={tmp_path}", "n=30", f"out={tmp_path / 'drawn'}"])
+    assert np.load(tmp_path / "drawn_labels.npy").tolist() == [k * 1000 // 30 for k in range(30)]
+    columns = 100 // 10  # gan.sample's grid of 100: ten modes (000, ..., 999) x ten columns
+    assert Image.open(tmp_path / "drawn.png").size == (columns * 30 + 2, 10 * 30 + 2)
     assert "conditional_accuracy" in printed and "class_accuracy: 1000 classes" in printed
     assert "class_accuracy 0 " not in printed
     assert per_class({"class_accuracy": [0.5] * 1000}) == {}  # 1,000 curves: none

@@ -28,24 +28,30 @@ def standing_statistics(generator: Generator, batches: int = 16, batch_size: int
     z = seeded_uniform_noise(batches * batch_size, generator.noise_dim, STATISTICS_SEED, device,
                              generator.prior)
     classes = getattr(generator, "classes", 0)  # a conditional generator: every class in turn
-    model = generator if not classes else _AskingForEveryClass(generator, batch_size, classes)
+    model = (generator if not classes
+             else _AskingForEveryClass(generator, batches * batch_size, classes))
     update_bn(z.view(batches, batch_size, -1), model)  # (batches, B, noise_dim)
 
 
 class _AskingForEveryClass(torch.nn.Module):
-    """A conditional generator as `update_bn` calls it, with z (B, noise_dim) alone: each
-    batch asks for the classes 0, 1, ..., K-1, 0, ... in turn."""
+    """A conditional generator as `update_bn` calls it, with z (B, noise_dim) alone: its n
+    samples, batch after batch, ask for the classes 0, 1, ..., K-1, 0, ... in turn, so more
+    classes than a batch holds (Stacked MNIST's 1,000 modes) are all asked for across the
+    batches."""
 
-    def __init__(self, generator: Generator, batch_size: int, classes: int) -> None:
+    def __init__(self, generator: Generator, n: int, classes: int) -> None:
         super().__init__()
         self.generator = generator
         self.train(generator.training)  # update_bn puts back the mode it finds
         device = next(generator.parameters()).device
-        self.labels = torch.arange(batch_size, device=device) % classes  # (B,)
+        self.labels = torch.arange(n, device=device) % classes  # (n,), consumed in order
+        self.asked = 0  # how many of them the batches so far took
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """(B, noise_dim) -> samples (B, *image_shape)."""
-        return self.generator(z, self.labels[:len(z)])
+        """(B, noise_dim) -> samples (B, *image_shape), asking for the next B labels."""
+        labels = self.labels[self.asked:self.asked + len(z)]
+        self.asked += len(z)
+        return self.generator(z, labels)
 
 
 class EMA(Remedy):

@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from gan.core.dcgan import DCGANGenerator
-from gan.core.networks import FCGenerator, seeded_uniform_noise
+from gan.core.networks import FCGenerator, Generator, seeded_uniform_noise
 from gan.core.remedies import EMA
 from gan.core.remedies.ema import STATISTICS_SEED, standing_statistics
 from gan.run.checkpoint import load_checkpoint, save_checkpoint
@@ -96,3 +96,24 @@ def test_an_ema_runs_checkpoint_holds_the_averages_own_statistics(
     loaded = load_run(tmp_path, CPU).generator
     for name, value in loaded.named_buffers():
         torch.testing.assert_close(saved[name], value)
+
+
+def test_a_conditional_generators_statistics_ask_for_every_class_of_more_than_a_batch() -> None:
+    # Stacked MNIST's 1,000 modes against batches of 32: each batch asks for the next classes,
+    # so the 4 x 32 samples ask for 0 to 127, not 0 to 31 four times.
+    from gan.core.conditioning import Concat
+
+    asked = []
+
+    class Normed(Generator):  # the wrapped generator: one batch norm over z's first two
+        def __init__(self) -> None:
+            super().__init__(noise_dim=2, image_shape=(2,))
+            self.norm = nn.BatchNorm1d(2)
+
+        def forward(self, z: torch.Tensor) -> torch.Tensor:
+            return self.norm(z[:, :2])
+
+    generator = Concat().wrap_generator(Normed(), noise_dim=2, classes=1000)
+    generator.embedding.register_forward_hook(lambda _, inputs, __: asked.append(inputs[0]))
+    standing_statistics(generator, batches=4, batch_size=32)
+    assert torch.cat(asked).tolist() == list(range(128))
