@@ -21,6 +21,7 @@ from gan.core.objective import Objective
 from gan.core.remedies import Remedy
 from gan.core.step import AdversarialStep
 from gan.errors import ConfigError, UserError, first_line
+from gan.metrics.names import CONDITIONAL_SCORES, SCORE_NAMES
 from gan.run.acceleration import CudaGraphStep, fast_layout, fast_optimizer
 from gan.run.config import RETIRED_CLASSES, LearningRates, missing_option, remedy_followed
 from gan.run.data import Scorer, Source
@@ -122,6 +123,24 @@ def build_conditioning(cfg: DictConfig) -> Conditioning | None:
         raise ConfigError(f"conditioning: {node._target_} is not a "
                           "gan.core.conditioning.Conditioning")
     return conditioning
+
+
+def unmeasured_objective(cfg: DictConfig) -> str | None:
+    """Why `eval.objective` names a score this run's dataset never measures (`fid` on ring8,
+    `intra_fid` on a conditional Stacked MNIST run), or None. Asked where the objective was
+    set on purpose: a run left at the default is kept by its scorer's own objective
+    (`gan.run.evaluation.Evaluation`)."""
+    objective = cfg.eval.objective
+    if objective not in (*SCORE_NAMES, *CONDITIONAL_SCORES):  # a final loss: every run has it
+        return None
+    source = build_source(cfg.dataset)
+    conditional = build_conditioning(cfg) is not None
+    measured = (*source.measures, *(source.conditional_measures if conditional else ()))
+    if objective in measured:
+        return None
+    run = f"{'a conditional' if conditional else 'a'} run on dataset {source.name}"
+    return (f"eval.objective={objective} is never measured by {run}, which scores "
+            f"{', '.join(measured)}; choose one of them (or a final loss)")
 
 
 def labelled_source(cfg: DictConfig, conditioning: Conditioning) -> Source:

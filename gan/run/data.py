@@ -73,6 +73,10 @@ class Source(Protocol):
 
     name: str  # the config option (mnist, ring8, stacked_mnist, ...)
     classes: int  # how many classes its labels take (a conditional run's); 0: no labels
+    # What its scorer measures (its class's `measures`, `conditional_measures`), known before
+    # anything is loaded: an `eval.objective` outside them is refused (gan.run.build).
+    measures: tuple[str, ...]
+    conditional_measures: tuple[str, ...]
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -140,6 +144,8 @@ class ImageSource:
     download: bool = True  # only tried when the files are missing
     image_shape: Sequence[int] = (1, 28, 28)  # (C, H, W) of one image
     classes: int = 10  # its labels' classes (digits, garments)
+    measures = Evaluator.measures
+    conditional_measures = Evaluator.conditional_measures
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -26,7 +26,8 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from gan.errors import UserError, message_lines
+from gan.errors import ConfigError, UserError, message_lines
+from gan.run.build import unmeasured_objective
 from gan.run.config import absolute, check_choices, check_config
 from gan.run.directory import CHECKPOINT_NAME, made_by_hydra_now, remove_traces, stopped
 from gan.run.divergence import Diverged
@@ -105,12 +106,25 @@ def claimed(cfg: DictConfig, hydra_cfg: DictConfig, run_dir: Path, held: ExitSta
     """A job before it trains (`train_job`'s, and each job of a stack's: `gan.sweep.
     stacked_launcher`): its config checked, its directory locked into `held` (let go when
     `held` closes), then prepared (`prepare`, default `prepared`: its config, hyper-parameters,
-    and the metrics of a job that is done already). Raises UserError for a mistyped setting,
-    Busy where another process holds the directory too long."""
+    and the metrics of a job that is done already). Raises UserError for a mistyped setting
+    or an `eval.objective` typed on the command line that the job's dataset never measures
+    (`unmeasured_objective`), Busy where another process holds the directory too long."""
     check_choices(hydra_cfg.runtime.choices)  # contradicting presets, before what they leave
     check_config(cfg)  # a mistyped setting is refused at once, not after a wait
     held.enter_context(sole_writer(run_dir))  # before `prepare` reads the directory
-    return (prepare or prepared)(cfg, hydra_cfg)
+    job = (prepare or prepared)(cfg, hydra_cfg)
+    # Of the config the job runs (a resumed run's own), where the command set the objective:
+    # left at the default, a run is kept by its scorer's own (`Evaluation`).
+    if objective_typed(hydra_cfg.overrides.task):
+        refusal = unmeasured_objective(job[0])
+        if refusal is not None:
+            raise ConfigError(refusal)
+    return job
+
+
+def objective_typed(overrides: list[str]) -> bool:
+    """Whether the command line sets `eval.objective` (a sweep's job: its own overrides)."""
+    return any(o.split("=", 1)[0].lstrip("+~") == "eval.objective" for o in overrides)
 
 
 def prepared(cfg: DictConfig, hydra_cfg: DictConfig

@@ -51,6 +51,8 @@ class GaussianMixture:
         return self.draw(self.size, self.seed if train else self.seed + 1).to(device)
 
     classes = 0  # unlabelled: a conditional run is refused
+    measures = MixtureScorer.measures
+    conditional_measures = ()
 
     def batcher(self, data: torch.Tensor, batch_size: int,
                 labels: torch.Tensor | None = None) -> DeviceBatcher:

@@ -108,6 +108,8 @@ class StackedMNIST:
         return self.mnist.images(device, train)
 
     classes = DIGITS ** CHANNELS  # its labels are its 1,000 modes
+    measures = StackedMNISTScorer.measures
+    conditional_measures = StackedMNISTScorer.conditional_measures
 
     def labelled(self, device: torch.device,
                  train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:

@@ -21,7 +21,8 @@ def check_trials(loader: ConfigLoader, config: DictConfig, batch: Sequence[Seque
     (`check_config`) and that it can return its objective (`unreachable_objective`): a search
     whose trials would be refused, or would return no value, is refused in one line instead of
     running them all. Raises HydraException."""
-    from gan.run.config import check_config  # imports torch: not at Hydra's start-up
+    from gan.run.build import unmeasured_objective  # imports torch: not at Hydra's start-up
+    from gan.run.config import check_config
 
     for overrides in batch:
         cfg = loader.load_sweep_config(config, list(overrides))
@@ -31,7 +32,9 @@ def check_trials(loader: ConfigLoader, config: DictConfig, batch: Sequence[Seque
             check_config(cfg)
         except ConfigError as error:
             raise HydraException(f"a trial of this search cannot run: {error}") from None
-        reason = OmegaConf.to_object(cfg.eval).unreachable_objective()
+        # A search needs a value from every trial: an objective its dataset never measures
+        # (the preset's fid on ring8) is refused, typed or not.
+        reason = OmegaConf.to_object(cfg.eval).unreachable_objective() or unmeasured_objective(cfg)
         if reason is not None:
             raise HydraException(f"no trial of this search can return its objective: {reason}")
 

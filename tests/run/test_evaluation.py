@@ -1,6 +1,7 @@
 """Scoring during a run: what it records of its own cost across resumes, and none when off."""
 
 import logging
+from pathlib import Path
 
 import pytest
 import torch
@@ -91,3 +92,43 @@ def test_a_run_without_evaluation_warns_of_nothing(caplog: pytest.LogCaptureFixt
         evaluation = build_evaluation(cfg, eval_settings(cfg), setup=None)
     assert isinstance(evaluation, NoEvaluation)
     assert caplog.records == []
+
+
+RING = ("experiment=ring8", "dataset.size=1000", "train.steps=2", "train.threads=1",
+        "eval.every=2", "eval.n=100")
+
+
+def in_folder(folder: Path, *args: str) -> str | int | None:
+    """`python train.py ARGS` in this process, from `folder` (where its outputs go)."""
+    import os
+
+    from tests.conftest import train_command
+
+    here = os.getcwd()
+    os.chdir(folder)
+    try:
+        return train_command(*args)
+    finally:
+        os.chdir(here)
+
+
+def test_an_objective_the_dataset_never_measures_is_refused_when_typed(tmp_path: Path) -> None:
+    # It used to fall back silently to the scorer's own objective, and a sweep got None.
+    run_dir = tmp_path / "run"
+    assert in_folder(tmp_path, *RING, "eval.objective=fid", f"hydra.run.dir={run_dir}") == (
+        "error: eval.objective=fid is never measured by a run on dataset ring8, which scores "
+        "modes_covered, class_kl, high_quality; choose one of them (or a final loss)")
+    assert not run_dir.exists()  # refused before anything was written
+    assert in_folder(tmp_path, *RING, "eval.objective=high_quality",
+                     f"hydra.run.dir={run_dir}") is None
+
+
+def test_a_resumed_runs_objective_is_judged_on_its_own_dataset(tmp_path: Path) -> None:
+    # The command composes the default config (MNIST): the run's own, ring8, decides.
+    run_dir = tmp_path / "run"
+    assert in_folder(tmp_path, *RING, f"hydra.run.dir={run_dir}") is None
+    assert in_folder(tmp_path, f"resume={run_dir}", "train.steps=4",
+                     "eval.objective=high_quality") is None
+    refused = in_folder(tmp_path, f"resume={run_dir}", "train.steps=6", "eval.objective=fid")
+    assert str(refused).startswith("error: eval.objective=fid is never measured by a run on "
+                                   "dataset ring8")

@@ -249,3 +249,16 @@ def test_a_thousand_modes_accuracies_stay_out_of_tensorboard_and_the_table(
     assert "class_accuracy 0 " not in printed
     assert per_class({"class_accuracy": [0.5] * 1000}) == {}  # 1,000 curves: none
     assert len(per_class({"class_accuracy": [0.5] * 10})) == 10
+
+
+def test_an_objective_a_conditional_run_here_never_measures_is_named() -> None:
+    from gan.run.build import unmeasured_objective
+
+    cfg = compose_config("experiment=stacked_mnist", "conditioning=concat",
+                         "eval.objective=intra_fid")
+    assert unmeasured_objective(cfg) == (
+        "eval.objective=intra_fid is never measured by a conditional run on dataset "
+        "stacked_mnist, which scores modes_covered, class_kl, conditional_accuracy, "
+        "min_class_accuracy; choose one of them (or a final loss)")
+    cfg.eval.objective = "min_class_accuracy"
+    assert unmeasured_objective(cfg) is None

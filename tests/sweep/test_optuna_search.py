@@ -339,6 +339,21 @@ def test_a_search_whose_trials_can_return_no_score_is_refused_before_any_trial(
     assert launcher.jobs == [] and not (tmp_path / "sweep").exists()
 
 
+def test_a_search_for_a_score_its_dataset_never_measures_is_refused_before_any_trial(
+        tmp_path: Path) -> None:
+    # optuna_lr's FID (set after experiment=ring8's class_kl) on the 2D ring: every trial would
+    # return None. Not typed, so a single run would be kept by the ring's class_kl instead.
+    launcher = StandInLauncher(lambda values: 1.0)
+    with pytest.raises(HydraException) as refusal:
+        composed_search(tmp_path / "sweep", launcher, "hparams_search=optuna_lr",
+                        "experiment=ring8", n_trials=2)
+    assert str(refusal.value) == (
+        "no trial of this search can return its objective: eval.objective=fid is never "
+        "measured by a run on dataset ring8, which scores modes_covered, class_kl, "
+        "high_quality; choose one of them (or a final loss)")
+    assert launcher.jobs == []
+
+
 @pytest.mark.parametrize(("arguments", "message"), [
     (("eval.objective=loss",), "eval.objective must be one of "),
     (("optimizer.lr=interval(0, 1e-3)",),  # its lowest value cannot train
