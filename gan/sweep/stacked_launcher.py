@@ -39,7 +39,8 @@ def enroll(cfg: DictConfig, writers: ExitStack) -> StackedJob | dict[str, Any]:
     """A job's task inside Hydra's `run_job`: its directory locked into `writers` (held until
     its stack has trained), then checked and prepared as `train.py` would, not yet trained (its
     stack trains once every job of it has enrolled); a continued sweep's job that is done gives
-    its metrics instead. Raises Busy where another process holds the directory too long."""
+    its metrics instead. Raises UserError for a job `claimed` refuses, Busy where another
+    process holds the directory too long."""
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
     cfg, hparams, done = claimed(cfg, hydra_cfg, run_dir, writers, prepared_in_sweep)
@@ -135,7 +136,11 @@ class StackedLauncher(Launcher):
             self._train([r.return_value for r in ready], ready)
         except NotStackable as reason:
             log.warning(f"these {len(ready)} jobs run one by one: {reason}")
-            return [self._run(cfg, self.task_function) for cfg in configs]
+            # Only those that enrolled: a refused job's failure is recorded (rerun, it would
+            # find its own metrics.json and stop the sweep), and a done one's is kept.
+            alone = {id(r) for r in ready}
+            return [self._run(cfg, self.task_function) if id(r) in alone else r
+                    for r, cfg in zip(enrolled, configs, strict=True)]
         return enrolled
 
     def _train(self, jobs: list[StackedJob], returns: list[JobReturn]) -> None:

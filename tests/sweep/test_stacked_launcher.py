@@ -123,6 +123,18 @@ def test_a_job_refused_as_it_enrols_leaves_the_others_of_its_stack_to_train(
     assert sorted(rows.values()) == ["bad_input", "bad_input", "completed", "completed"], rows
 
 
+def test_a_refused_job_beside_jobs_that_cannot_stack_leaves_them_to_train(
+        data_root: Path, tmp_path: Path) -> None:
+    # Spectral norm cannot stack: the jobs that enrolled run one by one. The refused one was
+    # rerun with them, found its own bad_input metrics.json, and stopped the whole sweep.
+    sweep_dir, result = sweep("hydra/launcher=stacked", "remedy=[spectral_norm]",
+                              "optimizer.lr=2e-4,-1", data_root=data_root, tmp_path=tmp_path)
+    assert "already holds a run" not in result.stderr, result.stderr
+    assert "1 of 2 jobs did not complete (bad_input)" in result.stderr, result.stderr
+    rows = {row["overrides"].split()[-1]: row["status"] for row in summary(sweep_dir)}
+    assert rows == {"optimizer.lr=0.0002": "completed", "optimizer.lr=-1": "bad_input"}, rows
+
+
 def test_an_optuna_search_trains_each_batch_of_trials_stacked(data_root: Path,
                                                               tmp_path: Path) -> None:
     sweep_dir, console = stacked_sweep("hparams_search=optuna_lr", "hydra.sweeper.n_trials=4",
