@@ -128,14 +128,26 @@ def build_conditioning(cfg: DictConfig) -> Conditioning | None:
 def unmeasured_objective(cfg: DictConfig) -> str | None:
     """Why `eval.objective` names a score this run's dataset never measures (`fid` on ring8,
     `intra_fid` on a conditional Stacked MNIST run), or None. Asked where the objective was
-    set on purpose: a run left at the default is kept by its scorer's own objective
-    (`gan.run.evaluation.Evaluation`)."""
+    set on purpose (a run left at the default is kept by its scorer's own objective,
+    `gan.run.evaluation.Evaluation`) or a search needs it from every trial. Builds nothing but
+    the dataset's description; None where that cannot be built (the run says why itself), where
+    the dataset does not say what it measures (`measures`), or where a conditional run's dataset
+    has no labels (refused for that)."""
     objective = cfg.eval.objective
     if objective not in (*SCORE_NAMES, *CONDITIONAL_SCORES):  # a final loss: every run has it
         return None
-    source = build_source(cfg.dataset)
-    conditional = build_conditioning(cfg) is not None
-    measured = (*source.measures, *(source.conditional_measures if conditional else ()))
+    try:
+        source = build_source(cfg.dataset)
+    except UserError:
+        return None
+    conditioning = OmegaConf.select(cfg, "conditioning", default=None)
+    conditional = isinstance(conditioning, DictConfig) and "_target_" in conditioning
+    if conditional and not getattr(source, "classes", 0):
+        return None
+    measured = getattr(source, "measures", None)
+    if measured is None:
+        return None
+    measured = (*measured, *(getattr(source, "conditional_measures", ()) if conditional else ()))
     if objective in measured:
         return None
     run = f"{'a conditional' if conditional else 'a'} run on dataset {source.name}"

@@ -323,6 +323,8 @@ def unconditional_objective(cfg: DictConfig) -> str | None:
     conditional accuracy, intra-FID, ...), or None."""
     objective = OmegaConf.select(cfg, "eval.objective", default=None)
     conditioning = OmegaConf.select(cfg, "conditioning", default=None)
+    if OmegaConf.select(cfg, "resume", default=None) is not None:
+        return None  # the run's own saved config decides (`gan.run.build.unmeasured_objective`)
     if objective not in CONDITIONAL_SCORES or (
             isinstance(conditioning, DictConfig) and "_target_" in conditioning):
         return None

@@ -33,7 +33,7 @@ def check_trials(loader: ConfigLoader, config: DictConfig, batch: Sequence[Seque
         except ConfigError as error:
             raise HydraException(f"a trial of this search cannot run: {error}") from None
         # A search needs a value from every trial: an objective its dataset never measures
-        # (the preset's fid on ring8) is refused, typed or not.
+        # (optuna_lr's fid on ring8) is refused, typed or not.
         reason = OmegaConf.to_object(cfg.eval).unreachable_objective() or unmeasured_objective(cfg)
         if reason is not None:
             raise HydraException(f"no trial of this search can return its objective: {reason}")

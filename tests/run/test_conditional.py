@@ -201,3 +201,26 @@ def test_conditional_runs_train_as_one_stack_as_they_train_alone(tmp_path: Path)
         assert together["stacked_runs"] == 2
         assert together["final_loss_d"] == pytest.approx(single["final_loss_d"], rel=1e-4)
         assert together["final_loss_g"] == pytest.approx(single["final_loss_g"], rel=1e-4)
+
+
+def test_a_resumed_conditional_run_may_change_to_a_conditional_objective(tmp_path: Path) -> None:
+    # The command composes the default (unconditional) config: the run's own decides.
+    import os
+
+    from tests.conftest import train_command
+
+    run_dir = tmp_path / "part"
+    first = fake_cfg("conditioning=concat", "train.steps=2", "train.batch_size=8",
+                     "eval.every=0")
+    run(first, run_dir)
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert train_command(f"resume={run_dir}", "train.steps=3",
+                             "eval.objective=min_class_accuracy") is None
+        refused = train_command(f"resume={run_dir}", "train.steps=4",
+                                "eval.objective=high_quality")
+    finally:
+        os.chdir(here)
+    assert str(refused).startswith("error: eval.objective=high_quality is never measured by a "
+                                   "conditional run on dataset mnist")

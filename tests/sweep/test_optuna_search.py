@@ -593,3 +593,19 @@ def test_a_new_search_ignores_a_sampler_left_without_its_study(tmp_path: Path) -
     (tmp_path / "optuna_sampler.pkl").write_bytes(b"not a sampler")
     run_search(tmp_path, lambda values: float(values["x"]), "x=interval(0, 1)", n_trials=2)
     assert [state for state, _ in trials(tmp_path)] == ["COMPLETE"] * 2
+
+
+@pytest.mark.parametrize("params", [
+    {"conditioning.weight": "interval(0, 2)"},  # checked at its lowest value, 0, which AC-GAN
+    {"dataset.std": "interval(0, 0.1)"},  # or the ring refuses when built: the trial says why
+])
+def test_judging_the_objective_builds_nothing_a_searched_value_could_refuse(
+        tmp_path: Path, params: dict[str, str]) -> None:
+    # The objective check built the dataset and the conditioning from the lowest values: a
+    # traceback (ConfigError outside the check's one-line refusals) before any trial.
+    launcher = StandInLauncher(lambda values: 1.0)
+    base = (("conditioning=acgan",) if "conditioning.weight" in params
+            else ("experiment=ring8", "eval.objective=class_kl"))
+    composed_search(tmp_path / "sweep", launcher, *base, n_trials=1,
+                    params={**LR_SPACE, **params})
+    assert len(launcher.jobs) == 1
