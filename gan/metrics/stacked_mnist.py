@@ -22,11 +22,13 @@ from gan.metrics.scores import class_kl
 DIGITS = 10  # classes per channel: MNIST's digits
 
 
-def stacked_modes(digits: torch.Tensor) -> torch.Tensor:
+def stacked_modes(digits: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     """Each sample's mode (n,) int64 from its channels' digits (n, C), the first channel the
-    most significant: 100 d0 + 10 d1 + d2 for three channels, 0 to 999."""
+    most significant: 100 d0 + 10 d1 + d2 for three channels, 0 to 999. Written into `out`
+    (n,) int64 where given."""
     places = DIGITS ** torch.arange(digits.shape[1] - 1, -1, -1, device=digits.device)
-    return (digits.long() * places).sum(dim=1)  # not `@`: CUDA has no int64 matmul
+    # not `@`: CUDA has no int64 matmul
+    return torch.sum(digits.long() * places, dim=1, out=out)
 
 
 def mode_scores(modes: torch.Tensor, n_modes: int) -> dict[str, Any]:

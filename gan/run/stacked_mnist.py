@@ -45,10 +45,9 @@ class StackedBatcher:
     them: each call draws (B, 3) indices with `torch.randint` on the digits' device, from the
     global stream, and gathers into one reused buffer; no host sync. A batch may be larger
     than the digits it draws from (with replacement, there are no passes). Given the digits'
-    labels (N,), `next_labelled` also gives each sample's mode (B,) (`stacked_modes`, a new
-    tensor each batch), from the same single draw: labelled or not, a batch consumes the same
-    random numbers. Its
-    state is the global random state, which a checkpoint keeps
+    labels (N,), `next_labelled` also gives each sample's mode (B,) (`stacked_modes`, into a
+    second reused buffer), from the same single draw: labelled or not, a batch consumes the
+    same random numbers. Its state is the global random state, which a checkpoint keeps
     (gan.run.checkpoint.rng_states): a resumed run draws the same batches, so `state_dict` is
     empty."""
 
@@ -60,6 +59,8 @@ class StackedBatcher:
         self.labels = labels  # (N,) int64 digits 0-9, a conditional run's; None: unlabelled
         self.batch_size = batch_size
         self.batch = digits.new_empty(batch_size, CHANNELS, *digits.shape[2:])  # reused
+        self.label_batch = (None if labels is None
+                            else labels.new_empty(batch_size))  # (B,) modes, reused likewise
 
     def next(self) -> torch.Tensor:
         """The next batch (B, 3, H, W), written into the reused buffer."""
@@ -69,7 +70,8 @@ class StackedBatcher:
         """The next batch (B, 3, H, W) and its modes (B,) int64, 0 to 999, from the same
         draw."""
         index = self._index()  # (B, 3)
-        return stack(self.digits, index, out=self.batch), stacked_modes(self.labels[index])
+        return (stack(self.digits, index, out=self.batch),
+                stacked_modes(self.labels[index], out=self.label_batch))
 
     def _index(self) -> torch.Tensor:
         """The next batch's digit indices (B, 3), drawn from the global stream."""

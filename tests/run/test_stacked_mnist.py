@@ -177,6 +177,15 @@ def test_labelled_batches_carry_each_samples_mode() -> None:
     assert modes.dtype == torch.long and int(modes.min()) >= 0 and int(modes.max()) < 1000
 
 
+def test_labelled_batches_reuse_their_buffers() -> None:
+    # As DeviceBatcher's: no allocation per step for the images or the modes.
+    digits, labels = numbered(30), torch.arange(30) % 10
+    batcher = StackedBatcher(digits, batch_size=16, labels=labels)
+    pairs = [batcher.next_labelled() for _ in range(5)]
+    assert len({batch.data_ptr() for batch, _ in pairs}) == 1
+    assert len({modes.data_ptr() for _, modes in pairs}) == 1
+
+
 def test_labelled_or_not_a_batch_is_the_same_draw() -> None:
     # A resumed conditional run draws the batches the straight one drew: the labels cost no
     # random numbers of their own.
