@@ -54,6 +54,7 @@ class MixtureScorer:
 
     default_objective = "class_kl"  # the reverse KL: lower where more modes are evenly covered
     measures = ("modes_covered", "class_kl", "high_quality")
+    conditional_measures: tuple[str, ...] = ()  # a mixture's points carry no labels
 
     def __init__(self, centres: torch.Tensor, std: float, batch_size: int = 2500) -> None:
         self.centres = centres  # (k, 2)
@@ -68,8 +69,13 @@ class MixtureScorer:
         return mixture_scores(points, self.centres.to(points.device), self.std)
 
     @torch.no_grad()
-    def score_generator(self, generator: nn.Module, z: torch.Tensor) -> dict[str, Any]:
-        """The scores of the generator's points from noise z (n, noise_dim), in eval mode."""
+    def score_generator(self, generator: nn.Module, z: torch.Tensor,
+                        labels: torch.Tensor | None = None) -> dict[str, Any]:
+        """The scores of the generator's points from noise z (n, noise_dim), in eval mode.
+        Raises ValueError for labels: a mixture has no classes to ask for."""
+        if labels is not None:
+            raise ValueError("a 2D mixture's points have no classes: its generator is asked "
+                             "for none")
         points = torch.cat([generate(generator, z[i:i + self.batch_size])
                             for i in range(0, len(z), self.batch_size)])
         return self.score(points)

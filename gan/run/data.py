@@ -48,7 +48,8 @@ class Scorer(Protocol):
 
     default_objective: str  # the score a run keeps its best generator by, unless told another
     measures: tuple[str, ...]  # the names of SCORE_NAMES its scores hold
-    # The names of CONDITIONAL_SCORES its conditional scores hold (a labelled source's scorer).
+    # The names of CONDITIONAL_SCORES its conditional scores hold: () for an unlabelled
+    # source's scorer (a 2D mixture's), which is never asked for `score_conditional`.
     conditional_measures: tuple[str, ...]
 
     def score(self, samples: torch.Tensor) -> dict[str, Any]:

@@ -209,7 +209,8 @@ def finish(setup: TrainingSetup, real: torch.Tensor, z: torch.Tensor,
            labels: Labels | None = None) -> dict[str, float]:
     """The seed's ending: the losses on the last batch after the last update (adversarial as
     "generator" and "discriminator", then each term), and samples from fresh noise (ten digits;
-    the source's `final_samples`; a conditional run's ask for 0, 1, 2, ...) in
+    the source's `final_samples`; a conditional run's ask for classes spread evenly,
+    `balanced_labels`: 0, 1, 2, ... on MNIST, 000, 010, ..., 990 on Stacked MNIST) in
     samples/final/."""
     final = setup.adversarial.losses(real, z, labels)
     logger.info(f"Final: {loss_line(final)}")

@@ -18,17 +18,19 @@ from gan.errors import ConfigError
 def check_trials(loader: ConfigLoader, config: DictConfig, batch: Sequence[Sequence[str]]) -> None:
     """Compose each job of the batch from the sweep's config, as Hydra's own check does (a key
     that only some options of a searched group have fails here), then check it as the job will
-    (`check_config`) and that it can return its objective (`unreachable_objective`): a search
-    whose trials would be refused, or would return no value, is refused in one line instead of
-    running them all. Raises HydraException."""
+    (`check_choices`, `check_config`) and that it can return its objective
+    (`unreachable_objective`): a search whose trials would be refused, or would return no
+    value, is refused in one line instead of running them all. Raises HydraException."""
     from gan.run.build import unmeasured_objective  # imports torch: not at Hydra's start-up
-    from gan.run.config import check_config
+    from gan.run.config import check_choices, check_config
 
     for overrides in batch:
         cfg = loader.load_sweep_config(config, list(overrides))
+        choices = cfg.hydra.runtime.choices
         with open_dict(cfg):
             del cfg.hydra  # the job's own settings, as the job checks them
         try:
+            check_choices(choices)  # contradicting presets, before what they leave (as a job)
             check_config(cfg)
         except ConfigError as error:
             raise HydraException(f"a trial of this search cannot run: {error}") from None

@@ -55,3 +55,12 @@ def test_the_scorer_refuses_samples_that_are_not_points() -> None:
     with pytest.raises(ValueError, match=r"scores points \(n, 2\); got samples of shape "
                                          r"\(3, 1, 28, 28\)"):
         MixtureScorer(CENTRES, STD).score(torch.rand(3, 1, 28, 28))
+
+
+def test_the_scorer_has_no_classes_to_ask_for() -> None:
+    # The Scorer protocol's conditional side: a mixture measures nothing conditional, and a
+    # generator asked for labels is refused rather than scored as if unasked.
+    scorer = MixtureScorer(CENTRES, STD)
+    assert scorer.conditional_measures == ()
+    with pytest.raises(ValueError, match="have no classes"):
+        scorer.score_generator(torch.nn.Linear(2, 2), torch.rand(4, 2), torch.zeros(4).long())

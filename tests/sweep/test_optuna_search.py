@@ -360,6 +360,9 @@ def test_a_search_for_a_score_its_dataset_never_measures_is_refused_before_any_t
      "optimizer.lr must be positive and finite, got 0.0 (lr.discriminator follows it unless "
      "set)"),
     (("+discriminator.filters=8",), "discriminator.filters is a setting of discriminator=cnn"),
+    # named as the job would name it, not by what the two merged presets leave over
+    (("experiment=r3gan", "setup=hinge"), "experiment=r3gan sets the objective as setup=r3gan "
+     "does, and setup=hinge sets another"),
 ])
 def test_a_search_whose_trials_would_be_refused_is_refused_before_any_trial(
         tmp_path: Path, arguments: tuple[str, ...], message: str) -> None:

@@ -5,6 +5,7 @@ import copy
 import torch
 from torch.optim.swa_utils import update_bn
 
+from gan.core.conditioning import balanced_labels
 from gan.core.networks import Discriminator, Generator, has_batch_norm, seeded_uniform_noise
 from gan.core.remedies.base import Remedy
 
@@ -35,16 +36,17 @@ def standing_statistics(generator: Generator, batches: int = 16, batch_size: int
 
 class _AskingForEveryClass(torch.nn.Module):
     """A conditional generator as `update_bn` calls it, with z (B, noise_dim) alone: its n
-    samples, batch after batch, ask for the classes 0, 1, ..., K-1, 0, ... in turn, so more
-    classes than a batch holds (Stacked MNIST's 1,000 modes) are all asked for across the
-    batches."""
+    samples, batch after batch, ask for the classes as a conditional run is scored
+    (`balanced_labels`: 0, 1, ..., K-1, 0, ... in turn, or spread evenly over all K where n is
+    fewer), so more classes than a batch holds (Stacked MNIST's 1,000 modes) are asked for
+    across the batches."""
 
     def __init__(self, generator: Generator, n: int, classes: int) -> None:
         super().__init__()
         self.generator = generator
         self.train(generator.training)  # update_bn puts back the mode it finds
         device = next(generator.parameters()).device
-        self.labels = torch.arange(n, device=device) % classes  # (n,), consumed in order
+        self.labels = balanced_labels(n, classes, device)  # (n,), consumed in order
         self.asked = 0  # how many of them the batches so far took
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

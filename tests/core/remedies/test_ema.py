@@ -100,7 +100,8 @@ def test_an_ema_runs_checkpoint_holds_the_averages_own_statistics(
 
 def test_a_conditional_generators_statistics_ask_for_every_class_of_more_than_a_batch() -> None:
     # Stacked MNIST's 1,000 modes against batches of 32: each batch asks for the next classes,
-    # so the 4 x 32 samples ask for 0 to 127, not 0 to 31 four times.
+    # so the 4 x 32 samples ask for 128 classes spread over all 1,000 (0, 7, 15, ..., 992),
+    # not 0 to 31 four times, nor only 0 to 127.
     from gan.core.conditioning import Concat
 
     asked = []
@@ -116,4 +117,4 @@ def test_a_conditional_generators_statistics_ask_for_every_class_of_more_than_a_
     generator = Concat().wrap_generator(Normed(), noise_dim=2, classes=1000)
     generator.embedding.register_forward_hook(lambda _, inputs, __: asked.append(inputs[0]))
     standing_statistics(generator, batches=4, batch_size=32)
-    assert torch.cat(asked).tolist() == list(range(128))
+    assert torch.cat(asked).tolist() == [k * 1000 // 128 for k in range(128)]
