@@ -1,9 +1,10 @@
 """`python -m gan.study SWEEP_DIR OUT.md`: a sweep's runs as a results page (the answer first,
 set-ups pooled over seeds, verdicts against no remedy, curves, histograms and sample grids);
 see `gan.report.study_page`. The curves and histograms need the `plots` extra (matplotlib).
-Runs of a literature benchmark (ring8, grid25, stacked_mnist) get its page instead: the paper's
-published rows beside them (`gan.report.benchmark`). Class-conditional runs (their metrics.json
-has `conditional_accuracy`) get theirs: the conditionings pooled over seeds, per-class accuracy
+Unconditional runs of a literature benchmark (ring8, grid25, stacked_mnist) get its page
+instead: the paper's published rows beside them (`gan.report.benchmark`). Class-conditional runs
+(their metrics.json has `conditional_accuracy`; Stacked MNIST's too, where no unconditional run
+is beside them) get theirs: the conditionings pooled over seeds, per-class accuracy
 and recall, and issue 38's targets met or missed (`gan.report.study_conditional`), the intra-FID
 target against the unconditional FID given as `unconditional_fid=F` (a number or a run
 directory)."""

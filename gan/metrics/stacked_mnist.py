@@ -31,6 +31,13 @@ def stacked_modes(digits: torch.Tensor, out: torch.Tensor | None = None) -> torc
     return torch.sum(digits.long() * places, dim=1, out=out)
 
 
+def mode_digits(modes: torch.Tensor, channels: int) -> torch.Tensor:
+    """Each mode's channels' digits (n, C) from modes (n,) int64: `stacked_modes` undone (427
+    -> 4, 2, 7 for three channels)."""
+    places = DIGITS ** torch.arange(channels - 1, -1, -1, device=modes.device)  # (C,)
+    return (modes[:, None] // places) % DIGITS
+
+
 def mode_scores(modes: torch.Tensor, n_modes: int) -> dict[str, Any]:
     """The protocol's scores of n samples' modes (n,) int64 in [0, n_modes): `modes_covered`,
     the modes with at least one sample (0 to n_modes: not the 1 % threshold that

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from gan.errors import UserError
-from gan.metrics.names import CONDITIONAL_SCORES, LABELS
+from gan.metrics.names import CONDITIONAL_SCORES, LABELS, SHOWN_CLASSES
 from gan.report.runs import conditioning, find, named_conditioning
 from gan.report.saved import select
 from gan.report.study import RECORDED, SEED, SetUp, cell, collect, spread
@@ -140,7 +140,10 @@ def per_class_mean(runs: list[dict[str, Any]], name: str) -> list[float | None]:
 
 
 def class_name(k: int, data: str) -> str:
-    """Class k as the dataset names it: `7` for a digit, `6 (shirt)` on Fashion-MNIST."""
+    """Class k as the dataset names it: `7` for a digit, `6 (shirt)` on Fashion-MNIST, `007`
+    for a mode of Stacked MNIST (its three digits)."""
+    if data == "stacked_mnist":
+        return f"{k:03d}"
     names = CLASS_NAMES.get(data)
     return f"{k} ({names[k]})" if names and k < len(names) else str(k)
 
@@ -385,6 +388,8 @@ def per_class(setups: list[SetUp], name: str, target: float | None, data: str,
     classes = max([len(real), *(len(values) for _, values in rows)], default=0)
     if not classes:
         return []
+    if classes > SHOWN_CLASSES:  # Stacked MNIST's 1,000 modes: no table, the worst of each
+        return worst_classes(rows + [(REAL, real)], classes, data, title)
 
     def shown(value: float | None) -> str:
         if value is None:
@@ -397,6 +402,23 @@ def per_class(setups: list[SetUp], name: str, target: float | None, data: str,
     for label, values in [*rows, (REAL, real)]:
         padded = values + [None] * (classes - len(values))
         lines.append(f"| {label} | " + " | ".join(shown(value) for value in padded) + " |")
+    return [*lines, ""]
+
+
+WORST_SHOWN = 10  # classes listed per row where there are too many for a table
+
+
+def worst_classes(rows: list[tuple[str, list[float | None]]], classes: int, data: str,
+                  title: str) -> list[str]:
+    """Each row's WORST_SHOWN lowest classes (of more than SHOWN_CLASSES), lowest first."""
+    lines = [f"### {title}", "", f"{classes:,} classes are too many for a table: each row's "
+             f"{WORST_SHOWN} lowest (mean over seeds).", "", "| set-up | lowest classes |",
+             "|---|---|"]
+    for label, values in rows:
+        lowest = sorted((value, k) for k, value in enumerate(values) if value is not None)
+        shown = ", ".join(f"{class_name(k, data)}: {value:.3f}"
+                          for value, k in lowest[:WORST_SHOWN])
+        lines.append(f"| {label} | {shown or '–'} |")
     return [*lines, ""]
 
 

@@ -18,10 +18,11 @@ import torch
 from torch.utils.data import Dataset
 from torchvision.utils import make_grid
 
+from gan.core.conditioning import balanced_labels
 from gan.core.conditioning import label_frequencies as class_shares
 from gan.errors import ConfigError
 from gan.metrics.classifier import load_classifier
-from gan.metrics.stacked_mnist import DIGITS, StackedMNISTScorer, stacked_modes
+from gan.metrics.stacked_mnist import DIGITS, StackedMNISTScorer, mode_digits, stacked_modes
 from gan.run.data import ImageSource
 from gan.run.pictures import save_picture, upscale
 
@@ -132,9 +133,26 @@ class StackedMNIST:
 
     def real_labelled(self, data: torch.Tensor, labels: torch.Tensor, n: int,
                       seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """`real`'s n samples and their modes (n,) int64, from the digits' labels (N,)."""
-        index = self._real_index(data, n, seed)  # (n, 3)
-        return stack(data, index), stacked_modes(labels[index])
+        """A conditional run's reference: n real samples (n, 3, H, W) of the modes (n,) int64
+        its generator is asked for (`balanced_labels`: each of the 1,000 modes n / 1,000 times),
+        each channel a training digit of its mode's digit drawn uniformly (data (N, 1, H, W)
+        and its labels (N,), 0 to 9) from a stream of their own seeded by `seed`. Not `real`'s
+        uniform draw: at 10 samples a mode on average, some modes would get one or two, and
+        the reference's worst-mode accuracy would measure that luck. Raises ValueError where a
+        digit has no image to draw."""
+        modes = balanced_labels(n, self.classes, labels.device)  # (n,)
+        wanted = mode_digits(modes, CHANNELS)  # (n, 3) each channel's digit
+        counts = torch.bincount(labels, minlength=DIGITS)  # (10,) images of each digit
+        if not bool(counts.all()):
+            missing = [digit for digit, count in enumerate(counts.tolist()) if not count]
+            raise ValueError(f"Stacked MNIST's reference needs images of every digit; none "
+                             f"is labelled {missing}")
+        grouped = torch.argsort(labels, stable=True)  # (N,) the digits' indices, by label
+        starts = torch.cumsum(counts, dim=0) - counts  # (10,) each digit's first in `grouped`
+        stream = torch.Generator().manual_seed(seed)
+        share = torch.rand(wanted.shape, generator=stream).to(labels.device)  # (n, 3) in [0, 1)
+        within = (share * counts[wanted]).long().clamp(max=counts[wanted] - 1)  # (n, 3)
+        return stack(data, grouped[starts[wanted] + within]), modes
 
     @staticmethod
     def _real_index(data: torch.Tensor, n: int, seed: int) -> torch.Tensor:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from gan.metrics.classifier import load_classifier
-from gan.metrics.stacked_mnist import StackedMNISTScorer, mode_scores, stacked_modes
+from gan.metrics.stacked_mnist import StackedMNISTScorer, mode_digits, mode_scores, stacked_modes
 from gan.run.data import ImageSource
 
 
@@ -34,6 +34,13 @@ def samples_of(digits: list[list[int]]) -> torch.Tensor:
 def test_a_samples_mode_reads_its_channels_as_one_number() -> None:
     assert stacked_modes(torch.tensor([[1, 2, 3], [0, 0, 7], [9, 9, 9]])).tolist() == [123, 7,
                                                                                       999]
+
+
+def test_a_modes_digits_undo_its_reading() -> None:
+    modes = torch.tensor([427, 9, 990, 0])
+    assert mode_digits(modes, 3).tolist() == [[4, 2, 7], [0, 0, 9], [9, 9, 0], [0, 0, 0]]
+    every = torch.arange(1000)
+    assert torch.equal(stacked_modes(mode_digits(every, 3)), every)
 
 
 def test_one_mode_covers_one_and_scores_ln_1000() -> None:
@@ -136,3 +143,4 @@ def test_modes_are_read_on_a_gpu() -> None:
     # CUDA has no int64 matrix product: modes are a sum of products, on every device.
     digits = torch.tensor([[4, 2, 7], [0, 0, 9]], device="cuda")
     assert stacked_modes(digits).tolist() == [427, 9]
+    assert mode_digits(torch.tensor([427, 9], device="cuda"), 3).tolist() == [[4, 2, 7], [0, 0, 9]]

@@ -231,3 +231,32 @@ def test_an_unconditional_set_up_and_unfinished_runs_are_shown_not_judged(
     assert "| projection | 2 |" in page
     assert page.endswith(f"## Not on this page\n\n- 1 run under `{sweep}` (unknown: no "
                          "metrics.json: killed, or still running)\n\n")
+
+
+def test_a_sweep_of_conditional_stacked_mnist_runs_gets_the_conditional_page(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    # Stacked MNIST is a benchmark, but its conditional runs have no row of the paper's table:
+    # a sweep of them alone was sent to the benchmark page and refused as "no runs finished".
+    # Its 1,000 modes get each row's lowest modes, not a table of 1,000 columns.
+    sweep = tmp_path / "sweep"
+    for seed in range(2):
+        run = conditional_run(sweep, f"c{seed}", "concat", seed, [0.9] * 10, [0.9] * 10, 0.0,
+                              dataset="stacked_mnist")
+        accuracy = [1.0] * 1000
+        accuracy[427] = 0.25 + seed / 10  # the worst mode, 0.25 and 0.35: 0.3 on average
+        metrics = json.loads((run / "metrics.json").read_text())
+        for name in ("fid", "precision", "recall", "real_fid", "intra_fid", "min_class_recall",
+                     "class_recall", "real_intra_fid", "real_min_class_recall",
+                     "real_class_recall", "class_manifold_note", "classifier_score"):
+            metrics.pop(name)
+        metrics |= {"modes_covered": 990, "class_accuracy": accuracy,
+                    "min_class_accuracy": min(accuracy), "conditional_accuracy": 0.99,
+                    "real_class_accuracy": [0.97] * 1000, "real_min_class_accuracy": 0.97}
+        (run / "metrics.json").write_text(json.dumps(metrics))
+    main([str(sweep), str(tmp_path / "out.md")])
+    assert capsys.readouterr().out.startswith(f"wrote {tmp_path / 'out.md'}: 2 runs")
+    page = (tmp_path / "out.md").read_text()
+    assert page.startswith("# Class-conditional GANs on stacked_mnist")
+    assert "1,000 classes are too many for a table" in page
+    assert "| concat | 427: 0.300, 000: 1.000, 001: 1.000," in page  # modes as three digits
+    assert "| 999 |" not in page and max(len(line) for line in page.splitlines()) < 1000

@@ -198,13 +198,24 @@ def test_labelled_or_not_a_batch_is_the_same_draw() -> None:
     assert torch.equal(labelled, plain) and torch.equal(torch.get_rng_state(), after_plain)
 
 
-def test_real_labelled_samples_are_reals_with_their_modes() -> None:
+def test_real_labelled_samples_are_reals_of_every_mode_equally_often() -> None:
+    # A conditional run's reference is asked for its modes as the generator is: every mode
+    # n / 1,000 times, not a uniform draw that leaves some modes with one or two samples.
     source, digits = StackedMNIST(torchvision.datasets.MNIST, "."), numbered(30)
     labels = (torch.arange(30) * 7) % 10
-    images, modes = source.real_labelled(digits, labels, n=50, seed=3)
-    assert torch.equal(images, source.real(digits, 50, seed=3))  # the same draw
-    channel_labels = labels[which(images)]  # (50, 3)
+    images, modes = source.real_labelled(digits, labels, n=2000, seed=3)
+    assert torch.bincount(modes, minlength=1000).tolist() == [2] * 1000
+    channel_labels = labels[which(images)]  # (2000, 3): the real digits drawn
     assert modes.tolist() == (channel_labels @ torch.tensor([100, 10, 1])).tolist()
+    assert len(which(images).unique()) == 30  # every image of a digit can be drawn
+    again, _ = source.real_labelled(digits, labels, n=2000, seed=3)
+    assert torch.equal(images, again)  # seeded: the same reference at every evaluation
+
+
+def test_a_reference_without_images_of_a_digit_is_refused() -> None:
+    source, digits = StackedMNIST(torchvision.datasets.MNIST, "."), numbered(30)
+    with pytest.raises(ValueError, match=r"none is labelled \[9\]"):
+        source.real_labelled(digits, torch.arange(30) % 9, n=10, seed=0)
 
 
 def test_the_datas_mode_frequencies_are_the_product_of_its_digits() -> None:
