@@ -148,13 +148,14 @@ def test_packing_builds_pacdcgan() -> None:
 
 
 @pytest.mark.slow
-def test_a_resumed_training_run_ends_where_the_straight_run_ends(data_root: Path,
-                                                                 tmp_path: Path) -> None:
+@pytest.mark.parametrize("conditioning", ["none", "concat"])
+def test_a_resumed_training_run_ends_where_the_straight_run_ends(
+        data_root: Path, tmp_path: Path, conditioning: str) -> None:
     # train.py end to end: 20 steps then resumed to 40 gives the 40-step run's weights, so the
-    # resumed run drew the same batches (and noise).
-    run = ("experiment=stacked_mnist", "train.device=cpu", "train.threads=1",
-           "train.batch_size=32", "train.checkpoint_every=10", "train.sample_every=100",
-           "eval.every=0")
+    # resumed run drew the same batches (and noise), and, asked for modes, the same modes.
+    run = ("experiment=stacked_mnist", f"conditioning={conditioning}", "train.device=cpu",
+           "train.threads=1", "train.batch_size=32", "train.checkpoint_every=10",
+           "train.sample_every=100", "eval.every=0")
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     assert finish(start(straight, "train.steps=40", *run, data_root=data_root)).returncode == 0
     assert finish(start(resumed, "train.steps=20", *run, data_root=data_root)).returncode == 0
