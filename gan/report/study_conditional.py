@@ -197,6 +197,11 @@ def best(setups: list[SetUp]) -> list[str]:
     """Which set-up is best by intra-FID, in words, and whether by more than the seeds'
     spread: only set-ups run over two seeds or more are named best."""
     candidates = ranked(pooled(setups))
+    measured = any(setup.values("intra_fid") for setup in setups)
+    if not candidates and not measured and any(setup.completed for setup in setups):
+        return ["These runs measure no intra-FID (Stacked MNIST is scored by its channels' "
+                "digits, without the evaluator's features), so none is named best by it; "
+                "compare their conditional accuracy below.", ""]
     if not candidates:
         return ["No set-up has an intra-FID over two seeds or more yet, so none is named best.",
                 ""]
