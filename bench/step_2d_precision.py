@@ -5,39 +5,42 @@ the 400,000-step protocol cheaper here?
 
     python bench/step_2d_precision.py [steps=100] [rounds=3] [threads=1]
 
-All three are experiment=ring8's networks (MLP generator, maxout discriminator), BCE, Adam,
-simultaneous updates, batch 100, built in this one process from the same weights and timed in
-alternating blocks against the shipped step; prints ms/step of each and its ratio to the
+All three are experiment=ring8's step as training builds it (`build_step`, in a process set up
+by `configure_process`: MLP generator, maxout discriminator, BCE, the shipped Adam, batch 100),
+built in this one process from the same weights and timed in alternating blocks against the
+shipped step; prints ms/step of each and its ratio to the
 shipped, the median over rounds. The compiled step's compile time is printed, not timed.
 """
 
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
+from hydra import compose, initialize_config_dir
 from timing import ms_per_call, paired_medians
 
-from gan.core import mlp
-from gan.core.losses import BCELoss
-from gan.core.objective import Objective
-from gan.core.step import SimultaneousStep
+from gan.run.acceleration import configure_process
+from gan.run.build import build_step
+from gan.run.config import register_configs
 
-BATCH = 100
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+BATCH = 100  # the protocol's
 
 
 def step_of(variant: str) -> Callable[[], object]:
-    """One step of the ring8 networks: `shipped`, `bf16` (under CPU autocast) or `compiled`."""
+    """One step of experiment=ring8 as `build_step` makes it for training (the shipped
+    optimizers included): `shipped`, `bf16` (under CPU autocast) or `compiled` (its forward
+    and losses through `torch.compile`)."""
     torch.manual_seed(0)
-    generator, discriminator = mlp.MLPGenerator(), mlp.MaxoutDiscriminator()
-    step = SimultaneousStep(
-        generator, discriminator,
-        torch.optim.Adam(generator.parameters(), lr=1e-4, betas=(0.8, 0.999), fused=True),
-        torch.optim.Adam(discriminator.parameters(), lr=1e-4, betas=(0.8, 0.999), fused=True),
-        Objective(BCELoss()))
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        step = build_step(compose("config", overrides=["experiment=ring8"]),
+                          torch.device("cpu"))
     if variant == "compiled":
         step.both_losses = torch.compile(step.both_losses)  # the networks' forward and losses
-    real, z = torch.randn(BATCH, 2), torch.randn(BATCH, 2)
+    real = torch.randn(BATCH * step.real_batches, 2)  # (B, 2) points
+    z = torch.randn(BATCH * step.noise_batches, 2)  # (B, 2), the protocol's normal prior
     if variant != "bf16":
         return lambda: step(real, z)
 
@@ -51,7 +54,8 @@ def main(argv: list[str]) -> None:
     """Time each variant against the shipped step in alternating blocks; print a table."""
     options = dict(word.split("=", 1) for word in argv)
     steps, rounds = int(options.get("steps", 100)), int(options.get("rounds", 3))
-    torch.set_num_threads(int(options.get("threads", 1)))
+    register_configs()
+    configure_process(int(options.get("threads", 1)))  # as a training process starts
     cpu = torch.device("cpu")
     shipped = step_of("shipped")
     ms_per_call(shipped, 20, cpu)  # warm-up

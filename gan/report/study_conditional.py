@@ -193,15 +193,17 @@ def reached(setup: SetUp) -> str:
     return f"{', '.join(parts)} (mean of {seeds} seed{'s' * (seeds != 1)})"
 
 
-def best(setups: list[SetUp]) -> list[str]:
+UNFEATURED = ("stacked_mnist",)  # datasets scored without the evaluator's features: no FID
+
+
+def best(setups: list[SetUp], data: str) -> list[str]:
     """Which set-up is best by intra-FID, in words, and whether by more than the seeds'
     spread: only set-ups run over two seeds or more are named best."""
+    if data in UNFEATURED:
+        return [f"Runs on {data} measure no intra-FID (it is scored by its channels' digits, "
+                "without the evaluator's features), so none is named best by it; compare "
+                "their conditional accuracy below.", ""]
     candidates = ranked(pooled(setups))
-    measured = any(setup.values("intra_fid") for setup in setups)
-    if not candidates and not measured and any(setup.completed for setup in setups):
-        return ["These runs measure no intra-FID (Stacked MNIST is scored by its channels' "
-                "digits, without the evaluator's features), so none is named best by it; "
-                "compare their conditional accuracy below.", ""]
     if not candidates:
         return ["No set-up has an intra-FID over two seeds or more yet, so none is named best.",
                 ""]
@@ -394,7 +396,7 @@ def per_class(setups: list[SetUp], name: str, target: float | None, data: str,
     if not classes:
         return []
     if classes > SHOWN_CLASSES:  # Stacked MNIST's 1,000 modes: no table, the worst of each
-        return worst_classes(rows + [(REAL, real)], classes, data, title)
+        return worst_classes(rows + [(REAL, real)], classes, data, title, target)
 
     def shown(value: float | None) -> str:
         if value is None:
@@ -414,15 +416,17 @@ WORST_SHOWN = 10  # classes listed per row where there are too many for a table
 
 
 def worst_classes(rows: list[tuple[str, list[float | None]]], classes: int, data: str,
-                  title: str) -> list[str]:
-    """Each row's WORST_SHOWN lowest classes (of more than SHOWN_CLASSES), lowest first."""
+                  title: str, target: float | None) -> list[str]:
+    """Each row's WORST_SHOWN lowest classes (of more than SHOWN_CLASSES), lowest first; a
+    value below `target` in bold, as `per_class` shows it."""
     lines = [f"### {title}", "", f"{classes:,} classes are too many for a table: each row's "
              f"{WORST_SHOWN} lowest (mean over seeds).", "", "| set-up | lowest classes |",
              "|---|---|"]
     for label, values in rows:
         lowest = sorted((value, k) for k, value in enumerate(values) if value is not None)
-        shown = ", ".join(f"{class_name(k, data)}: {value:.3f}"
-                          for value, k in lowest[:WORST_SHOWN])
+        shown = ", ".join(f"{class_name(k, data)}: " + (
+            f"**{value:.3f}**" if target is not None and value < target else f"{value:.3f}")
+            for value, k in lowest[:WORST_SHOWN])
         lines.append(f"| {label} | {shown or '–'} |")
     return [*lines, ""]
 
@@ -462,7 +466,7 @@ def write(root: Path, out: Path, unconditional: Reference | None = None) -> str:
     accuracy = ACCURACY.get(data)
     page = "\n".join([
         *headline(root, out, data, runs, unconditional), *in_progress(waiting),
-        "## The answer", "", *best(setups), *targets(setups, data, unconditional),
+        "## The answer", "", *best(setups, data), *targets(setups, data, unconditional),
         "## The numbers", "", provenance(setups), "", *table(setups), "",
         "## Per class", "", "Mean over seeds; in bold, a class below the target "
         f"({'no accuracy target for ' + data if accuracy is None else f'{accuracy:.0%}'} "

@@ -257,7 +257,7 @@ def test_a_sweep_of_conditional_stacked_mnist_runs_gets_the_conditional_page(
     assert capsys.readouterr().out.startswith(f"wrote {tmp_path / 'out.md'}: 2 runs")
     page = (tmp_path / "out.md").read_text()
     assert page.startswith("# Class-conditional GANs on stacked_mnist")
-    assert "These runs measure no intra-FID (Stacked MNIST is scored" in page
+    assert "Runs on stacked_mnist measure no intra-FID (it is scored by its channels'" in page
     assert "1,000 classes are too many for a table" in page
     assert "| concat | 427: 0.300, 000: 1.000, 001: 1.000," in page  # modes as three digits
     assert "| 999 |" not in page and max(len(line) for line in page.splitlines()) < 1000

@@ -5,7 +5,6 @@ import copy
 import torch
 from torch.optim.swa_utils import update_bn
 
-from gan.core.conditioning import balanced_labels
 from gan.core.networks import Discriminator, Generator, has_batch_norm, seeded_uniform_noise
 from gan.core.remedies.base import Remedy
 
@@ -29,24 +28,34 @@ def standing_statistics(generator: Generator, batches: int = 16, batch_size: int
     z = seeded_uniform_noise(batches * batch_size, generator.noise_dim, STATISTICS_SEED, device,
                              generator.prior)
     classes = getattr(generator, "classes", 0)  # a conditional generator: every class in turn
-    model = (generator if not classes
-             else _AskingForEveryClass(generator, batches * batch_size, classes))
+    model = (generator if not classes else _AskingForEveryClass(
+        generator, spread_labels(batches, batch_size, classes, device)))
     update_bn(z.view(batches, batch_size, -1), model)  # (batches, B, noise_dim)
 
 
-class _AskingForEveryClass(torch.nn.Module):
-    """A conditional generator as `update_bn` calls it, with z (B, noise_dim) alone: its n
-    samples, batch after batch, ask for the classes as a conditional run is scored
-    (`balanced_labels`: 0, 1, ..., K-1, 0, ... in turn, or spread evenly over all K where n is
-    fewer), so more classes than a batch holds (Stacked MNIST's 1,000 modes) are asked for
-    across the batches."""
+def spread_labels(batches: int, batch_size: int, classes: int,
+                  device: torch.device) -> torch.Tensor:
+    """Labels (batches * batch_size,) for `batches` batches in turn, each batch spread evenly
+    over all the classes and every class asked for as often as the others (to within one):
+    sample j of batch b asks for ((j * batches + b) * K) // n. Batch norm's statistics are
+    averaged over batches of within-batch moments, so a batch asking for a run of neighbouring
+    classes (Stacked MNIST's 128 modes sharing a red digit) would leave out the spread between
+    the runs."""
+    n = batches * batch_size
+    spread = torch.arange(n, device=device) * classes // n  # (n,) ascending, each class n / K
+    return spread.view(batch_size, batches).T.reshape(-1)  # batch b: spread[b::batches]
 
-    def __init__(self, generator: Generator, n: int, classes: int) -> None:
+
+class _AskingForEveryClass(torch.nn.Module):
+    """A conditional generator as `update_bn` calls it, with z (B, noise_dim) alone: its
+    batches ask for `labels` (n,) in order (`spread_labels`: every class in every batch where
+    a batch holds them all)."""
+
+    def __init__(self, generator: Generator, labels: torch.Tensor) -> None:
         super().__init__()
         self.generator = generator
         self.train(generator.training)  # update_bn puts back the mode it finds
-        device = next(generator.parameters()).device
-        self.labels = balanced_labels(n, classes, device)  # (n,), consumed in order
+        self.labels = labels  # (n,), consumed in order
         self.asked = 0  # how many of them the batches so far took
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

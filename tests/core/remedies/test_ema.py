@@ -11,7 +11,7 @@ from torch import nn
 from gan.core.dcgan import DCGANGenerator
 from gan.core.networks import FCGenerator, Generator, seeded_uniform_noise
 from gan.core.remedies import EMA
-from gan.core.remedies.ema import STATISTICS_SEED, standing_statistics
+from gan.core.remedies.ema import STATISTICS_SEED, spread_labels, standing_statistics
 from gan.run.checkpoint import load_checkpoint, save_checkpoint
 from gan.run.loop import run
 from gan.run.saved import load_run
@@ -99,9 +99,9 @@ def test_an_ema_runs_checkpoint_holds_the_averages_own_statistics(
 
 
 def test_a_conditional_generators_statistics_ask_for_every_class_of_more_than_a_batch() -> None:
-    # Stacked MNIST's 1,000 modes against batches of 32: each batch asks for the next classes,
-    # so the 4 x 32 samples ask for 128 classes spread over all 1,000 (0, 7, 15, ..., 992),
-    # not 0 to 31 four times, nor only 0 to 127.
+    # Stacked MNIST's 1,000 modes against batches of 32: the 4 x 32 samples ask for 128
+    # classes spread over all 1,000 (0, 7, 15, ..., 992), not 0 to 31 four times, nor only
+    # 0 to 127.
     from gan.core.conditioning import Concat
 
     asked = []
@@ -117,4 +117,20 @@ def test_a_conditional_generators_statistics_ask_for_every_class_of_more_than_a_
     generator = Concat().wrap_generator(Normed(), noise_dim=2, classes=1000)
     generator.embedding.register_forward_hook(lambda _, inputs, __: asked.append(inputs[0]))
     standing_statistics(generator, batches=4, batch_size=32)
-    assert torch.cat(asked).tolist() == [k * 1000 // 128 for k in range(128)]
+    assert sorted(torch.cat(asked).tolist()) == [k * 1000 // 128 for k in range(128)]
+    assert all(int(batch.min()) < 32 and int(batch.max()) > 960 for batch in asked)
+
+
+@pytest.mark.parametrize("classes", [10, 1000])
+def test_every_batch_of_the_statistics_spans_the_classes(classes: int) -> None:
+    # At the defaults (16 x 128 = 2,048 samples) every class is asked for 2,048 / K times
+    # (to within one), and no batch is a run of neighbouring classes: batch norm averages
+    # within-batch moments, so such runs would leave out the spread between them.
+    labels = spread_labels(16, 128, classes, CPU)
+    counts = torch.bincount(labels, minlength=classes)
+    assert int(counts.min()) >= 2048 // classes and int(counts.max()) <= -(-2048 // classes)
+    for batch in labels.view(16, 128):
+        if classes == 10:
+            assert batch.unique().tolist() == list(range(10))  # every digit in every batch
+        else:
+            assert int(batch.min()) < 16 and int(batch.max()) > 980
