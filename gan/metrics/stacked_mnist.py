@@ -22,20 +22,24 @@ from gan.metrics.scores import class_kl
 DIGITS = 10  # classes per channel: MNIST's digits
 
 
+def places(channels: int, device: torch.device) -> torch.Tensor:
+    """Each channel's place value in a mode (C,) int64, the first the most significant:
+    100, 10, 1 for three channels."""
+    return DIGITS ** torch.arange(channels - 1, -1, -1, device=device)
+
+
 def stacked_modes(digits: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     """Each sample's mode (n,) int64 from its channels' digits (n, C), the first channel the
     most significant: 100 d0 + 10 d1 + d2 for three channels, 0 to 999. Written into `out`
     (n,) int64 where given."""
-    places = DIGITS ** torch.arange(digits.shape[1] - 1, -1, -1, device=digits.device)
     # not `@`: CUDA has no int64 matmul
-    return torch.sum(digits.long() * places, dim=1, out=out)
+    return torch.sum(digits.long() * places(digits.shape[1], digits.device), dim=1, out=out)
 
 
 def mode_digits(modes: torch.Tensor, channels: int) -> torch.Tensor:
     """Each mode's channels' digits (n, C) from modes (n,) int64: `stacked_modes` undone (427
     -> 4, 2, 7 for three channels)."""
-    places = DIGITS ** torch.arange(channels - 1, -1, -1, device=modes.device)  # (C,)
-    return (modes[:, None] // places) % DIGITS
+    return (modes[:, None] // places(channels, modes.device)) % DIGITS
 
 
 def mode_scores(modes: torch.Tensor, n_modes: int) -> dict[str, Any]:
