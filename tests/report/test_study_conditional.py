@@ -11,7 +11,7 @@ import yaml
 
 from gan.errors import UserError
 from gan.report.runs import listing
-from gan.report.study_conditional import Reference, reference, write
+from gan.report.study_conditional import Reference, against, reference, write
 from gan.report.summary import summarise
 from gan.study import main
 
@@ -261,3 +261,18 @@ def test_a_sweep_of_conditional_stacked_mnist_runs_gets_the_conditional_page(
     assert "1,000 classes are too many for a table" in page
     assert "| concat | 427: 0.300, 000: 1.000, 001: 1.000," in page  # modes as three digits
     assert "| 999 |" not in page and max(len(line) for line in page.splitlines()) < 1000
+
+
+@pytest.mark.parametrize(("value", "target", "shown"), [
+    (0.7997, 0.8, "**0.7997**"),     # below the target: never printed as 0.800
+    (0.79999, 0.8, "**0.79999**"),
+    (0.8, 0.8, "0.800"),
+    (0.8113, 0.8, "0.811"),
+    (0.754, 0.8, "**0.754**"),
+    (0.9897, 0.99, "**0.9897**"),
+    ((0.988 + 0.992 + 0.99) / 3, 0.99, "0.990"),  # 0.98999999999: on the target
+    (0.5, None, "0.500"),
+])
+def test_a_class_below_the_target_never_reads_as_the_target(value: float, target: float | None,
+                                                            shown: str) -> None:
+    assert against(value, target) == shown
