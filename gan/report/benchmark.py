@@ -273,11 +273,13 @@ def beyond(benchmark: Benchmark, rows: list[Row]) -> list[str]:
             kl < (0.04 if benchmark.quality else 0.1) for kl in kls)
         quality_ok = not benchmark.quality or all(q >= 0.95 for q in row.values("high_quality"))
         met = every and kl_ok and quality_ok
-        lines.append(f"- `setup={row.setup}` at {row.steps:,} steps, {len(row.completed)} seeds: "
-                     f"{'**met**' if met else 'missed'} (modes {sorted(modes)}, KL "
-                     f"{[round(kl, 3) for kl in kls]}"
-                     + (f", high quality {[round(q, 3) for q in row.values('high_quality')]}"
-                        if benchmark.quality else "") + ")")
+        seeds = len(row.completed)
+        quality = ", ".join(f"{100 * q:.1f}%" for q in row.values("high_quality"))
+        lines.append(f"- `setup={row.setup}` at {row.steps:,} steps, {seeds} "
+                     f"seed{'s' * (seeds != 1)}: {'**met**' if met else 'missed'} (modes "
+                     f"[{', '.join(f'{m:g}' for m in sorted(modes))}], KL "
+                     f"[{', '.join(f'{kl:.3f}' for kl in kls)}]"
+                     + (f", high quality [{quality}]" if benchmark.quality else "") + ")")
     return lines
 
 

@@ -86,6 +86,9 @@ def test_beyond_needs_every_seed_to_meet_all_three() -> None:
     lines = beyond(ring, [good, one_short])
     assert "400,000 steps, 2 seeds: **met**" in lines[1]
     assert "1,000 steps, 2 seeds: missed" in lines[2]
+    assert beyond(ring, [Row("none", 400000, [run(0, 6, 0.5823, 0.981)])])[1] == (
+        "- `setup=none` at 400,000 steps, 1 seed: missed (modes [6], KL [0.582], "
+        "high quality [98.1%])")
     stacked = BENCHMARKS["stacked_mnist"]
     assert "**met**" in beyond(stacked, [Row("none", 50000, [run(0, 995, 0.05, 0.0)])])[1]
 
