@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 from PIL import Image
 
 from gan import evaluate, sample
@@ -232,10 +233,18 @@ def test_a_run_keeps_its_best_generator_and_both_commands_use_it(broken: Path,
 
 @pytest.mark.parametrize("main", [sample.main, evaluate.main])
 def test_best_of_a_run_without_evaluation_and_other_checkpoints_are_refused(
-        main, broken: Path) -> None:
+        main, broken: Path, tmp_path: Path) -> None:
     (broken / "best.pt").unlink()
-    with pytest.raises(UserError, match="has no best.pt: a run keeps its best generator only "
+    with pytest.raises(UserError, match="has no best.pt: none of its evaluations scored its "
+                                        "objective"):
+        main([f"run_dir={broken}", "checkpoint=best"])  # it evaluated: no score was the best
+    unevaluated = tmp_path / "run"
+    shutil.copytree(broken, unevaluated)
+    config = OmegaConf.load(unevaluated / "config.yaml")
+    config.eval.every = 0
+    OmegaConf.save(config, unevaluated / "config.yaml")
+    with pytest.raises(UserError, match="has no best.pt: it keeps its best generator only "
                                         "where it evaluates"):
-        main([f"run_dir={broken}", "checkpoint=best"])
+        main([f"run_dir={unevaluated}", "checkpoint=best"])
     with pytest.raises(UserError, match="checkpoint must be one of last, best, got 'first'"):
         main([f"run_dir={broken}", "checkpoint=first"])

@@ -51,8 +51,12 @@ def load_run(run_dir: Path, device: torch.device, checkpoint: str = "last") -> S
     cfg = read_config(run_dir)
     path = run_dir / CHECKPOINTS[checkpoint]
     if checkpoint == "best" and not path.is_file():
-        raise UserError(f"{run_dir} has no {BEST_NAME}: a run keeps its best generator only "
-                        "where it evaluates (eval.every > 0); use checkpoint=last")
+        evaluated = bool(cfg.get("eval", {}).get("every", 0))
+        why = ("none of its evaluations scored its objective (eval.objective; on the 2D "
+               "mixtures reverse KL is missing while no sample lands within 3 std of a mode)"
+               if evaluated else
+               "it keeps its best generator only where it evaluates (eval.every > 0)")
+        raise UserError(f"{run_dir} has no {BEST_NAME}: {why}; use checkpoint=last")
     state = read_checkpoint(path, device)
     generator = rebuild(run_dir / CONFIG_NAME, lambda: build_generator(cfg, device))
     try:
