@@ -7,7 +7,16 @@ from pathlib import Path
 import pytest
 
 from gan import study
-from gan.report.benchmark import BENCHMARKS, Row, beyond, mean_se, reproduced
+from gan.report.benchmark import (
+    BENCHMARKS,
+    Row,
+    best,
+    beyond,
+    counted,
+    mean_se,
+    published,
+    reproduced,
+)
 from tests.conftest import train_command
 
 TINY = ("experiment=ring8", "dataset.size=1000", "train.steps=3", "train.threads=1",
@@ -42,6 +51,8 @@ def test_the_page_sets_the_papers_rows_beside_ours(sweep: Path, tmp_path: Path,
     assert "at 3 of the protocol's 400,000 steps, not a reproduction" in page
     assert "- GAN (`setup=none`, 2 seeds):" in page and "r1`, 2 seeds)" not in page
     assert "`setup=r1` at 3 steps, 2 seeds: missed" in page
+    assert "- PacGAN3 (`setup=pacgan3`): no finished gan-lab run" in page  # not in this sweep
+    assert "gan-lab's best set-up so far: **`setup=" in page
     assert (tmp_path / "ring8_pictures" / "none_3.png").is_file()
 
 
@@ -75,7 +86,9 @@ def test_reproduction_is_judged_in_published_standard_errors() -> None:
     assert "modes 6.5 vs 6.3: 0.4 SE (within 2)" in said
     assert "high quality 98.1 vs 98.2: 0.5 SE (within 2)" in said
     far = Row("pacgan2", 400000, [run(0, 5, 0.9, 0.9)])
-    assert "modes 5 vs 7.9: 29.0 SE (**beyond 2**)" in reproduced(ring, far)
+    # 0.1 * sqrt(10 / 1): how far one seed's mean strays from the trials' spread alone
+    assert "modes 5 vs 7.9: 29.0 SE (**beyond 2**; a mean of 1 seed varies by about 0.32 " \
+           "from the trials' spread alone)" in reproduced(ring, far)
     assert reproduced(ring, Row("r1", 400000, [run(0, 8, 0.0, 1.0)])) is None
 
 
@@ -144,3 +157,30 @@ def test_a_conditional_run_stays_off_the_unconditional_table(sweep: Path, tmp_pa
     assert "| `setup=none` | gan-lab |" not in page and "| `setup=r1` | gan-lab | 1 | 3 |" in page
     assert ("- 1 run(s) conditional (conditioning=projection): asked for their modes, which the "
             "protocol's generators are not") in page
+
+
+def test_the_best_set_up_meets_the_target_first_then_has_the_lowest_kl() -> None:
+    grid = BENCHMARKS["grid25"]
+    collapsed = Row("none", 400000, [run(0, 18, 0.53, 0.947), run(1, 17, 0.61, 0.95)])
+    close = Row("pacgan4", 400000, [run(0, 25, 0.02, 0.94)])  # lowest KL, quality short
+    good = Row("r3gan", 400000, [run(0, 25, 0.03, 0.96), run(1, 25, 0.035, 0.97)])
+    (line,) = best(grid, [collapsed, close, good])
+    assert line.startswith("gan-lab's best set-up so far: **`setup=r3gan`** at 400,000 steps "
+                           "(2 seeds): modes 25.0 ± 0.0, reverse KL 0.033 ± 0.003")
+    assert "The best published row, PacGAN4 (`setup=pacgan4`): modes 24.8 ± 0.2, reverse KL " \
+           "0.04 ± 0.01, high quality 93.6 ± 0.6%. The target is **met**." in line
+    (line,) = best(grid, [collapsed, close])
+    assert "**`setup=pacgan4`**" in line and line.endswith("The target is missed.")
+
+
+def test_published_errors_keep_the_papers_decimals() -> None:
+    stacked = BENCHMARKS["stacked_mnist"]
+    assert published(stacked.rows["none"].modes, 1, stacked.error_digits) == "78.5 ± 17.56"
+    assert published(stacked.rows["pacdcgan4"].modes, 1, stacked.error_digits) == "667.4 ± 29.00"
+    assert published(BENCHMARKS["ring8"].rows["none"].modes, 1) == "6.3 ± 0.5"
+
+
+def test_a_mean_over_fewer_seeds_than_the_row_says_so() -> None:
+    row = Row("none", 400000, [run(0, 6, 0.5, 0.98), {**run(1, 0, 0.0, 0.0), "class_kl": None}])
+    assert counted(row, "class_kl", 2) == "0.50 (1 of 2 seeds)"
+    assert counted(row, "modes_covered", 1) == "3.0 ± 3.0"

@@ -10,7 +10,8 @@ from tests.conftest import CONF_DIR, compose_config
 
 # The set-ups of the literature's benchmarks (experiment=study_ring8, ...): PacGAN's packing at
 # its batch, and the modern baseline, not in the MNIST studies.
-BENCHMARK_SETUPS = {"pacgan2", "pacgan3", "pacgan4", "pacdcgan2", "pacdcgan3", "pacdcgan4", "r3gan"}
+BENCHMARK_SETUPS = {"pacgan2", "pacgan3", "pacgan4", "pacdcgan2", "pacdcgan3", "pacdcgan4", "r3gan",
+                    "pacgan4_r3gan", "pacdcgan4_r3gan"}
 SETUPS = sorted(path.stem for path in (CONF_DIR / "setup").glob("*.yaml")
                 if path.stem not in BENCHMARK_SETUPS)
 STUDIES = {"fc": ("fc", 40001), "cnn": ("cnn", 10001), "dcgan": ("dcgan", 10001)}
@@ -65,8 +66,18 @@ def test_the_benchmark_studies_run_the_papers_set_ups_and_gan_labs(mixture: str)
     cures = compose_config(f"experiment=study_{mixture}_cures", hydra=True)
     assert cures.hydra.sweeper.params["train.seed"] == "0,1,2"
     assert set(cures.hydra.sweeper.params.setup.split(",")) == {
-        "r1", "minibatch_discrimination", "spectral_norm", "r3gan"}
+        "r1", "minibatch_discrimination", "spectral_norm", "r3gan", "pacgan4_r3gan"}
     assert cures.hydra.sweep.dir == f"multirun/study/{mixture}/cures"
+
+
+@pytest.mark.parametrize(("combination", "packed", "objective"), [
+    ("pacgan4_r3gan", "pacgan4", "r3gan"), ("pacdcgan4_r3gan", "pacdcgan4", "r3gan")])
+def test_a_combination_is_packing_under_the_modern_baselines_objective(
+        combination: str, packed: str, objective: str) -> None:
+    both = compose_config(f"setup={combination}")
+    pac, modern = compose_config(f"setup={packed}"), compose_config(f"setup={objective}")
+    assert both.loss == modern.loss and both.train.batch_size == pac.train.batch_size
+    assert both.remedy == {**pac.remedy, **modern.remedy}
 
 
 @pytest.mark.parametrize(("m", "base", "setup"), [(2, 100, "pacgan2"), (4, 100, "pacgan4"),
@@ -82,7 +93,7 @@ def test_the_stacked_mnist_study_runs_the_issues_set_ups_at_the_cpus_budget() ->
     cfg = compose_config("experiment=study_stacked_mnist", hydra=True)
     params = cfg.hydra.sweeper.params
     assert list(params) == ["train.seed", "setup"] and params["train.seed"] == "0,1,2"
-    assert {"none", "pacdcgan4", "r3gan"} <= set(params.setup.split(","))
+    assert {"none", "pacdcgan4", "r3gan", "pacdcgan4_r3gan"} <= set(params.setup.split(","))
     assert cfg.train.steps == 50000 and cfg.eval.n == 26000  # at least 50,000 on this CPU
     assert cfg.dataset.name == "stacked_mnist"
     assert cfg.hydra.sweep.dir == "multirun/study/stacked_mnist"
