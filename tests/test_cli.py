@@ -8,7 +8,7 @@ from hydra.errors import HydraException
 from gan.cli import compose_message
 from gan.errors import ConfigError
 from gan.run.config import check_config
-from tests.conftest import CONF_DIR, compose_config
+from tests.conftest import CONF_DIR, compose_config, train_command
 
 
 def refusal(*overrides: str) -> str:
@@ -60,3 +60,20 @@ def test_advice_to_add_a_key_with_plus_is_given_only_where_it_is_accepted(
             check_config(compose_config(f"+{override}"))
         assert str(raised.value) == message
 
+
+
+@pytest.mark.parametrize("argv", [("experiment=ring8", "experiment=r3gan"),
+                                  ("train.steps=5", "+train.steps=6"),
+                                  ("-m", "optimizer.lr=1e-4,2e-4", "optimizer.lr=5e-4")])
+def test_a_key_given_twice_is_refused_before_hydra_drops_one(argv: tuple[str, ...]) -> None:
+    name = argv[-1].partition("=")[0].lstrip("+")
+    said = train_command(*argv)
+    assert isinstance(said, str) and said.startswith(f"error: {name} is given twice (")
+    assert "Hydra would keep only the last" in said and len(said.splitlines()) == 1
+
+
+def test_presets_combine_as_a_list_of_the_group(tmp_path) -> None:
+    assert train_command("experiment=[ring8,r3gan]", "train.steps=1", "eval.every=0",
+                         f"hydra.run.dir={tmp_path / 'r'}") is None
+    config = (tmp_path / "r" / "config.yaml").read_text()
+    assert "name: ring8" in config and "RelativisticLoss" in config
