@@ -13,6 +13,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from gan.cli import one_line_errors
 from gan.errors import UserError
 from gan.metrics.classifier import WEIGHTS_DIR
 from gan.metrics.fitting import accuracy, record, train_classifier
@@ -57,4 +58,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    one_line_errors(main)  # a dataset without an evaluator, a bad key: one `error:` line

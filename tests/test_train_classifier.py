@@ -1,8 +1,11 @@
 """Training the evaluator classifier: deterministic by seed, and the command writes its record."""
 
 import json
+import runpy
+import sys
 from pathlib import Path
 
+import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
@@ -59,3 +62,14 @@ def test_command_writes_weights_and_record_that_load(tmp_path: Path) -> None:
     assert record["dataset"] == "mnist" and 0 <= record["test_accuracy"] <= 1
     assert record["epochs"] == 1 and record["seed"] == 0
     assert load_classifier("mnist", weights_dir=tmp_path)(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_a_dataset_without_an_evaluator_is_refused_in_one_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["train_classifier", "dataset=ring8"])
+    monkeypatch.delitem(sys.modules, "gan.train_classifier")  # run afresh, as `python -m` does
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_module("gan.train_classifier", run_name="__main__")
+    said = str(stop.value.code)
+    assert said.startswith("error: In 'classifier': Could not find 'classifier/ring8'")
+    assert "fashion_mnist, mnist" in said and len(said.splitlines()) == 1
