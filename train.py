@@ -20,7 +20,7 @@ from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
-from gan.cli import literal_paths, one_line_errors, refuse_repeated  # noqa: E402
+from gan.cli import literal_paths, one_line_errors, repeated  # noqa: E402
 from gan.errors import UserError  # noqa: E402
 from gan.run.config import CONF_DIR, register_configs  # noqa: E402
 from gan.run.help import register_help  # noqa: E402
@@ -52,11 +52,12 @@ def main(cfg: DictConfig) -> float | None:
 
 
 def command_line() -> None:
-    """`python train.py ARGS` (sys.argv): a key set twice refused, a path given to `resume=`
+    """`python train.py ARGS` (sys.argv): a key set twice noted, a path given to `resume=`
     read as typed, a continued sweep's command rebuilt (`-m resume=SWEEP_DIR`), then `main`
     through Hydra, every refusal one `error:` line."""
     try:  # resume=PATH as typed; -m resume=SWEEP_DIR: the sweep's own command, continued
-        refuse_repeated(sys.argv)  # what was typed: a continued sweep's may restate a key
+        for note in repeated(sys.argv):  # as typed: a continued sweep's may restate a key
+            print(note, file=sys.stderr)
         sys.argv = literal_paths(sys.argv)
         if any(flag in sys.argv for flag in MULTIRUN_FLAGS):
             from gan.sweep.continuation import continued_argv  # a sweep's own code

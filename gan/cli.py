@@ -60,21 +60,24 @@ def run_command(command: Callable[[list[str]], None], usage: str, doc: str) -> N
         sys.exit(f"error: {error}")
 
 
-def refuse_repeated(argv: list[str]) -> None:
-    """Raise a UserError where the command line sets one key twice (`experiment=ring8
-    experiment=r3gan`): Hydra would keep only the last and run something else than asked. A
-    config group takes a list instead (`experiment=[ring8,r3gan]`)."""
+def repeated(argv: list[str]) -> list[str]:
+    """A note for each key the command line sets twice: Hydra keeps the last, as it should for
+    a script's base command with an override appended, but `experiment=ring8
+    experiment=r3gan` then runs r3gan on MNIST, where the user meant both presets; a config
+    group takes a list for that (`experiment=[ring8,r3gan]`)."""
     seen: dict[str, str] = {}
+    notes = []
     for word in argv[1:]:
         key, equals, _ = word.partition("=")
         if not equals or word.startswith("-"):
             continue
         name = key.lstrip("+~")
         if name in seen:
-            raise UserError(f"{name} is given twice ({seen[name]} and {word}): Hydra would keep "
-                            f"only the last; give it once (a config group takes a list, "
-                            f"{name}=[a,b], its options applied in that order)")
+            notes.append(f"note: {name} is given twice ({seen[name]} and {word}): Hydra keeps "
+                         f"the last; to apply both options of a config group, give it a list, "
+                         f"{name}=[a,b]")
         seen[name] = word
+    return notes
 
 
 PATH_KEYS = ("resume",)  # overrides whose value is a path, taken as typed

@@ -5,7 +5,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 
-from gan.cli import compose_message
+from gan.cli import compose_message, repeated
 from gan.errors import ConfigError
 from gan.run.config import check_config
 from tests.conftest import CONF_DIR, compose_config, train_command
@@ -65,11 +65,18 @@ def test_advice_to_add_a_key_with_plus_is_given_only_where_it_is_accepted(
 @pytest.mark.parametrize("argv", [("experiment=ring8", "experiment=r3gan"),
                                   ("train.steps=5", "+train.steps=6"),
                                   ("-m", "optimizer.lr=1e-4,2e-4", "optimizer.lr=5e-4")])
-def test_a_key_given_twice_is_refused_before_hydra_drops_one(argv: tuple[str, ...]) -> None:
+def test_a_key_given_twice_is_noted_hydra_keeps_the_last(argv: tuple[str, ...]) -> None:
     name = argv[-1].partition("=")[0].lstrip("+")
-    said = train_command(*argv)
-    assert isinstance(said, str) and said.startswith(f"error: {name} is given twice (")
-    assert "Hydra would keep only the last" in said and len(said.splitlines()) == 1
+    (note,) = repeated(["train.py", *argv])
+    assert note.startswith(f"note: {name} is given twice (") and f"{name}=[a,b]" in note
+    assert repeated(["train.py", "experiment=[ring8,r3gan]", "train.steps=5"]) == []
+
+
+def test_the_note_is_printed_and_the_last_value_trains(tmp_path, capsys) -> None:
+    assert train_command("experiment=ring8", "experiment=grid25", "train.steps=1",
+                         "eval.every=0", f"hydra.run.dir={tmp_path / 'r'}") is None
+    assert "note: experiment is given twice" in capsys.readouterr().err
+    assert "name: grid25" in (tmp_path / "r" / "config.yaml").read_text()
 
 
 def test_presets_combine_as_a_list_of_the_group(tmp_path) -> None:
