@@ -248,6 +248,11 @@ def counted(row: Row, name: str, digits: int, scale: float = 1.0) -> str:
     return cell
 
 
+def two_figures(value: float) -> str:
+    """A positive value to two significant figures, never in e-notation: 124 -> `120`."""
+    return f"{round(value, 1 - math.floor(math.log10(value))):g}"
+
+
 def reproduced(benchmark: Benchmark, row: Row) -> str | None:
     """Whether a published set-up's gan-lab row lies within two published standard errors of
     each published mean (None for gan-lab's own set-ups)."""
@@ -269,7 +274,7 @@ def reproduced(benchmark: Benchmark, row: Row) -> str | None:
         said.append(f"{name} {statistics.fmean(ours):.3g} vs {mean:g}: {gap:.1f} SE "
                     + ("(within 2)" if gap <= 2 else
                        f"(**beyond 2**; a mean of {len(ours)} seed{'s' * (len(ours) != 1)} "
-                       f"varies by about {ours_error:.2g} from the trials' spread alone)"))
+                       f"varies by about {two_figures(ours_error)} from the trials' spread alone)"))
     budget = "" if row.steps == benchmark.steps else (
         f"; at {row.steps:,} of the protocol's {benchmark.steps:,} steps, not a reproduction")
     seeds = len(row.completed)

@@ -16,6 +16,7 @@ from gan.report.benchmark import (
     mean_se,
     published,
     reproduced,
+    two_figures,
 )
 from tests.conftest import train_command
 
@@ -184,3 +185,8 @@ def test_a_mean_over_fewer_seeds_than_the_row_says_so() -> None:
     row = Row("none", 400000, [run(0, 6, 0.5, 0.98), {**run(1, 0, 0.0, 0.0), "class_kl": None}])
     assert counted(row, "class_kl", 2) == "0.50 (1 of 2 seeds)"
     assert counted(row, "modes_covered", 1) == "3.0 ± 3.0"
+
+
+def test_the_trials_spread_is_written_without_e_notation() -> None:
+    assert [two_figures(v) for v in (124.1, 0.316, 0.0949, 6.32)] == ["120", "0.32", "0.095",
+                                                                       "6.3"]
