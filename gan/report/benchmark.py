@@ -22,6 +22,7 @@ from gan.report.history import eval_history
 from gan.report.runs import conditioning, find
 from gan.report.saved import read_yaml, select
 from gan.report.study import COUNTED, RECORDED, read_run
+from gan.report.study_conditional import plural
 from gan.report.study_page import unrun
 from gan.report.summary import read_job
 
@@ -273,12 +274,12 @@ def reproduced(benchmark: Benchmark, row: Row) -> str | None:
         ours_error = error * math.sqrt(benchmark.trials / len(ours))
         said.append(f"{name} {statistics.fmean(ours):.3g} vs {mean:g}: {gap:.1f} SE "
                     + ("(within 2)" if gap <= 2 else
-                       f"(**beyond 2**; a mean of {len(ours)} seed{'s' * (len(ours) != 1)} "
+                       f"(**beyond 2**; a mean of {plural(len(ours), 'seed')} "
                        f"varies by about {two_figures(ours_error)} from the trials' spread alone)"))
     budget = "" if row.steps == benchmark.steps else (
         f"; at {row.steps:,} of the protocol's {benchmark.steps:,} steps, not a reproduction")
     seeds = len(row.completed)
-    return (f"- {paper.label} (`setup={row.setup}`, {seeds} seed{'s' * (seeds != 1)}): "
+    return (f"- {paper.label} (`setup={row.setup}`, {plural(seeds, 'seed')}): "
             f"{'; '.join(said)}{budget}")
 
 
@@ -307,8 +308,8 @@ def beyond(benchmark: Benchmark, rows: list[Row]) -> list[str]:
         modes, kls = row.values("modes_covered"), row.values("class_kl")
         seeds = len(row.completed)
         quality = ", ".join(f"{100 * q:.1f}%" for q in row.values("high_quality"))
-        lines.append(f"- `setup={row.setup}` at {row.steps:,} steps, {seeds} "
-                     f"seed{'s' * (seeds != 1)}: {'**met**' if meets(benchmark, row) else 'missed'}"
+        lines.append(f"- `setup={row.setup}` at {row.steps:,} steps, {plural(seeds, 'seed')}: "
+                     f"{'**met**' if meets(benchmark, row) else 'missed'}"
                      f" (modes [{', '.join(f'{m:g}' for m in sorted(modes))}], KL "
                      f"[{', '.join(f'{kl:.3f}' for kl in kls)}]"
                      + (f", high quality [{quality}]" if benchmark.quality else "") + ")")
@@ -329,7 +330,7 @@ def best(benchmark: Benchmark, rows: list[Row]) -> list[str]:
     quality = (f", high quality {shown(first.values('high_quality', 100.0), 1)}%"
                if benchmark.quality else "")
     return [f"gan-lab's best set-up so far: **`setup={first.setup}`** at {first.steps:,} steps "
-            f"({seeds} seed{'s' * (seeds != 1)}): modes {shown(first.values('modes_covered'), 1)}"
+            f"({plural(seeds, 'seed')}): modes {shown(first.values('modes_covered'), 1)}"
             f", reverse KL {shown(first.values('class_kl'), 3)}{quality}. The best published "
             f"row, {paper.label} (`setup={paper_setup}`): modes "
             f"{published(paper.modes, 1, benchmark.error_digits)}, reverse KL "
