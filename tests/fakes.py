@@ -63,3 +63,21 @@ class PlainGenerator(FCGenerator):
 def make_score_loss() -> ScoreLoss:
     """A loss made by a factory function, as a `_target_` may name one."""
     return ScoreLoss()
+
+
+# What a remedy needs beside it to be a valid selection: slot_norm splits G's batch norm by D's
+# packed slots, so it needs packing and a generator with batch norm (it is refused otherwise).
+REMEDY_NEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "slot_norm": (("packing", "batch_norm"), ()),
+}
+
+
+def with_needs(remedies: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """`remedy=[...]` for these remedies, with the remedies each needs added, and the overrides
+    they need (`REMEDY_NEEDS`)."""
+    names, overrides = list(remedies), []
+    for remedy in remedies:
+        extra, settings = REMEDY_NEEDS.get(remedy, ((), ()))
+        names = [*[name for name in extra if name not in names], *names]
+        overrides += [setting for setting in settings if setting not in overrides]
+    return f"remedy=[{','.join(names)}]", tuple(overrides)

@@ -29,6 +29,7 @@ from gan.run.acceleration import (
 from gan.run.build import build_step
 from gan.run.config import options
 from gan.run.loop import settle
+from tests.fakes import with_needs
 
 CPU = torch.device("cpu")
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -341,8 +342,8 @@ def test_every_remedy_keeps_capture(make_cfg: Callable[..., DictConfig], remedy:
     if remedy == "label_smoothing" and loss in ("hinge", "wasserstein", "relativistic"):
         pytest.skip("refused: these losses have no real target")
     cuda = torch.device("cuda")
-    cfg = make_cfg(f"remedy=[{remedy}]", "discriminator=cnn", "optimizer.lr=0.001",
-                   f"loss={loss}")
+    selection, needs = with_needs([remedy])  # slot_norm: with packing and batch_norm
+    cfg = make_cfg(selection, *needs, "discriminator=cnn", "optimizer.lr=0.001", f"loss={loss}")
     torch.manual_seed(0)
     replayed = build_step(cfg, cuda)
     torch.manual_seed(0)

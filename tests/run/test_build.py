@@ -16,7 +16,7 @@ from gan.run.acceleration import resolve_device
 from gan.run.build import build_source
 from gan.run.loop import TrainingSetup, build_setup
 from tests.conftest import CONF_DIR
-from tests.fakes import use_fake_data
+from tests.fakes import use_fake_data, with_needs
 
 CPU = torch.device("cpu")
 
@@ -88,7 +88,8 @@ def test_every_remedy_alone_builds_and_steps(make_cfg: Callable[..., DictConfig]
                                              remedy: str) -> None:
     """One cheap check per remedy option in the fast tier; every pair of them, on every
     discriminator, trains in the slow tier (tests/core/remedies, the combination test)."""
-    setup = build_without_data(make_cfg(f"remedy=[{remedy}]"))
+    selection, needs = with_needs([remedy])  # slot_norm: with packing and batch_norm
+    setup = build_without_data(make_cfg(selection, *needs))
     z = torch.rand(4, setup.generator.noise_dim) * 2 - 1
     for _ in range(2):  # a remedy with state of its own (an average, a history) updates it
         output = setup.adversarial(torch.rand(4, 1, 28, 28), z)

@@ -12,8 +12,9 @@ from gan.core.remedies.historical_averaging import HistoricalAveraging
 from gan.core.remedies.minibatch import MinibatchFeatures, MinibatchStddev, minibatch_layer
 from gan.core.remedies.r1 import R1
 from gan.core.remedies.r2 import R2
+from gan.core.remedies.slot_norm import SlotNorm
 from gan.core.remedies.spectral_norm import SpectralNorm
 
 __all__ = ["EMA", "R1", "R2", "DiffAugmentLayer", "FeatureMatching", "GradientPenalty",
            "HistoricalAveraging", "MinibatchFeatures", "MinibatchStddev", "Remedy",
-           "SpectralNorm", "minibatch_layer"]
+           "SlotNorm", "SpectralNorm", "minibatch_layer"]

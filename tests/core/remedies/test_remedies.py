@@ -26,7 +26,7 @@ from gan.run.checkpoint import load_checkpoint
 from gan.run.loop import run
 from gan.run.saved import load_run
 from tests.conftest import CONF_DIR
-from tests.fakes import forward_of
+from tests.fakes import forward_of, with_needs
 
 CPU = torch.device("cpu")
 REMEDIES = sorted(path.stem for path in (CONF_DIR / "remedy").glob("*.yaml"))
@@ -34,9 +34,10 @@ REMEDIES = sorted(path.stem for path in (CONF_DIR / "remedy").glob("*.yaml"))
 
 def step_with(make_cfg: Callable[..., DictConfig], *remedies: str,
               overrides: tuple[str, ...] = ()) -> AdversarialStep:
-    """A CPU step with these remedies selected."""
+    """A CPU step with these remedies selected (and what each needs beside it: `with_needs`)."""
     torch.manual_seed(0)
-    return build_step(make_cfg(f"remedy=[{','.join(remedies)}]", *overrides), CPU)
+    selection, needs = with_needs(remedies)
+    return build_step(make_cfg(selection, *needs, *overrides), CPU)
 
 
 def call(step: AdversarialStep, batch: int = 8) -> None:
