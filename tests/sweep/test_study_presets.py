@@ -11,7 +11,7 @@ from tests.conftest import CONF_DIR, compose_config
 # The set-ups of the literature's benchmarks (experiment=study_ring8, ...): PacGAN's packing at
 # its batch, and the modern baseline, not in the MNIST studies.
 BENCHMARK_SETUPS = {"pacgan2", "pacgan3", "pacgan4", "pacdcgan2", "pacdcgan3", "pacdcgan4", "r3gan",
-                    "pacgan4_r3gan", "pacdcgan4_r3gan"}
+                    "pacgan4_r3gan", "pacdcgan4_r3gan", "pacgan2_slot_norm"}
 SETUPS = sorted(path.stem for path in (CONF_DIR / "setup").glob("*.yaml")
                 if path.stem not in BENCHMARK_SETUPS)
 STUDIES = {"fc": ("fc", 40001), "cnn": ("cnn", 10001), "dcgan": ("dcgan", 10001)}
@@ -97,3 +97,12 @@ def test_the_stacked_mnist_study_runs_the_issues_set_ups_at_the_cpus_budget() ->
     assert cfg.train.steps == 50000 and cfg.eval.n == 26000  # at least 50,000 on this CPU
     assert cfg.dataset.name == "stacked_mnist"
     assert cfg.hydra.sweep.dir == "multirun/study/stacked_mnist"
+
+
+def test_the_slot_norm_study_is_pacgan2_with_its_slots_normalised_apart() -> None:
+    study = compose_config("experiment=study_ring8_slot_norm", hydra=True)
+    assert study.hydra.sweeper.params == {"train.seed": "0,1,2,3,4", "setup": "pacgan2_slot_norm"}
+    assert study.hydra.sweep.dir == "multirun/study/ring8/slot_norm"
+    assert study.train.steps == 400000 and study.dataset.name == "ring8"
+    apart = compose_config("setup=pacgan2_slot_norm")
+    assert apart == compose_config("setup=pacgan2", "remedy=[packing,slot_norm]")
