@@ -20,7 +20,7 @@ from gan.run.loop import run
 from gan.run.saved import resumed_config
 from gan.sample import main as sample_main
 from tests.conftest import compose_config
-from tests.fakes import use_fake_data
+from tests.fakes import use_fake_data, with_needs
 
 CPU = torch.device("cpu")
 METHODS = ("concat", "acgan", "projection")
@@ -179,10 +179,12 @@ def test_every_method_takes_every_loss(method: str, loss: str) -> None:
 @pytest.mark.parametrize("remedy", options("remedy"))
 def test_every_method_takes_every_remedy_or_says_why_not(method: str, remedy: str) -> None:
     try:
-        cfg = fake_cfg(f"conditioning={method}", f"remedy=[{remedy}]", "train.batch_size=8")
+        selection, needs = with_needs([remedy])  # slot_norm: with packing and batch_norm
+        cfg = fake_cfg(f"conditioning={method}", selection, *needs, "train.batch_size=8")
         values = one_step(cfg)
     except ConfigError as refusal:
-        assert (remedy, method) in {("packing", "acgan"), ("packing", "projection")}
+        assert (remedy, method) in {(packed, refused) for packed in ("packing", "slot_norm")
+                                    for refused in ("acgan", "projection")}
         assert "\n" not in str(refusal)
         return
     assert all(np.isfinite(value) for value in values.values())

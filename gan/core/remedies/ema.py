@@ -7,6 +7,7 @@ from torch.optim.swa_utils import update_bn
 
 from gan.core.networks import Discriminator, Generator, has_batch_norm, seeded_uniform_noise
 from gan.core.remedies.base import Remedy
+from gan.core.remedies.slot_norm import plain_batch_norm
 
 STATISTICS_SEED = 0  # of the noise the average's batch-norm statistics are measured on
 
@@ -79,8 +80,10 @@ class EMA(Remedy):
         self.generator: Generator | None = None
 
     def attach(self, generator: Generator, discriminator: Discriminator) -> None:
-        """Start the average at the generator's initial weights."""
-        self.generator = copy.deepcopy(generator).requires_grad_(False)
+        """Start the average at the generator's initial weights. The average is sampled, never
+        trained, so its batch norm is the plain layer whatever the remedies' order
+        (`remedy=slot_norm` normalises the trained generator's packed slots apart)."""
+        self.generator = plain_batch_norm(copy.deepcopy(generator)).requires_grad_(False)
         self.pairs = list(zip(self.generator.parameters(), generator.parameters(), strict=True))
 
     @torch.no_grad()

@@ -71,6 +71,7 @@ class SlotBatchNorm2d(PerSlot, nn.BatchNorm2d):
 
 
 PER_SLOT: dict[type, type] = {nn.BatchNorm1d: SlotBatchNorm1d, nn.BatchNorm2d: SlotBatchNorm2d}
+PLAIN = {per_slot: plain for plain, per_slot in PER_SLOT.items()}
 
 
 def normalise_per_slot(network: nn.Module, slots: int) -> int:
@@ -83,6 +84,15 @@ def normalise_per_slot(network: nn.Module, slots: int) -> int:
             layer.__class__ = PER_SLOT[type(layer)]  # the same object: nothing to copy or move
         layer.slots = slots
     return len(layers)
+
+
+def plain_batch_norm(network: nn.Module) -> nn.Module:
+    """Undo `normalise_per_slot`, in place: every per-slot layer its plain class again (a copy
+    that is sampled, never trained: an EMA's average). Returns the network."""
+    for layer in network.modules():
+        if isinstance(layer, PerSlot):
+            layer.__class__ = PLAIN[type(layer)]
+    return network
 
 
 class SlotNorm(Remedy):
@@ -101,4 +111,5 @@ class SlotNorm(Remedy):
                               "packs none: add remedy=packing (or a setup=pacgan2 ... preset)")
         if not normalise_per_slot(generator, slots):
             raise ConfigError(f"remedy=slot_norm changes G's batch norm, and generator "
-                              f"{type(generator).__name__} has none")
+                              f"{type(generator).__name__} has none (remedy=batch_norm adds it "
+                              "where the generator has that option)")
