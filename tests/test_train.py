@@ -194,7 +194,8 @@ def test_main_returns_the_objective_for_sweepers(data_root: Path, tmp_path: Path
                                    "Available options in 'remedy': balance, batch_norm, "
                                    "diff_augment, ema, feature_matching, gradient_penalty, "
                                    "historical_averaging, label_smoothing, "
-                                   "minibatch_discrimination, packing, r1, r2, spectral_norm"),
+                                   "minibatch_discrimination, packing, r1, r2, slot_norm, "
+                                   "spectral_norm"),
     (["train.batch_size=100000"], "error: train.batch_size=100000 exceeds the 60000 training "
                                   "images"),
     (["resume={tmp}/missing"], "error: resume={tmp}/missing: run directory {tmp}/missing does "
