@@ -21,7 +21,7 @@ from gan.errors import UserError
 from gan.report.history import eval_history
 from gan.report.runs import conditioning, find
 from gan.report.saved import read_yaml, select
-from gan.report.study import COUNTED, RECORDED, read_run
+from gan.report.study import COUNTED, RECORDED, read_run, threads_said
 from gan.report.study_conditional import plural
 from gan.report.study_page import unrun
 from gan.report.summary import read_job
@@ -340,15 +340,16 @@ def best(benchmark: Benchmark, rows: list[Row]) -> list[str]:
 
 
 def budgets(rows: list[Row]) -> list[str]:
-    """Each row's budget and hardware: steps, ms per step, device and threads, CPU hours."""
+    """Each row's budget and hardware: steps, ms per step (each run's whole loop time over its
+    steps, evaluations included), device and threads (of every part of a resumed run), hours."""
     if not rows:
         return ["No finished runs yet."]
     lines = ["| set-up | steps | ms per step | computed on | hours (all seeds) |",
              "|---|---|---|---|---|"]
     for row in rows:
-        speeds = [run["steps_per_second"] for run in row.completed if run.get("steps_per_second")]
-        ms = shown([1000 / s for s in speeds], 1) if speeds else "–"
-        machines = sorted({f"{run.get('device') or '?'}, {run.get('threads') or '?'} thread(s)"
+        speeds = [run["ms_per_step"] for run in row.completed if run.get("ms_per_step")]
+        ms = shown(speeds, 1) if speeds else "–"
+        machines = sorted({f"{run.get('device') or '?'}, {threads_said(run['threads_by_part'])}"
                            for run in row.completed})
         hours = sum(run.get("wall_seconds") or 0 for run in row.completed) / 3600
         lines.append(f"| `{row.setup}` | {row.steps:,} | {ms} | {'; '.join(machines) or '–'} | "

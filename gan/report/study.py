@@ -24,6 +24,7 @@ to tell a real difference from chance.
 Every number in the output is read from the runs' `metrics.json` and `config.yaml`.
 """
 
+import re
 import statistics
 import sys
 from collections import defaultdict
@@ -51,7 +52,10 @@ REMEDY = "remedy"  # its override is read back from the config, as the remedies'
 SETUP = "setup"  # a named set-up (conf/setup/): it names the run's remedies, loss and settings
 NONE = "none"  # the remedies of a run without any: the baseline
 # What a set-up reads of each run's metrics.json (through the sweep summary's reader).
-RECORDED = (*METRICS, "steps_per_second", "device", "threads", "class_histogram")
+RECORDED = (*METRICS, "steps", "loop_seconds", "steps_per_second", "device", "threads",
+            "class_histogram")
+# train.log's line for each part of a run (`gan.run.loop.continued`): its threads.
+PART_THREADS = re.compile(r"computing on .*?\b(\d+) threads?\b")
 COUNTED = ("completed", "diverged")  # runs a set-up reports: scored, or failed as it would again
 
 
@@ -84,13 +88,43 @@ def read_run(run_dir: Path, job: dict[str, Any]) -> dict[str, Any]:
     target = cfg["discriminator"]["_target_"]
     named = [o.split("=", 1)[1] for o in job["overrides"] if key(o) == SETUP]
     remedies = named[-1:] or sorted((cfg.get("remedy") or {}).keys())
-    speed = job["steps_per_second"]
     return job | {
         "config": cfg, "run_dir": run_dir, "seed": int(cfg["train"]["seed"]),
         "steps": int(cfg["train"]["steps"]), "eval_n": select(cfg, "eval.n"),
         "discriminator": DISCRIMINATORS.get(target.rsplit(".", 1)[-1], target),
-        "remedies": " + ".join(remedies) or NONE,
-        "ms_per_step": 1000 / speed if speed else None}
+        "remedies": " + ".join(remedies) or NONE, "ms_per_step": ms_per_step(job),
+        "threads_by_part": threads_by_part(run_dir, job.get("threads"))}
+
+
+def ms_per_step(job: dict[str, Any]) -> float | None:
+    """The training loop's wall time per step over the whole run, every part of a resumed run
+    and the evaluations included (metrics.json's loop_seconds over its steps); a record without
+    loop_seconds gives its last part's (steps_per_second), the only speed it kept."""
+    if job.get("loop_seconds") and job.get("steps"):
+        return 1000 * job["loop_seconds"] / job["steps"]
+    speed = job.get("steps_per_second")
+    return 1000 / speed if speed else None
+
+
+def threads_by_part(run_dir: Path, last: int | None) -> tuple[int, ...]:
+    """The CPU threads of each part of a run, a resumed run's in order (one entry where a
+    part kept the previous part's count), as its train.log says them; a run without that
+    log gives its metrics.json's (`last`: the last part's), or none."""
+    log = run_dir / "train.log"
+    said = [int(found.group(1)) for line in
+            (log.read_text(errors="replace").splitlines() if log.is_file() else [])
+            if (found := PART_THREADS.search(line))]
+    parts = [count for k, count in enumerate(said) if k == 0 or said[k - 1] != count]
+    return tuple(parts) or ((last,) if last else ())
+
+
+def threads_said(parts: tuple[int, ...]) -> str:
+    """A run's threads in words: `1 thread`, `2 threads`, `1, then 2 threads` (a run resumed
+    on another count), `? threads` where none were recorded."""
+    if not parts:
+        return "? threads"
+    counts = ", then ".join(str(count) for count in parts)
+    return f"{counts} thread{'' if parts == (1,) else 's'}"
 
 
 def collect(root: Path, recorded: tuple[str, ...] = RECORDED

@@ -27,6 +27,7 @@ from gan.report.study import (
     cell,
     collect,
     spread,
+    threads_said,
     verdict,
 )
 from gan.report.study_answer import answer, headline
@@ -132,9 +133,8 @@ def provenance(section: list[SetUp]) -> str:
     """Where a section's numbers came from: runs, steps, device and threads, machine time."""
     runs = [run for setup in section for run in setup.runs]
     steps = ", ".join(f"{n:,}" for n in sorted({run["steps"] for run in runs}))
-    devices = ", ".join(sorted({f"{run.get('device')} ({run.get('threads')} thread"
-                                f"{'' if run.get('threads') == 1 else 's'} a run)"
-                                for run in runs}))
+    devices = ", ".join(sorted({f"{run.get('device')} ({threads_said(run['threads_by_part'])} a "
+                                "run)" for run in runs}))
     hours = sum(run.get("wall_seconds") or 0 for run in runs) / 3600
     samples = sorted({run["eval_n"] for run in runs if run["eval_n"] and run["fid"] is not None})
     measured = (f"the metrics of the last evaluation ({', '.join(f'{n:,}' for n in samples)} "
@@ -142,8 +142,9 @@ def provenance(section: list[SetUp]) -> str:
     timed = next((setup.cost.source for setup in section if setup.cost), None)
     return (f"{len(runs)} runs of {steps} steps on {devices}, {hours:.1f} h of machine time in "
             f"all (the sum of the runs' wall times); mean ± std over seeds; {measured}; ms per "
-            "step is the training loop's wall time per step, evaluations included, as measured "
-            "while the runs ran (beside whatever shared the machine)"
+            "step is the training loop's wall time per step over the whole run (every part of one "
+            "continued after a stop), evaluations included, as measured while the runs ran (beside "
+            "whatever shared the machine)"
             + (f"; step vs none is the training step's time against no remedy's, timed in "
                f"alternating blocks on random images by {timed}." if timed else "."))
 

@@ -12,6 +12,7 @@ from gan.report.benchmark import (
     Row,
     best,
     beyond,
+    budgets,
     counted,
     mean_se,
     published,
@@ -190,3 +191,16 @@ def test_a_mean_over_fewer_seeds_than_the_row_says_so() -> None:
 def test_the_trials_spread_is_written_without_e_notation() -> None:
     assert [two_figures(v) for v in (124.1, 0.316, 0.0949, 6.32)] == ["120", "0.32", "0.095",
                                                                        "6.3"]
+
+
+def test_a_budget_is_the_whole_runs_and_names_each_parts_threads() -> None:
+    # grid25 PacGAN4 seed 0: 334,173 steps on 1 thread, then resumed on 2 (13.0 ms a step in
+    # that last part alone); its budget is the whole run's 8,731 s over 400,000 steps.
+    resumed = run(0, 25, 0.111, 0.939) | {
+        "ms_per_step": 1000 * 8731.07 / 400000, "device": "cpu", "threads_by_part": (1, 2),
+        "wall_seconds": 8731.2}
+    one = run(1, 25, 0.1, 0.94) | {"ms_per_step": 20.0, "device": "cpu",
+                                    "threads_by_part": (1,), "wall_seconds": 8000.0}
+    lines = budgets([Row("pacgan4", 400000, [resumed, one])])
+    assert lines[2] == ("| `pacgan4` | 400,000 | 20.9 ± 0.9 | cpu, 1 thread; cpu, 1, then 2 "
+                        "threads | 4.6 |")

@@ -11,6 +11,7 @@ from torchvision.utils import save_image
 
 from gan.errors import UserError
 from gan.report import study_plots
+from gan.report.study import ms_per_step, threads_by_part, threads_said
 from gan.report.study_page import write
 from gan.study import main
 
@@ -687,3 +688,24 @@ def test_a_remedy_whose_runs_end_exactly_where_no_remedys_do_changes_nothing(
     assert "batch_norm changes nothing (10.0 classes, FID 41.0, class KL 0.070)" in page
     assert "**historical_averaging** makes no clear difference" in page
     assert "changes nothing: batch_norm;" in page
+
+
+def test_a_runs_speed_is_its_whole_loops_and_its_threads_each_parts(tmp_path: Path) -> None:
+    # A run stopped at step 334,173 on 1 thread and resumed on 2: metrics.json keeps the last
+    # part's speed (steps_per_second) and threads; the whole run's is loop_seconds over steps.
+    record = {"steps": 400000, "loop_seconds": 8731.07, "steps_per_second": 76.64, "threads": 2}
+    assert ms_per_step(record) == pytest.approx(21.83, abs=0.01)
+    assert ms_per_step({"steps_per_second": 50.0}) == 20.0  # a record from before loop_seconds
+    assert ms_per_step({}) is None
+    (tmp_path / "train.log").write_text(
+        "[2026-12-06 20:06:52,129][gan.run.loop][INFO] - computing on cpu, 1 thread, AVX512 "
+        "(Intel(R) Xeon(R) Processor), torch 2.14.1+cu130\n"
+        "[2026-12-06 20:06:53,000][gan.run.loop][INFO] - Epoch:0 Generator Loss:0.69\n"
+        "[2026-12-06 21:00:00,000][gan.run.loop][INFO] - computing on cpu, 1 thread, AVX512\n"
+        "[2026-12-06 22:18:11,373][gan.run.loop][INFO] - computing on cpu, 2 threads, AVX512 "
+        "(Intel(R) Xeon(R) Processor), torch 2.14.1+cu130\n")
+    assert threads_by_part(tmp_path, 2) == (1, 2)
+    assert threads_by_part(tmp_path / "no_log", 2) == (2,)
+    assert threads_by_part(tmp_path / "no_log", None) == ()
+    assert [threads_said(parts) for parts in ((1,), (2,), (1, 2), ())] == [
+        "1 thread", "2 threads", "1, then 2 threads", "? threads"]
