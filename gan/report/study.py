@@ -21,7 +21,8 @@ There is nothing to pool, and the sweep is refused in one line, when no set-up h
 runs of two or more different seeds: every set-up is then one draw, with no spread over seeds
 to tell a real difference from chance.
 
-Every number in the output is read from the runs' `metrics.json` and `config.yaml`.
+Every number in the output is read from the runs' `metrics.json` and `config.yaml`; the
+threads of each part of a run continued after a stop, from its `train.log`.
 """
 
 import re
