@@ -13,6 +13,7 @@ from gan.errors import UserError
 from gan.report import study_plots
 from gan.report.study import ms_per_step, threads_by_part, threads_said
 from gan.report.study_page import write
+from gan.run.machine import described
 from gan.study import main
 
 
@@ -697,13 +698,14 @@ def test_a_runs_speed_is_its_whole_loops_and_its_threads_each_parts(tmp_path: Pa
     assert ms_per_step(record) == pytest.approx(21.83, abs=0.01)
     assert ms_per_step({"steps_per_second": 50.0}) == 20.0  # a record from before loop_seconds
     assert ms_per_step({}) is None
+    # Each part's line as gan.run.loop.continued writes it, so a change of its words shows here.
+    def part(threads: int) -> str:
+        record = {"device": "cpu", "threads": threads, "cpu_capability": "AVX512",
+                  "cpu": "Intel(R) Xeon(R) Processor", "torch": "2.14.1+cu130"}
+        return f"[2026-12-06 20:06:52,129][gan.run.loop][INFO] - computing on {described(record)}\n"
     (tmp_path / "train.log").write_text(
-        "[2026-12-06 20:06:52,129][gan.run.loop][INFO] - computing on cpu, 1 thread, AVX512 "
-        "(Intel(R) Xeon(R) Processor), torch 2.14.1+cu130\n"
-        "[2026-12-06 20:06:53,000][gan.run.loop][INFO] - Epoch:0 Generator Loss:0.69\n"
-        "[2026-12-06 21:00:00,000][gan.run.loop][INFO] - computing on cpu, 1 thread, AVX512\n"
-        "[2026-12-06 22:18:11,373][gan.run.loop][INFO] - computing on cpu, 2 threads, AVX512 "
-        "(Intel(R) Xeon(R) Processor), torch 2.14.1+cu130\n")
+        part(1) + "[2026-12-06 20:06:53,000][gan.run.loop][INFO] - Epoch:0 Generator Loss:0.69\n"
+        + part(1) + part(2))
     assert threads_by_part(tmp_path, 2) == (1, 2)
     assert threads_by_part(tmp_path / "no_log", 2) == (2,)
     assert threads_by_part(tmp_path / "no_log", None) == ()
