@@ -102,10 +102,20 @@ def test_beyond_needs_every_seed_to_meet_all_three() -> None:
     assert "400,000 steps, 2 seeds: **met**" in lines[1]
     assert "1,000 steps, 2 seeds: missed" in lines[2]
     assert beyond(ring, [Row("none", 400000, [run(0, 6, 0.5823, 0.981)])])[1] == (
-        "- `setup=none` at 400,000 steps, 1 seed: missed (modes [6], KL [0.582], "
-        "high quality [98.1%])")
+        "- `setup=none` at 400,000 steps, 1 seed: missed (seed 0: 6 modes, KL 0.582, "
+        "98.1% high quality)")
     stacked = BENCHMARKS["stacked_mnist"]
     assert "**met**" in beyond(stacked, [Row("none", 50000, [run(0, 995, 0.05, 0.0)])])[1]
+
+
+def test_beyond_keeps_each_seeds_scores_together_in_seed_order() -> None:
+    # The reported page: Stacked MNIST's runs listed as found (jobs 0, 14, 7: seeds 0, 2, 1),
+    # modes sorted but KLs not, so "modes [21, 42, 419], KL [4.533, 4.986, 3.094]" paired
+    # seed 2's 21 modes with seed 0's KL.
+    found = [run(0, 42, 4.533, 0.0), run(2, 21, 4.986, 0.0), run(1, 419, 3.094, 0.0)]
+    line = beyond(BENCHMARKS["stacked_mnist"], [Row("none", 50000, found)])[1]
+    assert line == ("- `setup=none` at 50,000 steps, 3 seeds: missed (seed 0: 42 modes, "
+                    "KL 4.533; seed 1: 419 modes, KL 3.094; seed 2: 21 modes, KL 4.986)")
 
 
 def test_the_published_rows_are_the_papers() -> None:
