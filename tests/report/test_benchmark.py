@@ -15,6 +15,7 @@ from gan.report.benchmark import (
     budgets,
     counted,
     mean_se,
+    order,
     published,
     reproduced,
     two_figures,
@@ -92,6 +93,21 @@ def test_reproduction_is_judged_in_published_standard_errors() -> None:
     assert "modes 5 vs 7.9: 29.0 SE (**beyond 2**; a mean of 1 seed varies by about 0.32 " \
            "from the trials' spread alone)" in reproduced(ring, far)
     assert reproduced(ring, Row("r1", 400000, [run(0, 8, 0.0, 1.0)])) is None
+
+
+def test_a_variant_of_a_published_set_up_is_judged_against_its_row() -> None:
+    ring = BENCHMARKS["ring8"]
+    slot_norm = Row("pacgan2_slot_norm", 400000, [run(0, 8, 0.081, 0.974)])
+    said = reproduced(ring, slot_norm)
+    # the numbers of seed 0 of docs/runs/ring8/slot_norm against PacGAN2's 7.9 ± 0.1 modes,
+    # KL 0.07 ± 0.03 and 95.6 ± 2.0 % high quality
+    assert said.startswith("- PacGAN2 (run as `setup=pacgan2_slot_norm`, 1 seed): ")
+    assert "modes 8 vs 7.9: 1.0 SE (within 2)" in said
+    assert "reverse KL 0.081 vs 0.07: 0.4 SE (within 2)" in said
+    assert "high quality 97.4 vs 95.6: 0.9 SE (within 2)" in said
+    rows = [Row("r1", 400000), slot_norm, Row("pacgan3", 400000), Row("pacgan2", 400000)]
+    assert [row.setup for row in order(ring, rows)] == [
+        "pacgan2", "pacgan2_slot_norm", "pacgan3", "r1"]
 
 
 def test_beyond_needs_every_seed_to_meet_all_three() -> None:
