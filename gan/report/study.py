@@ -22,7 +22,8 @@ runs of two or more different seeds: every set-up is then one draw, with no spre
 to tell a real difference from chance.
 
 Every number in the output is read from the runs' `metrics.json` and `config.yaml`; the
-threads of each part of a run continued after a stop, from its `train.log`.
+threads of each part of a run continued after a stop from its `metrics.json`'s `parts` (from
+its `train.log` for runs from before they were recorded).
 """
 
 import re
@@ -54,8 +55,9 @@ SETUP = "setup"  # a named set-up (conf/setup/): it names the run's remedies, lo
 NONE = "none"  # the remedies of a run without any: the baseline
 # What a set-up reads of each run's metrics.json (through the sweep summary's reader).
 RECORDED = (*METRICS, "steps", "loop_seconds", "steps_per_second", "device", "threads",
-            "class_histogram")
-# train.log's line for each part of a run (`gan.run.loop.continued`): its threads.
+            "parts", "class_histogram")
+# train.log's line for each part of a run (`gan.run.loop.continued`): its threads, for runs
+# from before metrics.json recorded its parts.
 PART_THREADS = re.compile(r"computing on .*?\b(\d+) threads?\b")
 COUNTED = ("completed", "diverged")  # runs a set-up reports: scored, or failed as it would again
 
@@ -94,7 +96,7 @@ def read_run(run_dir: Path, job: dict[str, Any]) -> dict[str, Any]:
         "steps": int(cfg["train"]["steps"]), "eval_n": select(cfg, "eval.n"),
         "discriminator": DISCRIMINATORS.get(target.rsplit(".", 1)[-1], target),
         "remedies": " + ".join(remedies) or NONE, "ms_per_step": ms_per_step(job),
-        "threads_by_part": threads_by_part(run_dir, job.get("threads"))}
+        "threads_by_part": threads_by_part(run_dir, job)}
 
 
 def ms_per_step(job: dict[str, Any]) -> float | None:
@@ -107,15 +109,22 @@ def ms_per_step(job: dict[str, Any]) -> float | None:
     return 1000 / speed if speed else None
 
 
-def threads_by_part(run_dir: Path, last: int | None) -> tuple[int, ...]:
+def threads_by_part(run_dir: Path, job: dict[str, Any]) -> tuple[int, ...]:
     """The CPU threads of each part of a run, a resumed run's in order (one entry where a
-    part kept the previous part's count), as its train.log says them; a run without that
-    log gives its metrics.json's (`last`: the last part's), or none."""
-    log = run_dir / "train.log"
-    said = [int(found.group(1)) for line in
-            (log.read_text(errors="replace").splitlines() if log.is_file() else [])
-            if (found := PART_THREADS.search(line))]
+    part kept the previous part's count): as its metrics.json's `parts` record them (runs
+    since they are recorded); else as its train.log says them; else its metrics.json's
+    `threads` (the last part's), or none."""
+    recorded = job.get("parts") or []
+    if recorded and recorded[0].get("from_step") == 0 and all(
+            part.get("threads") for part in recorded):
+        said = [int(part["threads"]) for part in recorded]
+    else:
+        log = run_dir / "train.log"
+        said = [int(found.group(1)) for line in
+                (log.read_text(errors="replace").splitlines() if log.is_file() else [])
+                if (found := PART_THREADS.search(line))]
     parts = [count for k, count in enumerate(said) if k == 0 or said[k - 1] != count]
+    last = job.get("threads")
     return tuple(parts) or ((last,) if last else ())
 
 

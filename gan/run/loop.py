@@ -225,11 +225,13 @@ def finish(setup: TrainingSetup, real: torch.Tensor, z: torch.Tensor,
 
 
 def timings(clock: Clock, steps: int, start: int) -> dict[str, Any]:
-    """The whole run's wall and loop seconds, this part's (`last_part`, from step `start`), and
-    this part's loop speed over its `steps` steps."""
-    part = clock.part()
-    return clock.whole() | {"steps_per_second": steps / part["loop_seconds"],
-                            "last_part": {"from_step": start, **part}}
+    """The whole run's wall and loop seconds and its `parts` (`Clock.whole`), this part's again
+    as `last_part` (from step `start`), and this part's loop speed over its `steps` steps."""
+    whole = clock.whole()
+    part = whole["parts"][-1]  # this part, timed with the whole at one instant
+    return whole | {"steps_per_second": steps / part["loop_seconds"],
+                    "last_part": {"from_step": start, "wall_seconds": part["wall_seconds"],
+                                  "loop_seconds": part["loop_seconds"]}}
 
 
 def continued(setup: TrainingSetup, batcher: Batcher, checkpoint: dict[str, Any] | None,
@@ -238,14 +240,17 @@ def continued(setup: TrainingSetup, batcher: Batcher, checkpoint: dict[str, Any]
     """Where the run starts, and the fixed noise behind its grids (n_samples, noise_dim): step
     0 and a fresh draw, or a checkpoint put back (its time so far goes into the clock, its time
     evaluating into the evaluation's). Says first what this part computes on, so train.log
-    keeps each part's (what a rerun must match)."""
-    logger.info(f"computing on {described(computed_on(setup.device))}")
+    keeps each part's (what a rerun must match), and the clock records it with the part."""
+    on = computed_on(setup.device)
+    logger.info(f"computing on {described(on)}")
     fixed_z = grid_noise(setup, settings.n_samples)
     if checkpoint is None:
+        clock.begin_part(0, on["device"], on["threads"])
         return 0, fixed_z
     start, fixed_z = restore(setup.adversarial, setup.sampler, batcher, checkpoint,
                              settings.steps)
     clock.resume(checkpoint.get("seconds", {}))
+    clock.begin_part(start, on["device"], on["threads"])
     evaluation.resume(checkpoint.get("seconds", {}))
     evaluation.load_state_dict(checkpoint.get("evaluation", {}))
     logger.info(f"resuming from step {start} of {settings.steps}")

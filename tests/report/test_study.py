@@ -706,8 +706,16 @@ def test_a_runs_speed_is_its_whole_loops_and_its_threads_each_parts(tmp_path: Pa
     (tmp_path / "train.log").write_text(
         part(1) + "[2026-12-06 20:06:53,000][gan.run.loop][INFO] - Epoch:0 Generator Loss:0.69\n"
         + part(1) + part(2))
-    assert threads_by_part(tmp_path, 2) == (1, 2)
-    assert threads_by_part(tmp_path / "no_log", 2) == (2,)
-    assert threads_by_part(tmp_path / "no_log", None) == ()
+    assert threads_by_part(tmp_path, {"threads": 2}) == (1, 2)
+    assert threads_by_part(tmp_path / "no_log", {"threads": 2}) == (2,)
+    assert threads_by_part(tmp_path / "no_log", {}) == ()
+    # metrics.json's parts, where the run recorded them from step 0, before its log
+    recorded = {"threads": 1, "parts": [{"from_step": 0, "threads": 2},
+                                        {"from_step": 9000, "threads": 2},
+                                        {"from_step": 20000, "threads": 1}]}
+    assert threads_by_part(tmp_path, recorded) == (2, 1)
+    # parts from a resume of a run begun before they were recorded: the log says the first
+    assert threads_by_part(tmp_path, {"threads": 2, "parts": [
+        {"from_step": 20000, "threads": 2}]}) == (1, 2)
     assert [threads_said(parts) for parts in ((1,), (2,), (1, 2), ())] == [
         "1 thread", "2 threads", "1, then 2 threads", "? threads"]

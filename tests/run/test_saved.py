@@ -85,3 +85,19 @@ def test_a_resumed_run_reports_the_whole_runs_evaluation_time(tmp_path: Path) ->
     whole = run(resumed_config(tmp_path, ["train.steps=9"]), tmp_path)
     assert whole["last_part"]["from_step"] == 6
     assert 1000.0 < whole["eval_seconds"] < 1000.0 + whole["last_part"]["wall_seconds"]
+
+
+def test_a_resumed_run_records_each_parts_first_step_device_and_threads(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """metrics.json's `parts` (each checkpoint carries them): the part that ran steps 0-3 on
+    this process's threads, then the resume from step 4 on another count (7, patched in)."""
+    first = run(compose_config("train.steps=4", "train.device=cpu"), tmp_path)
+    assert [(part["from_step"], part["threads"]) for part in first["parts"]] == [
+        (0, first["threads"])]
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 7)
+    whole = run(resumed_config(tmp_path, ["train.steps=6"]), tmp_path)
+    assert [(part["from_step"], part["device"], part["threads"]) for part in whole["parts"]] == [
+        (0, "cpu", first["threads"]), (4, "cpu", 7)]
+    assert sum(part["loop_seconds"] for part in whole["parts"]) == pytest.approx(
+        whole["loop_seconds"])
+    assert whole["parts"][-1]["wall_seconds"] == whole["last_part"]["wall_seconds"]
