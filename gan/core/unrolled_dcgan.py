@@ -180,20 +180,22 @@ class UnrolledDCGANDiscriminator(Discriminator):
     D = 1/2 G is c = 4. `tensorflow_padding`: pad as the protocol's code (module docstring).
     `joint_batch_norm`: normalise real and generated images as one batch, as gan-lab's other
     batch-norm discriminators do; the protocol's code runs D on each apart (`batch_statistics`).
+    `batch_norm=False` drops the batch norms (R3GAN's networks have none: a zero-centred
+    gradient penalty through batch norm is of a function of the whole batch, not of each image).
     `packing`, `augment` and `batch_layer` as `Discriminator`'s (with
     packing m, the first convolution reads m * C channels: PacDCGAN-m)."""
 
     def __init__(self, channels: int = 2, image_shape: Sequence[int] = (3, 28, 28),
                  tensorflow_padding: bool = False, joint_batch_norm: bool = False,
-                 packing: int = 1,
+                 batch_norm: bool = True, packing: int = 1,
                  augment: nn.Module | None = None,
                  batch_layer: BatchLayer | None = None) -> None:
         sizes = halvings(image_shape)
         widths = [packing * image_shape[0], channels, 2 * channels, 4 * channels]
         layers: list[nn.Module] = [Signed()]
         for width_in, width_out in zip(widths[:-1], widths[1:], strict=True):
-            layers += [downsample(width_in, width_out, tensorflow_padding), _norm(width_out),
-                       nn.LeakyReLU(LEAK)]
+            layers += [downsample(width_in, width_out, tensorflow_padding),
+                       _norm(width_out) if batch_norm else nn.Identity(), nn.LeakyReLU(LEAK)]
         body = nn.Sequential(*layers, FlattenHWC())  # (B, 4c * 4 * 4)
         super().__init__(body, widths[-1] * math.prod(sizes[-1]), initialiser=unrolled_init,
                          packing=packing, augment=augment, batch_layer=batch_layer)

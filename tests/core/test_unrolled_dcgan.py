@@ -142,3 +142,13 @@ def test_batch_norm_sees_real_and_generated_apart_unless_joint() -> None:
     apart, joint = UnrolledDCGANDiscriminator(), UnrolledDCGANDiscriminator(joint_batch_norm=True)
     assert not apart.batch_statistics and joint.batch_statistics
     assert not joint.eval().batch_statistics
+
+
+def test_batch_norm_can_be_dropped() -> None:
+    plain = UnrolledDCGANDiscriminator(batch_norm=False)
+    assert not plain.has_batch_norm and not plain.batch_statistics
+    # 585 parameters with batch norm, less its 2 * (2 + 4 + 8) scales and shifts
+    assert sum(p.numel() for p in plain.parameters()) == 585 - 28
+    images = torch.rand(4, 3, 28, 28)
+    # no batch statistics: each image's logit is the same alone as in a batch
+    torch.testing.assert_close(plain(images)[:1], plain(images[:1]))
