@@ -41,6 +41,7 @@ def continued_argv(argv: list[str]) -> list[str]:
     keys = _changed_keys(changes, sweep_dir)
     task = [word for word in saved_hydra["overrides"]["task"]
             if _key(word) not in keys and _key(word) != "resume"]
+    task = [*_saved_params(saved_hydra.get("sweeper") or {}, task), *task]
     hydra = [word for word in saved_hydra["overrides"]["hydra"] if not word.startswith(
         ("hydra.sweep.dir=", "hydra.mode=", "hydra.job.config.override_dirname.exclude_keys="))]
     hydra = [word for word in hydra if not word.startswith("hydra.sweep.subdir=")]
@@ -50,6 +51,18 @@ def continued_argv(argv: list[str]) -> list[str]:
     where = hydra_quoted(str(sweep_dir))
     return [argv[0], "-m", *hydra, f"hydra.sweep.dir={where}",
             f"hydra.sweep.subdir='{subdir}'", *task, *changes, f"resume={where}"]
+
+
+def _saved_params(sweeper: dict[str, Any], task: list[str]) -> list[str]:
+    """The basic sweeper's config-defined values (an experiment preset's `hydra.sweeper.params`)
+    as the sweep saved them, as overrides: a preset edited since the sweep started (another
+    set-up added to its list) must not renumber the sweep's jobs, which its job directories
+    are found by. Keys the saved command sets itself are left to it."""
+    if not str(sweeper.get("_target_", "")).endswith(".BasicSweeper"):
+        return []
+    given = {_key(word) for word in task}
+    return [f"{key}={value}" for key, value in (sweeper.get("params") or {}).items()
+            if key not in given]
 
 
 def _refuse_run(path: Path, argv: list[str], resume: str) -> None:

@@ -176,6 +176,22 @@ def test_the_continued_command_is_the_sweeps_own(tmp_path: Path) -> None:
     assert continued_argv(["train.py", "resume=x"]) == ["train.py", "resume=x"]  # one run
 
 
+def test_a_continued_sweep_keeps_the_jobs_its_preset_listed_when_it_started(
+        tmp_path: Path) -> None:
+    # The study's preset listed two set-ups when the sweep started; a third added since must
+    # not renumber its jobs (job 1 is seed 0's r1, whose directory `1_...` holds its run).
+    (tmp_path / "multirun.yaml").write_text(
+        "hydra:\n  overrides:\n    hydra: []\n    task: [experiment=study, train.steps=10]\n"
+        "  sweep:\n    subdir: ${hydra.job.num}\n"
+        "  sweeper:\n    _target_: hydra._internal.core_plugins.basic_sweeper.BasicSweeper\n"
+        "    params:\n      train.seed: 0,1\n      setup: none,r1\n      train.steps: 5\n")
+    argv = continued_argv(["train.py", "-m", f"resume={tmp_path}"])
+    assert argv[4:] == ["train.seed=0,1", "setup=none,r1", "experiment=study", "train.steps=10",
+                        f"resume={tmp_path}"]
+    parsed = OverridesParser.create().parse_overrides(argv[4:6])
+    assert [list(o.sweep_string_iterator()) for o in parsed] == [["0", "1"], ["none", "r1"]]
+
+
 def test_the_printed_continue_command_finds_a_sweep_whose_name_hydra_would_parse(
         tmp_path: Path) -> None:
     sweep_dir = tmp_path / "lr=1e-4,2e-4"  # `hydra.sweep.dir=` as the user named it
