@@ -11,7 +11,8 @@ from tests.conftest import CONF_DIR, compose_config
 # The set-ups of the literature's benchmarks (experiment=study_ring8, ...): PacGAN's packing at
 # its batch, and the modern baseline, not in the MNIST studies.
 BENCHMARK_SETUPS = {"pacgan2", "pacgan3", "pacgan4", "pacdcgan2", "pacdcgan3", "pacdcgan4", "r3gan",
-                    "pacgan4_r3gan", "pacdcgan4_r3gan", "pacgan2_slot_norm"}
+                    "pacgan4_r3gan", "pacdcgan4_r3gan", "pacgan2_slot_norm", "joint_bn",
+                    "pacdcgan4_joint_bn"}
 SETUPS = sorted(path.stem for path in (CONF_DIR / "setup").glob("*.yaml")
                 if path.stem not in BENCHMARK_SETUPS)
 STUDIES = {"fc": ("fc", 40001), "cnn": ("cnn", 10001), "dcgan": ("dcgan", 10001)}
@@ -107,3 +108,18 @@ def test_the_slot_norm_study_is_pacgan2_with_its_slots_normalised_apart() -> Non
     assert study.train.steps == 400000 and study.dataset.name == "ring8"
     apart = compose_config("setup=pacgan2_slot_norm")
     assert apart == compose_config("setup=pacgan2", "remedy=[packing,slot_norm]")
+
+
+def test_the_joint_batch_norm_study_is_the_protocols_networks_with_d_normalising_both_at_once(
+        ) -> None:
+    study = compose_config("experiment=study_stacked_mnist_joint_bn", hydra=True)
+    assert study.hydra.sweeper.params == {"train.seed": "0,1,2",
+                                          "setup": "pacdcgan4_joint_bn,joint_bn"}
+    assert study.hydra.sweep.dir == "multirun/study/stacked_mnist/joint_bn"  # on its page
+    assert study.train.steps == 50000 and study.dataset.name == "stacked_mnist"
+    stacked = ("experiment=stacked_mnist",)
+    for setup, protocol in (("pacdcgan4_joint_bn", "pacdcgan4"), ("joint_bn", "none")):
+        joint = compose_config(*stacked, f"setup={setup}")
+        assert joint == compose_config(*stacked, f"setup={protocol}",
+                                       "discriminator.joint_batch_norm=true")
+        assert build_step(joint, torch.device("cpu")).discriminator.batch_statistics
