@@ -203,10 +203,18 @@ def unrun(root: Path) -> list[tuple[Path, int, int]]:
     waiting = []
     for folder in sweeps:
         planned = jobs_in_sweep(folder)
-        missing = 0 if planned is None else planned - len(find(folder))
+        missing = 0 if planned is None else planned - len(own_runs(folder))
         if missing > 0:
             waiting.append((folder, planned, missing))
     return waiting
+
+
+def own_runs(sweep: Path) -> list[Path]:
+    """The runs under a sweep's folder less those of sweeps inside it (a study's second sweep
+    kept in a subfolder, as `multirun/study/stacked_mnist/joint_bn`), which plan their own."""
+    return [run for run in find(sweep)
+            if not any((folder / "multirun.yaml").is_file()
+                       for folder in run.parents if sweep in folder.parents)]
 
 
 def in_progress(waiting: list[tuple[Path, int, int]]) -> list[str]:

@@ -647,6 +647,27 @@ def test_a_page_written_while_its_sweep_runs_says_how_much_is_missing(tmp_path: 
     assert "still running" not in page and "not here yet" not in page
 
 
+def test_a_sweep_kept_inside_another_counts_only_its_own_jobs(tmp_path: Path) -> None:
+    # multirun/study/stacked_mnist holds its 21 jobs and, in joint_bn/, a second sweep of 6:
+    # the second sweep's run is not one of the first's 21 (the page said 13 were missing, not 14).
+    sweep = tmp_path / "study"
+    inner = sweep / "joint_bn"
+    inner.mkdir(parents=True)
+    for folder, setups in ((sweep, "none,feature_matching"), (inner, "balance")):
+        OmegaConf.save({"hydra": {
+            "sweeper": {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+                        "params": {"train.seed": "0,1", "setup": setups}},
+            "overrides": {"task": ["experiment=study_cnn"]}}}, folder / "multirun.yaml")
+    for seed in (0, 1):
+        fake_run(sweep, f"none{seed}", "cnn", [], seed, fid=600, class_kl=2.0)
+    fake_run(inner, "balance0", "cnn", ["balance"], 0, fid=300, class_kl=1.0)
+    out = tmp_path / "docs" / "results_cnn.md"
+    write(sweep, out)
+    page = out.read_text()
+    assert f"`{sweep}` holds 2 of the 4 jobs" in page
+    assert f"`{inner}` holds 1 of the 2 jobs" in page
+
+
 def test_a_remedy_with_no_runs_is_not_run_yet_while_the_study_runs(tmp_path: Path) -> None:
     # The DCGAN page, read mid-study, said "batch_norm not run here" of a remedy its sweep plans
     # and has not reached: "here" reads as "this study leaves it out".
