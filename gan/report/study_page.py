@@ -32,7 +32,7 @@ from gan.report.study import (
 )
 from gan.report.study_answer import answer, headline
 from gan.report.study_cost import read_costs
-from gan.run.directory import jobs_in_sweep
+from gan.run.directory import is_sweep, jobs_in_sweep
 
 PICTURES = "_pictures"  # page X.md keeps its pictures in X_pictures/ beside it
 CURVES = ("fid", "modes_covered")  # the metrics drawn against step
@@ -213,8 +213,7 @@ def own_runs(sweep: Path) -> list[Path]:
     """The runs under a sweep's folder less those of sweeps inside it (a study's second sweep
     kept in a subfolder, as `multirun/study/stacked_mnist/joint_bn`), which plan their own."""
     return [run for run in find(sweep)
-            if not any((folder / "multirun.yaml").is_file()
-                       for folder in run.parents if sweep in folder.parents)]
+            if not any(is_sweep(folder) for folder in run.parents if sweep in folder.parents)]
 
 
 def in_progress(waiting: list[tuple[Path, int, int]]) -> list[str]:
