@@ -4,9 +4,10 @@ A run directory is any directory holding `.hydra/overrides.yaml` or `metrics.jso
 under `outputs/DATE/TIME`, a sweep job under `multirun/DATE/TIME/N_overrides`, wherever
 `hydra.run.dir` put it. Each is read as the sweep summary reads a job (`gan.sweep.summary`):
 its overrides, how it ended, its metrics. Completed runs come first, best first by FID (lower
-is better), those without FID after them (where no run has an FID, as the 2D mixtures' runs, by
-their reverse KL, `class_kl`); then runs without a metrics.json (still training, or killed);
-then those that failed, with their status and reason.
+is better), those without FID after them (where no run has an FID, as the 2D mixtures' and
+Stacked MNIST's runs, by their reverse KL, `class_kl`, also before their first evaluation);
+then runs without a metrics.json (still training, or killed); then those that failed, with
+their status and reason.
 
 A class-conditional run (its config's `conditioning`) says its conditioning under its directory
 (`conditioning: projection`), and where any run has them the table gains its intra-FID and its
@@ -37,11 +38,14 @@ CONDITIONAL = {"intra_fid": "intra-FID", "conditional_accuracy": "accuracy"}  # 
 
 def objective(rows: list[dict[str, Any]]) -> str:
     """What the rows rank by: FID, unless no row has one and some are scored as the 2D
-    mixtures are (then their reverse KL)."""
+    mixtures and Stacked MNIST are (then their reverse KL), or none has a score yet and every
+    run's config ranks its evaluations by the reverse KL (`eval.objective`): a Stacked MNIST
+    sweep before its first evaluation is not listed "by FID"."""
     if any(row.get(OBJECTIVE) is not None for row in rows):
         return OBJECTIVE
     mixtures = any(row.get(name) is not None for row in rows for name in (UNLESS, "high_quality"))
-    return UNLESS if mixtures else OBJECTIVE
+    configured = {row.get("configured_objective") for row in rows}
+    return UNLESS if mixtures or configured == {UNLESS} else OBJECTIVE
 
 
 def find(root: Path) -> list[Path]:
@@ -67,6 +71,7 @@ def read(directory: Path) -> dict[str, Any]:
     first, now = overrides_now(directory)
     return row | {"overrides": first, "directory": str(directory),
                   "conditioning": conditioning(directory),
+                  "configured_objective": configured_objective(directory),
                   "computed_on": described(row),
                   "resumes": len(list((directory / ".hydra").glob("resumed-*"))),
                   "resumed": [word for word in now if word not in first]}  # what they changed
@@ -79,6 +84,16 @@ def conditioning(directory: Path) -> str | None:
     try:
         return named_conditioning(read_yaml(path)) if path.is_file() else None
     except (OSError, yaml.YAMLError):  # half a file: the listing still shows the run
+        return None
+
+
+def configured_objective(directory: Path) -> str | None:
+    """The score a run's config.yaml ranks its evaluations by (`eval.objective`: `fid`,
+    `class_kl`, ...); None where the file is missing or unreadable."""
+    path = directory / "config.yaml"
+    try:
+        return select(read_yaml(path), "eval.objective") if path.is_file() else None
+    except (OSError, yaml.YAMLError):
         return None
 
 

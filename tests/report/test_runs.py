@@ -122,6 +122,24 @@ def test_the_table_shows_each_run_and_marks_failures(
                                  "is not finite")
 
 
+def test_runs_not_yet_evaluated_are_listed_by_what_their_configs_rank_by(tmp_path: Path) -> None:
+    """The reported listing: a Stacked MNIST job before its first evaluation said "Best first
+    by FID", a score its dataset never has; it ranks by the class KL its config names."""
+    stacked = run(tmp_path / "stacked" / "2_setup=pacdcgan4_joint_bn", ["train.seed=1"], None)
+    OmegaConf.save(OmegaConf.create({"eval": {"every": 5000, "objective": "class_kl"}}),
+                   stacked / "config.yaml")
+    lines = listing([tmp_path / "stacked"]).splitlines()
+    assert lines[0].endswith("Best first by class KL (lower is better).")
+    assert lines[2].split()[:2] == ["#", "class"]
+    mnist = run(tmp_path / "mnist" / "a", [], None)  # an MNIST run: FID, as before
+    OmegaConf.save(OmegaConf.create({"eval": {"objective": "fid"}}), mnist / "config.yaml")
+    run(tmp_path / "mnist" / "b", [], None)  # no config.yaml yet
+    assert listing([tmp_path / "mnist"]).splitlines()[0].endswith("Best first by FID (lower is "
+                                                                  "better).")
+    both = listing([tmp_path / "stacked", tmp_path / "mnist"]).splitlines()[0]
+    assert both.endswith("by FID (lower is better).")  # they disagree: the default
+
+
 def test_long_override_lists_are_shortened_to_fit(tmp_path: Path) -> None:
     overrides = [f"remedy.historical_averaging.setting_{i}=value_{i}" for i in range(8)]
     run(tmp_path / "a", ["experiment=stable_cnn", *overrides], completed(fid=100.0))
