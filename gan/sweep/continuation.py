@@ -44,13 +44,25 @@ def continued_argv(argv: list[str]) -> list[str]:
     task = [*_saved_params(saved_hydra.get("sweeper") or {}, task), *task]
     hydra = [word for word in saved_hydra["overrides"]["hydra"] if not word.startswith(
         ("hydra.sweep.dir=", "hydra.mode=", "hydra.job.config.override_dirname.exclude_keys="))]
-    hydra = [word for word in hydra if not word.startswith("hydra.sweep.subdir=")]
+    hydra = [word for word in hydra if not word.startswith("hydra.sweep.subdir=")
+             and word not in _preset_params_dropped(saved_hydra.get("sweeper") or {})]
+    hydra = [*_preset_params_dropped(saved_hydra.get("sweeper") or {}), *hydra]
     subdir = saved_hydra["sweep"]["subdir"]  # a continued sweep's already finds each job's
     if not subdir.startswith("${continued_subdir:"):
         subdir = f"${{continued_subdir:${{hydra.sweep.dir}},${{hydra.job.num}},{subdir}}}"
     where = hydra_quoted(str(sweep_dir))
     return [argv[0], "-m", *hydra, f"hydra.sweep.dir={where}",
             f"hydra.sweep.subdir='{subdir}'", *task, *changes, f"resume={where}"]
+
+
+def _preset_params_dropped(sweeper: dict[str, Any]) -> list[str]:
+    """For the basic sweeper, the override that drops the values its preset lists now
+    (`hydra.sweeper.params=null`), so that only the saved ones (`_saved_params`) are swept: a
+    key that an edited preset has added since the sweep started would otherwise be swept too,
+    and renumber the jobs."""
+    if not str(sweeper.get("_target_", "")).endswith(".BasicSweeper"):
+        return []
+    return ["hydra.sweeper.params=null"]
 
 
 def _saved_params(sweeper: dict[str, Any], task: list[str]) -> list[str]:

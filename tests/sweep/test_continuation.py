@@ -12,6 +12,8 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
+from hydra import compose, initialize_config_dir
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from gan.errors import UserError
@@ -176,20 +178,58 @@ def test_the_continued_command_is_the_sweeps_own(tmp_path: Path) -> None:
     assert continued_argv(["train.py", "resume=x"]) == ["train.py", "resume=x"]  # one run
 
 
+def basic_sweep(sweep_dir: Path, task: str, params: str) -> None:
+    """A multirun.yaml as the basic sweeper saves it: the command's task overrides (`a=1, b=2`)
+    and the preset's `hydra.sweeper.params` (YAML lines, indented six spaces)."""
+    (sweep_dir / "multirun.yaml").write_text(
+        f"hydra:\n  overrides:\n    hydra: []\n    task: [{task}]\n"
+        "  sweep:\n    subdir: ${hydra.job.num}\n"
+        "  sweeper:\n    _target_: hydra._internal.core_plugins.basic_sweeper.BasicSweeper\n"
+        f"    params:\n{params}")
+
+
 def test_a_continued_sweep_keeps_the_jobs_its_preset_listed_when_it_started(
         tmp_path: Path) -> None:
     # The study's preset listed two set-ups when the sweep started; a third added since must
     # not renumber its jobs (job 1 is seed 0's r1, whose directory `1_...` holds its run).
-    (tmp_path / "multirun.yaml").write_text(
-        "hydra:\n  overrides:\n    hydra: []\n    task: [experiment=study, train.steps=10]\n"
-        "  sweep:\n    subdir: ${hydra.job.num}\n"
-        "  sweeper:\n    _target_: hydra._internal.core_plugins.basic_sweeper.BasicSweeper\n"
-        "    params:\n      train.seed: 0,1\n      setup: none,r1\n      train.steps: 5\n")
+    basic_sweep(tmp_path, "experiment=study, train.steps=10",
+                "      train.seed: 0,1\n      setup: none,r1\n      train.steps: 5\n")
     argv = continued_argv(["train.py", "-m", f"resume={tmp_path}"])
-    assert argv[4:] == ["train.seed=0,1", "setup=none,r1", "experiment=study", "train.steps=10",
+    assert argv[2] == "hydra.sweeper.params=null"  # the preset's list now: not swept
+    assert argv[5:] == ["train.seed=0,1", "setup=none,r1", "experiment=study", "train.steps=10",
                         f"resume={tmp_path}"]
-    parsed = OverridesParser.create().parse_overrides(argv[4:6])
+    parsed = OverridesParser.create().parse_overrides(argv[5:7])
     assert [list(o.sweep_string_iterator()) for o in parsed] == [["0", "1"], ["none", "r1"]]
+    again = continued_argv(["train.py", "-m", f"resume={tmp_path}"])
+    assert again.count("hydra.sweeper.params=null") == 1
+
+
+def test_a_continued_sweep_does_not_sweep_a_key_its_preset_added_since(tmp_path: Path) -> None:
+    """The preset, edited since its sweep started, now also sweeps `train.steps`: the continued
+    sweep still runs the four jobs it saved, in their order, and nothing more."""
+    conf = tmp_path / "conf"
+    (conf / "experiment").mkdir(parents=True)
+    (conf / "config.yaml").write_text("defaults:\n  - _self_\n  - experiment: null\n"
+                                      "seed: 0\nsetup: none\nsteps: 1\n")
+    (conf / "experiment" / "study.yaml").write_text(
+        "# @package _global_\nhydra:\n  sweeper:\n    params:\n      seed: 0,1\n"
+        "      setup: none,r1\n      steps: 5,10\n")  # steps: added after the sweep started
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    basic_sweep(sweep, "experiment=study", "      seed: 0,1\n      setup: none,r1\n")
+    argv = continued_argv(["train.py", "-m", f"resume={sweep}"])
+    words = [word for word in argv[2:] if not word.startswith(("hydra.sweep.", "resume="))]
+    hydra_words = [word for word in words if word.startswith("hydra.")]
+    task = [word for word in words if not word.startswith("hydra.")]
+    parser = OverridesParser.create()
+    fixed = [word for word in task if not parser.parse_override(word).is_sweep_override()]
+    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):  # as the sweep would
+        cfg = compose("config", overrides=[*hydra_words, *fixed], return_hydra_config=True)
+    params = [f"{key}={value}" for key, value in (cfg.hydra.sweeper.params or {}).items()]
+    jobs = BasicSweeper.split_arguments(parser.parse_overrides([*params, *task]), None)[0]
+    assert [[word for word in job if not word.startswith("experiment=")] for job in jobs] == [
+        ["seed=0", "setup=none"], ["seed=0", "setup=r1"],
+        ["seed=1", "setup=none"], ["seed=1", "setup=r1"]]
 
 
 def test_the_printed_continue_command_finds_a_sweep_whose_name_hydra_would_parse(
