@@ -69,9 +69,10 @@ def read(directory: Path) -> dict[str, Any]:
     as found (so it can be pasted)."""
     row = read_job(directory, directory, metrics=(*METRICS, *CONDITIONAL, "steps", *COMPUTED_ON))
     first, now = overrides_now(directory)
+    config = saved_config(directory)
     return row | {"overrides": first, "directory": str(directory),
-                  "conditioning": conditioning(directory),
-                  "configured_objective": configured_objective(directory),
+                  "conditioning": named_conditioning(config),
+                  "configured_objective": select(config, "eval.objective"),
                   "computed_on": described(row),
                   "resumes": len(list((directory / ".hydra").glob("resumed-*"))),
                   "resumed": [word for word in now if word not in first]}  # what they changed
@@ -80,19 +81,15 @@ def read(directory: Path) -> dict[str, Any]:
 def conditioning(directory: Path) -> str | None:
     """A conditional run's conditioning, read from its config.yaml (`named_conditioning`); None
     for an unconditional run, or one whose config.yaml is missing or unreadable."""
-    path = directory / "config.yaml"
-    try:
-        return named_conditioning(read_yaml(path)) if path.is_file() else None
-    except (OSError, yaml.YAMLError):  # half a file: the listing still shows the run
-        return None
+    return named_conditioning(saved_config(directory))
 
 
-def configured_objective(directory: Path) -> str | None:
-    """The score a run's config.yaml ranks its evaluations by (`eval.objective`: `fid`,
-    `class_kl`, ...); None where the file is missing or unreadable."""
+def saved_config(directory: Path) -> Any:
+    """A run's config.yaml as plain data (its conditioning, `eval.objective`); None where the
+    file is missing or unreadable (half a file: the listing still shows the run)."""
     path = directory / "config.yaml"
     try:
-        return select(read_yaml(path), "eval.objective") if path.is_file() else None
+        return read_yaml(path) if path.is_file() else None
     except (OSError, yaml.YAMLError):
         return None
 

@@ -19,6 +19,7 @@ from gan.run.saved import RESUME_FIXED, RESUME_FREE
 from gan.sweep.optuna_store import STUDY_FILE, has_study
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
+PARAMS_DROPPED = "hydra.sweeper.params=null"  # a preset's sweeper params as they are now
 
 
 def continued_argv(argv: list[str]) -> list[str]:
@@ -41,12 +42,14 @@ def continued_argv(argv: list[str]) -> list[str]:
     keys = _changed_keys(changes, sweep_dir)
     task = [word for word in saved_hydra["overrides"]["task"]
             if _key(word) not in keys and _key(word) != "resume"]
-    task = [*_saved_params(saved_hydra.get("sweeper") or {}, task), *task]
+    sweeper = saved_hydra.get("sweeper") or {}
+    task = [*_saved_params(sweeper, task), *task]
+    # Only the saved params are swept: a key an edited preset added since would renumber jobs.
+    dropped = [PARAMS_DROPPED] if _is_basic(sweeper) else []
     hydra = [word for word in saved_hydra["overrides"]["hydra"] if not word.startswith(
-        ("hydra.sweep.dir=", "hydra.mode=", "hydra.job.config.override_dirname.exclude_keys="))]
-    hydra = [word for word in hydra if not word.startswith("hydra.sweep.subdir=")
-             and word not in _preset_params_dropped(saved_hydra.get("sweeper") or {})]
-    hydra = [*_preset_params_dropped(saved_hydra.get("sweeper") or {}), *hydra]
+        ("hydra.sweep.dir=", "hydra.sweep.subdir=", "hydra.mode=",
+         "hydra.job.config.override_dirname.exclude_keys=")) and word not in dropped]
+    hydra = [*dropped, *hydra]
     subdir = saved_hydra["sweep"]["subdir"]  # a continued sweep's already finds each job's
     if not subdir.startswith("${continued_subdir:"):
         subdir = f"${{continued_subdir:${{hydra.sweep.dir}},${{hydra.job.num}},{subdir}}}"
@@ -55,14 +58,9 @@ def continued_argv(argv: list[str]) -> list[str]:
             f"hydra.sweep.subdir='{subdir}'", *task, *changes, f"resume={where}"]
 
 
-def _preset_params_dropped(sweeper: dict[str, Any]) -> list[str]:
-    """For the basic sweeper, the override that drops the values its preset lists now
-    (`hydra.sweeper.params=null`), so that only the saved ones (`_saved_params`) are swept: a
-    key that an edited preset has added since the sweep started would otherwise be swept too,
-    and renumber the jobs."""
-    if not str(sweeper.get("_target_", "")).endswith(".BasicSweeper"):
-        return []
-    return ["hydra.sweeper.params=null"]
+def _is_basic(sweeper: dict[str, Any]) -> bool:
+    """Whether a saved sweeper config is Hydra's basic sweeper's."""
+    return str(sweeper.get("_target_", "")).endswith(".BasicSweeper")
 
 
 def _saved_params(sweeper: dict[str, Any], task: list[str]) -> list[str]:
@@ -70,7 +68,7 @@ def _saved_params(sweeper: dict[str, Any], task: list[str]) -> list[str]:
     as the sweep saved them, as overrides: a preset edited since the sweep started (another
     set-up added to its list) must not renumber the sweep's jobs, which its job directories
     are found by. Keys the saved command sets itself are left to it."""
-    if not str(sweeper.get("_target_", "")).endswith(".BasicSweeper"):
+    if not _is_basic(sweeper):
         return []
     given = {_key(word) for word in task}
     return [f"{key}={value}" for key, value in (sweeper.get("params") or {}).items()
