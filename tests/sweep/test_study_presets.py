@@ -12,7 +12,7 @@ from tests.conftest import CONF_DIR, compose_config
 # its batch, and the modern baseline, not in the MNIST studies.
 BENCHMARK_SETUPS = {"pacgan2", "pacgan3", "pacgan4", "pacdcgan2", "pacdcgan3", "pacdcgan4", "r3gan",
                     "pacgan4_r3gan", "pacdcgan4_r3gan", "pacgan2_slot_norm", "joint_bn",
-                    "pacdcgan4_joint_bn"}
+                    "pacdcgan4_joint_bn", "r3gan_adam"}
 SETUPS = sorted(path.stem for path in (CONF_DIR / "setup").glob("*.yaml")
                 if path.stem not in BENCHMARK_SETUPS)
 STUDIES = {"fc": ("fc", 40001), "cnn": ("cnn", 10001), "dcgan": ("dcgan", 10001)}
@@ -123,3 +123,15 @@ def test_the_joint_batch_norm_study_is_the_protocols_networks_with_d_normalising
         assert joint == compose_config(*stacked, f"setup={protocol}",
                                        "discriminator.joint_batch_norm=true")
         assert build_step(joint, torch.device("cpu")).discriminator.batch_statistics
+
+
+def test_the_r3gan_adam_study_is_the_modern_baseline_with_r3gans_betas() -> None:
+    study = compose_config("experiment=study_stacked_mnist_r3gan_adam", hydra=True)
+    assert study.hydra.sweeper.params == {"train.seed": "0,1,2", "setup": "r3gan_adam"}
+    assert study.hydra.sweep.dir == "multirun/study/stacked_mnist/r3gan_adam"  # on its page
+    assert study.train.steps == 50000 and study.dataset.name == "stacked_mnist"
+    for benchmark in ("stacked_mnist", "ring8"):  # the setup's betas win over the protocol's
+        adam = compose_config(f"experiment={benchmark}", "setup=r3gan_adam")
+        assert list(adam.optimizer.betas) == [0.0, 0.99]
+        assert adam == compose_config(f"experiment={benchmark}", "setup=r3gan",
+                                      "optimizer.betas=[0.0,0.99]")
