@@ -311,11 +311,33 @@ def setup_conflict(choices: Mapping[str, Any]) -> str | None:
         if not (isinstance(entry, str) and entry.startswith("/setup/")):
             continue
         included = entry.removeprefix("/setup/")
-        if included != setup:
-            return (f"experiment={experiment} sets the objective as setup={included} does, and "
-                    f"setup={setup} sets another; drop one of them (setup={setup} alone, or "
-                    f"experiment={experiment} alone)")
+        if included == setup:
+            continue
+        if included in _included_setups(setup):
+            return (f"setup={setup} already includes setup={included}, the objective "
+                    f"experiment={experiment} sets; drop experiment={experiment} "
+                    f"(setup={setup} alone)")
+        return (f"experiment={experiment} sets the objective as setup={included} does, and "
+                f"setup={setup} sets another; drop one of them (setup={setup} alone, or "
+                f"experiment={experiment} alone)")
     return None
+
+
+def _included_setups(setup: str) -> set[str]:
+    """The set-ups conf/setup/<setup>.yaml builds on through its defaults list, transitively
+    (setup=r3gan_adam: {"r3gan"}); empty for an unknown set-up."""
+    included: set[str] = set()
+    pending = [setup]
+    while pending:
+        path = CONF_DIR / "setup" / f"{pending.pop()}.yaml"
+        if not path.is_file():
+            continue
+        for entry in OmegaConf.load(path).get("defaults", []):
+            name = entry.removeprefix("/setup/") if isinstance(entry, str) else None
+            if name and name != "_self_" and "/" not in name and name not in included:
+                included.add(name)
+                pending.append(name)
+    return included
 
 
 def unconditional_objective(cfg: DictConfig) -> str | None:

@@ -137,3 +137,10 @@ def test_another_set_up_beside_the_experiment_is_refused_naming_both(tmp_path: P
     assert setup_conflict({"experiment": "r3gan", "setup": "r3gan"}) is None
     assert setup_conflict({"experiment": "ring8", "setup": "hinge"}) is None
     assert setup_conflict({"experiment": None, "setup": "hinge"}) is None
+
+
+def test_a_set_up_that_builds_on_the_experiments_is_refused_as_including_it() -> None:
+    # setup=r3gan_adam is setup=r3gan plus betas: it was refused as setting "another" objective.
+    assert setup_conflict({"experiment": "r3gan", "setup": "r3gan_adam"}) == (
+        "setup=r3gan_adam already includes setup=r3gan, the objective experiment=r3gan sets; "
+        "drop experiment=r3gan (setup=r3gan_adam alone)")
